@@ -1,0 +1,527 @@
+/* hpmon — charge log v1: parser, reader and appender (see chargelog.h and DESIGN.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "chargelog.h"
+
+struct chargelog {
+        int fd;
+        off_t size;             /* bytes known to be whole lines on disk */
+        char address[ADDRESS_STRING_MAX];
+};
+
+static const char *const chargelog_problem_table[] = {
+        [CHARGELOG_BAD_LINE] = "malformed line",
+        [CHARGELOG_BAD_VALUE] = "value out of range",
+        [CHARGELOG_UNKNOWN_EVENT] = "unknown event",
+        [CHARGELOG_MISSING_HEADER] = "missing header '" CHARGELOG_HEADER "'",
+};
+
+/* A short English name for a problem, for "file:line: problem" messages. */
+const char *chargelog_problem_to_string(enum chargelog_problem p) {
+        if ((unsigned) p >= sizeof(chargelog_problem_table) / sizeof(chargelog_problem_table[0]))
+                return "problem";
+        return chargelog_problem_table[p];
+}
+
+/* Parses a run of decimal digits of at most `max` digits; returns how many were read. */
+static size_t chargelog_digits(const char *s, size_t len, size_t max, int64_t *ret) {
+        int64_t v = 0;
+        size_t i = 0;
+
+        while (i < len && i < max && s[i] >= '0' && s[i] <= '9')
+                v = v * 10 + (s[i++] - '0');
+        *ret = v;
+        return i;
+}
+
+/* Parses one event line (no '\n'); 0, or -EINVAL (malformed), -ENOMSG (unknown event), -ERANGE (value).
+ * Strict where it matters (digits, the three fields) and lenient where editors differ (a trailing '\r'). */
+int chargelog_parse_line(const char *line, size_t len, struct event *ret) {
+        const char *p = line, *end = line + len, *name;
+        int64_t secs, frac = 0, value;
+        size_t n, name_len;
+        bool negative = false;
+        enum event_kind k;
+
+        if (len > 0 && end[-1] == '\r')
+                end--;
+
+        /* time: seconds (1 to 12 digits), optionally '.' and 1 to 9 digits of fraction */
+        n = chargelog_digits(p, end - p, 12, &secs);
+        if (n == 0)
+                return -EINVAL;
+        p += n;
+        if (p < end && *p == '.') {
+                int64_t f;
+                size_t m;
+
+                p++;
+                m = chargelog_digits(p, end - p, 9, &f);
+                if (m == 0)
+                        return -EINVAL;
+                p += m;
+                /* scale to milliseconds, truncating what lies below them */
+                for (size_t i = m; i < 3; i++)
+                        f *= 10;
+                for (size_t i = 3; i < m; i++)
+                        f /= 10;
+                frac = f;
+        }
+        if (p >= end || *p != ',')
+                return -EINVAL;
+        p++;
+
+        /* event: lower-case letters and '-' */
+        name = p;
+        while (p < end && ((*p >= 'a' && *p <= 'z') || *p == '-'))
+                p++;
+        name_len = p - name;
+        if (name_len == 0 || p >= end || *p != ',')
+                return -EINVAL;
+        p++;
+
+        /* value: an optional '-' and 1 to 9 digits, then the end of the line */
+        if (p < end && *p == '-') {
+                negative = true;
+                p++;
+        }
+        n = chargelog_digits(p, end - p, 9, &value);
+        if (n == 0 || p + n != end)
+                return -EINVAL;
+        if (negative)
+                value = -value;
+
+        k = event_kind_from_string(name, name_len);
+        if (k < 0)
+                return -ENOMSG;
+        if (!event_value_valid(k, value))
+                return -ERANGE;
+
+        *ret = (struct event) {
+                .time_ms = secs * 1000 + frac,
+                .kind = k,
+                .value = (int) value,
+        };
+        return 0;
+}
+
+/* Handles a comment line: "# key=value" goes to the meta callback, anything else is prose. */
+static void chargelog_parse_comment(const char *line, size_t len, const struct chargelog_handler *h, void *userdata) {
+        const char *p = line + 1, *end = line + len, *eq;
+
+        if (!h->meta)
+                return;
+        if (len > 0 && end[-1] == '\r')
+                end--;
+        while (p < end && *p == ' ')
+                p++;
+        eq = memchr(p, '=', end - p);
+        if (!eq || eq == p)
+                return;
+        for (const char *q = p; q < eq; q++)
+                if (!((*q >= 'a' && *q <= 'z') || *q == '-' || *q == '_'))
+                        return;
+        h->meta(userdata, p, eq - p, eq + 1, end - eq - 1);
+}
+
+/* Reports a skipped line, with the offending text quoted (cut, and control bytes escaped). */
+static void chargelog_report(struct chargelog_parser *p, const struct chargelog_handler *h, void *userdata,
+                             enum chargelog_problem what, const char *line, size_t len) {
+        char text[96];
+        size_t o = 0;
+
+        p->skipped++;
+        if (!h->problem)
+                return;
+        o += snprintf(text, sizeof(text), "%s: '", chargelog_problem_to_string(what));
+        for (size_t i = 0; i < len && o < sizeof(text) - 6; i++) {
+                unsigned char c = (unsigned char) line[i];
+                if (c < 0x20 || c == 0x7f || c >= 0x80)
+                        o += snprintf(text + o, sizeof(text) - o, "\\x%02x", c);
+                else
+                        text[o++] = (char) c;
+        }
+        if (o > sizeof(text) - 2)
+                o = sizeof(text) - 2;
+        text[o++] = '\'';
+        text[o] = '\0';
+        h->problem(userdata, p->line, what, text);
+}
+
+/* Parses every whole line in buf. Sets *ret_consumed to the bytes up to the last '\n';
+ * the rest is a partial line for the caller to carry over (or, at end of file, a torn line). */
+int chargelog_parse(struct chargelog_parser *p, const char *buf, size_t len,
+                    const struct chargelog_handler *h, void *userdata, size_t *ret_consumed) {
+        const char *pos = buf, *end = buf + len;
+        int r = 0;
+
+        for (;;) {
+                const char *nl = memchr(pos, '\n', end - pos);
+                size_t l;
+                struct event e;
+
+                if (!nl)
+                        break;
+                l = nl - pos;
+                p->line++;
+
+                if (l == 0 || (l == 1 && pos[0] == '\r'))
+                        ;       /* blank line: nothing to say */
+                else if (pos[0] == '#')
+                        chargelog_parse_comment(pos, l, h, userdata);
+                else if ((l == sizeof(CHARGELOG_HEADER) - 1 || (l == sizeof(CHARGELOG_HEADER) && pos[l - 1] == '\r')) &&
+                         memcmp(pos, CHARGELOG_HEADER, sizeof(CHARGELOG_HEADER) - 1) == 0)
+                        p->header_seen = true;  /* also a repeated header, e.g. two logs concatenated */
+                else {
+                        if (!p->header_seen) {
+                                chargelog_report(p, h, userdata, CHARGELOG_MISSING_HEADER, pos, l);
+                                p->skipped--;   /* the line itself is still read below */
+                                p->header_seen = true;
+                        }
+                        r = l > CHARGELOG_LINE_MAX ? -EINVAL : chargelog_parse_line(pos, l, &e);
+                        if (r == 0) {
+                                p->events++;
+                                if (h->event) {
+                                        r = h->event(userdata, &e);
+                                        if (r < 0) {
+                                                pos = nl + 1;
+                                                break;
+                                        }
+                                }
+                        } else
+                                chargelog_report(p, h, userdata,
+                                                 r == -ENOMSG ? CHARGELOG_UNKNOWN_EVENT :
+                                                 r == -ERANGE ? CHARGELOG_BAD_VALUE : CHARGELOG_BAD_LINE,
+                                                 pos, l);
+                        r = 0;
+                }
+                pos = nl + 1;
+        }
+        *ret_consumed = pos - buf;
+        return r;
+}
+
+/* Formats one event as its log line, '\n' included; returns the length (0 if it does not fit). */
+size_t chargelog_format_event(char *buf, size_t size, const struct event *e) {
+        const char *name = event_kind_to_string(e->kind);
+        int64_t t = e->time_ms < 0 ? 0 : e->time_ms;
+        int n;
+
+        if (!name)
+                return 0;
+        n = snprintf(buf, size, "%" PRId64 ".%03" PRId64 ",%s,%d\n", t / 1000, t % 1000, name, e->value);
+        if (n < 0 || (size_t) n >= size)
+                return 0;
+        return (size_t) n;
+}
+
+#define CHARGELOG_READ_CHUNK (1u << 20)
+
+/* Reads a whole log from fd, in chunks, through the parser. A last line without '\n' is torn:
+ * it is ignored and reported in ret->torn. A line longer than the chunk is skipped as malformed. */
+int chargelog_read_fd(int fd, const struct chargelog_handler *h, void *userdata, struct chargelog_stats *ret) {
+        struct chargelog_parser p = {};
+        size_t have = 0, cap = CHARGELOG_READ_CHUNK;
+        off_t offset = 0;
+        bool discarding = false;
+        char *buf;
+        int r = 0;
+
+        buf = malloc(cap);
+        if (!buf)
+                return -ENOMEM;
+
+        for (;;) {
+                ssize_t n = read(fd, buf + have, cap - have);
+                size_t consumed;
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                have += (size_t) n;
+
+                if (discarding) {
+                        /* inside an over-long line: drop bytes up to its end */
+                        char *nl = memchr(buf, '\n', have);
+                        if (!nl) {
+                                offset += have;
+                                have = 0;
+                                continue;
+                        }
+                        consumed = nl + 1 - buf;
+                        offset += consumed;
+                        memmove(buf, buf + consumed, have - consumed);
+                        have -= consumed;
+                        discarding = false;
+                }
+
+                r = chargelog_parse(&p, buf, have, h, userdata, &consumed);
+                offset += consumed;
+                memmove(buf, buf + consumed, have - consumed);
+                have -= consumed;
+                if (r < 0)
+                        goto out;
+                if (have == cap) {
+                        p.line++;
+                        chargelog_report(&p, h, userdata, CHARGELOG_BAD_LINE, buf, 32);
+                        offset += have;
+                        have = 0;
+                        discarding = true;
+                }
+        }
+
+        if (ret)
+                *ret = (struct chargelog_stats) {
+                        .events = p.events,
+                        .skipped = p.skipped,
+                        .lines = p.line,
+                        .torn = have > 0 || discarding,
+                        .good_size = offset,
+                };
+out:
+        free(buf);
+        return r;
+}
+
+/* Opens and reads a log file by path (see chargelog_read_fd()). */
+int chargelog_read_file(const char *path, const struct chargelog_handler *h, void *userdata, struct chargelog_stats *ret) {
+        int fd, r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        (void) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        r = chargelog_read_fd(fd, h, userdata, ret);
+        close(fd);
+        return r;
+}
+
+/* The file name of a device's log: "AA_BB_CC_DD_EE_FF.csv". */
+int chargelog_filename(const char address[static ADDRESS_STRING_MAX], char *buf, size_t size) {
+        char u[ADDRESS_STRING_MAX];
+
+        address_to_underscores(address, u);
+        if ((size_t) snprintf(buf, size, "%s.csv", u) >= size)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+/* Copies a device name into a header-safe form: no control characters, at most
+ * CHARGELOG_NAME_MAX bytes, never cut inside a UTF-8 sequence. */
+static void chargelog_sanitize_name(const char *name, char *buf, size_t size) {
+        size_t n = 0;
+
+        for (const char *p = name ? name : ""; *p && n < size - 1 && n < CHARGELOG_NAME_MAX; p++)
+                buf[n++] = ((unsigned char) *p < 0x20 || *p == 0x7f) ? ' ' : *p;
+        /* step back over a sequence we cut in two */
+        if (name && name[n] != '\0')
+                while (n > 0 && ((unsigned char) buf[n] & 0xc0) == 0x80)
+                        n--;
+        buf[n] = '\0';
+}
+
+#define CHARGELOG_HEAD_MAX (CHARGELOG_NAME_MAX + 128)
+
+/* Formats the comments and header that open every log; returns the length. */
+static int chargelog_format_head(char buf[static CHARGELOG_HEAD_MAX], const char *address, const char *name) {
+        char clean[CHARGELOG_NAME_MAX + 1];
+
+        chargelog_sanitize_name(name, clean, sizeof(clean));
+        return snprintf(buf, CHARGELOG_HEAD_MAX, CHARGELOG_MAGIC "\n# address=%s\n# name=%s\n" CHARGELOG_HEADER "\n",
+                        address, clean);
+}
+
+/* Appends bytes with one write(), then makes them durable. A short or failed write or sync
+ * is cut back off the file, so a line is either whole on disk or not there at all. */
+static int chargelog_write_line(struct chargelog *log, const char *buf, size_t len) {
+        ssize_t n;
+        int r;
+
+        n = write(log->fd, buf, len);
+        if (n == (ssize_t) len && fdatasync(log->fd) == 0) {
+                log->size += (off_t) len;
+                return 0;
+        }
+        r = n < 0 || n == (ssize_t) len ? -errno : -ENOSPC;
+        if (r == 0)
+                r = -EIO;
+        if (n > 0)
+                (void) ftruncate(log->fd, log->size);
+        return r;
+}
+
+/* Writes a new log with its header under a temporary name and renames it into place,
+ * so a crash leaves either no log or a log with a whole header. */
+static int chargelog_create(int dir_fd, const char *fn, const char address[static ADDRESS_STRING_MAX], const char *name) {
+        char tmp[64], head[CHARGELOG_HEAD_MAX];
+        int fd, n, r = 0;
+
+        n = chargelog_format_head(head, address, name);
+        snprintf(tmp, sizeof(tmp), ".%s.tmp", fn);
+
+        fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, head, n) != n)
+                r = errno ? -errno : -ENOSPC;
+        else if (fsync(fd) < 0)
+                r = -errno;
+        close(fd);
+        if (r == 0 && renameat(dir_fd, tmp, dir_fd, fn) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlinkat(dir_fd, tmp, 0);
+                return r;
+        }
+        if (fsync(dir_fd) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Cuts a torn last line (one without '\n') off an open log; returns the bytes removed. */
+static int chargelog_cut_torn(int fd, off_t *size, off_t *ret_removed) {
+        char buf[4096];
+        off_t end = *size, pos = end;
+
+        *ret_removed = 0;
+        while (pos > 0) {
+                size_t want = pos > (off_t) sizeof(buf) ? sizeof(buf) : (size_t) pos;
+                ssize_t n = pread(fd, buf, want, pos - (off_t) want);
+                if (n != (ssize_t) want)
+                        return n < 0 ? -errno : -EIO;
+                for (size_t i = want; i > 0; i--)
+                        if (buf[i - 1] == '\n') {
+                                off_t keep = pos - (off_t) want + (off_t) i;
+                                if (keep == end)
+                                        return 0;
+                                if (ftruncate(fd, keep) < 0 || fdatasync(fd) < 0)
+                                        return -errno;
+                                *ret_removed = end - keep;
+                                *size = keep;
+                                return 0;
+                        }
+                pos -= (off_t) want;
+        }
+        /* no '\n' at all: nothing whole to keep */
+        if (end > 0) {
+                if (ftruncate(fd, 0) < 0 || fdatasync(fd) < 0)
+                        return -errno;
+                *ret_removed = end;
+                *size = 0;
+        }
+        return 0;
+}
+
+/* Opens a device's log in dir_fd for appending, creating it with its header if missing
+ * and cutting a torn last line away. The address must be canonical (address_normalize()). */
+int chargelog_open(int dir_fd, const char address[static ADDRESS_STRING_MAX], const char *name,
+                   struct chargelog **ret, bool *ret_created, off_t *ret_truncated) {
+        char fn[ADDRESS_STRING_MAX + 8];
+        struct chargelog *log;
+        struct stat st;
+        bool created = false;
+        off_t removed = 0;
+        int fd, r;
+
+        r = chargelog_filename(address, fn, sizeof(fn));
+        if (r < 0)
+                return r;
+
+        fd = openat(dir_fd, fn, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0 && errno == ENOENT) {
+                r = chargelog_create(dir_fd, fn, address, name);
+                if (r < 0)
+                        return r;
+                created = true;
+                fd = openat(dir_fd, fn, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        }
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                r = S_ISREG(st.st_mode) ? -errno : -EBADF;
+                close(fd);
+                return r;
+        }
+
+        log = calloc(1, sizeof(*log));
+        if (!log) {
+                close(fd);
+                return -ENOMEM;
+        }
+        log->fd = fd;
+        log->size = st.st_size;
+        memcpy(log->address, address, ADDRESS_STRING_MAX);
+
+        r = chargelog_cut_torn(fd, &log->size, &removed);
+        if (r < 0) {
+                chargelog_close(log);
+                return r;
+        }
+        if (log->size == 0) {
+                /* emptied (or found empty): give it its header again */
+                char head[CHARGELOG_HEAD_MAX];
+
+                r = chargelog_write_line(log, head, (size_t) chargelog_format_head(head, address, name));
+                if (r < 0) {
+                        chargelog_close(log);
+                        return r;
+                }
+        }
+
+        *ret = log;
+        if (ret_created)
+                *ret_created = created;
+        if (ret_truncated)
+                *ret_truncated = removed;
+        return 0;
+}
+
+/* Appends one event line: one write(), one fdatasync(). */
+int chargelog_append(struct chargelog *log, const struct event *e) {
+        char buf[96];
+        size_t n;
+
+        n = chargelog_format_event(buf, sizeof(buf), e);
+        if (n == 0)
+                return -EINVAL;
+        return chargelog_write_line(log, buf, n);
+}
+
+/* Appends a "# key=value" comment (a renamed device, say); the value is sanitised like a name. */
+int chargelog_append_meta(struct chargelog *log, const char *key, const char *value) {
+        char clean[CHARGELOG_NAME_MAX + 1], buf[CHARGELOG_NAME_MAX + 64];
+        int n;
+
+        chargelog_sanitize_name(value, clean, sizeof(clean));
+        n = snprintf(buf, sizeof(buf), "# %s=%s\n", key, clean);
+        if (n < 0 || (size_t) n >= sizeof(buf))
+                return -EINVAL;
+        return chargelog_write_line(log, buf, (size_t) n);
+}
+
+/* The canonical address the log belongs to. */
+const char *chargelog_address(const struct chargelog *log) {
+        return log->address;
+}
+
+/* Closes a log; accepts NULL and returns NULL. */
+struct chargelog *chargelog_close(struct chargelog *log) {
+        if (!log)
+                return NULL;
+        if (log->fd >= 0)
+                close(log->fd);
+        free(log);
+        return NULL;
+}

@@ -1,0 +1,25 @@
+/* hpmon — the one event type shared by the charge log, the daemon and the analyzer. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What happened to a device. The charge log spells these as in event_kind_to_string(). */
+enum event_kind {
+        EVENT_CONNECTED,        /* value 0 or 1 */
+        EVENT_BATTERY,          /* value 0..100, the reported percentage */
+        _EVENT_KIND_MAX,
+        _EVENT_KIND_INVALID = -22, /* -EINVAL */
+};
+
+/* One change, as written to disk and as fed to the analyzer: the same struct, in the same order. */
+struct event {
+        int64_t time_ms;        /* Unix time in milliseconds (CLOCK_REALTIME) */
+        enum event_kind kind;
+        int value;
+};
+
+const char *event_kind_to_string(enum event_kind k);
+enum event_kind event_kind_from_string(const char *s, size_t len);
+bool event_value_valid(enum event_kind k, long long value);
