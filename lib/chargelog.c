@@ -320,7 +320,7 @@ int chargelog_filename(const char address[static ADDRESS_STRING_MAX], char *buf,
 
 /* Copies a device name into a header-safe form: no control characters, at most
  * CHARGELOG_NAME_MAX bytes, never cut inside a UTF-8 sequence. */
-static void chargelog_sanitize_name(const char *name, char *buf, size_t size) {
+void chargelog_clean_name(const char *name, char *buf, size_t size) {
         size_t n = 0;
 
         for (const char *p = name ? name : ""; *p && n < size - 1 && n < CHARGELOG_NAME_MAX; p++)
@@ -338,7 +338,7 @@ static void chargelog_sanitize_name(const char *name, char *buf, size_t size) {
 static int chargelog_format_head(char buf[static CHARGELOG_HEAD_MAX], const char *address, const char *name) {
         char clean[CHARGELOG_NAME_MAX + 1];
 
-        chargelog_sanitize_name(name, clean, sizeof(clean));
+        chargelog_clean_name(name, clean, sizeof(clean));
         return snprintf(buf, CHARGELOG_HEAD_MAX, CHARGELOG_MAGIC "\n# address=%s\n# name=%s\n" CHARGELOG_HEADER "\n",
                         address, clean);
 }
@@ -504,7 +504,7 @@ int chargelog_append_meta(struct chargelog *log, const char *key, const char *va
         char clean[CHARGELOG_NAME_MAX + 1], buf[CHARGELOG_NAME_MAX + 64];
         int n;
 
-        chargelog_sanitize_name(value, clean, sizeof(clean));
+        chargelog_clean_name(value, clean, sizeof(clean));
         n = snprintf(buf, sizeof(buf), "# %s=%s\n", key, clean);
         if (n < 0 || (size_t) n >= sizeof(buf))
                 return -EINVAL;

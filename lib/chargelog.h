@@ -62,6 +62,7 @@ int chargelog_parse(struct chargelog_parser *p, const char *buf, size_t len,
 size_t chargelog_format_event(char *buf, size_t size, const struct event *e);
 int chargelog_read_fd(int fd, const struct chargelog_handler *h, void *userdata, struct chargelog_stats *ret);
 int chargelog_read_file(const char *path, const struct chargelog_handler *h, void *userdata, struct chargelog_stats *ret);
+void chargelog_clean_name(const char *name, char *buf, size_t size);
 int chargelog_filename(const char address[static ADDRESS_STRING_MAX], char *buf, size_t size);
 
 /* An open log, ready to append to. */

@@ -1,0 +1,411 @@
+/* hpmond — the BlueZ observer.
+ *
+ * It keeps a mirror of BlueZ's Device1/Battery1 objects and, after every change, reports
+ * the device's whole state to the registry, which decides what is new. The mirror is
+ * rebuilt from GetManagedObjects whenever org.bluez gets an owner, and dropped when it
+ * loses it (every device is then reported disconnected). Only signals from the current
+ * owner's unique name count, so a dying bluetoothd's last words cannot overwrite its
+ * successor's state. All calls are asynchronous.
+ *
+ *   start ─▶ matches ─▶ GetNameOwner ─┬─ owner ──▶ GetManagedObjects ─▶ full sync
+ *                                     └─ none ───▶ everything disconnected
+ *   NameOwnerChanged(org.bluez): old owner gone ─▶ everything disconnected;
+ *                                new owner      ─▶ GetManagedObjects ─▶ full sync */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bluez-decode.h"
+#include "bluez.h"
+#include "log.h"
+#include "registry.h"
+#include "service.h"
+
+/* One BlueZ device object as last seen. */
+struct bluez_device {
+        char *path;
+        struct bluez_props props;
+        bool has_battery;
+        struct bluez_device *next;
+};
+
+struct bluez {
+        struct context *c;
+        char *owner;                    /* unique name of bluetoothd, NULL while it is away */
+        struct bluez_device *devices;
+        sd_bus_slot *sync_call;         /* GetManagedObjects or GetNameOwner in flight */
+        sd_bus_slot *matches[4];
+};
+
+#define BLUEZ_MATCH_SENDER "type='signal',sender='" BLUEZ_BUS_NAME "',"
+
+/* Finds a mirrored device by object path. */
+static struct bluez_device *bluez_find(struct bluez *b, const char *path) {
+        for (struct bluez_device *d = b->devices; d; d = d->next)
+                if (strcmp(d->path, path) == 0)
+                        return d;
+        return NULL;
+}
+
+/* Finds or adds a mirrored device. */
+static struct bluez_device *bluez_get(struct bluez *b, const char *path) {
+        struct bluez_device *d = bluez_find(b, path);
+
+        if (d)
+                return d;
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return NULL;
+        d->path = strdup(path);
+        if (!d->path) {
+                free(d);
+                return NULL;
+        }
+        d->props.percentage = -1;
+        d->next = b->devices;
+        b->devices = d;
+        return d;
+}
+
+/* Drops one mirrored device. */
+static void bluez_remove(struct bluez *b, struct bluez_device *gone) {
+        for (struct bluez_device **p = &b->devices; *p; p = &(*p)->next)
+                if (*p == gone) {
+                        *p = gone->next;
+                        free(gone->path);
+                        free(gone);
+                        return;
+                }
+}
+
+/* Drops the whole mirror. */
+static void bluez_clear(struct bluez *b) {
+        while (b->devices)
+                bluez_remove(b, b->devices);
+}
+
+/* The current wall clock in ms, the time of what is reported now. */
+static int64_t bluez_now(void) {
+        int64_t t = 0;
+
+        (void) context_now_ms(&t);
+        return t;
+}
+
+/* Reports a mirrored device's whole state to the registry. */
+static void bluez_report(struct bluez *b, struct bluez_device *d, int64_t now) {
+        struct devstate_report rep = {
+                .connected = (d->props.present & BLUEZ_PROP_CONNECTED) ? d->props.connected : -1,
+                .percentage = d->has_battery && (d->props.present & BLUEZ_PROP_PERCENTAGE) ? d->props.percentage : -1,
+        };
+        const char *name = (d->props.present & BLUEZ_PROP_ALIAS) ? d->props.alias :
+                           (d->props.present & BLUEZ_PROP_NAME) ? d->props.name : NULL;
+
+        if (!(d->props.present & BLUEZ_PROP_ADDRESS))
+                return;
+        (void) registry_report(b->c, d->props.address, name, &rep, now);
+}
+
+/* Decodes one interface's properties into a mirrored device, warning about bad values. */
+static int bluez_apply_props(struct bluez_device *d, sd_bus_message *m, const char *interface) {
+        struct bluez_props p;
+        int r;
+
+        r = bluez_decode_props(m, interface, &p);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < p.n_problems && i < BLUEZ_PROBLEMS_MAX; i++)
+                log_warning("%s %s: %s; value ignored.", d->path, interface, p.problems[i]);
+        if (p.n_problems > BLUEZ_PROBLEMS_MAX)
+                log_warning("%s %s: %u more bad values ignored.", d->path, interface, p.n_problems - BLUEZ_PROBLEMS_MAX);
+        bluez_decode_merge(&d->props, &p);
+        return 0;
+}
+
+/* Reads the a{sa{sv}} of one object (GetManagedObjects, InterfacesAdded) into the mirror.
+ * Returns the device if the object has Device1 or Battery1, NULL otherwise. */
+static int bluez_read_object(struct bluez *b, sd_bus_message *m, const char *path, struct bluez_device **ret) {
+        struct bluez_device *d = bluez_find(b, path);
+        int r;
+
+        *ret = NULL;
+        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
+                const char *iface;
+                bool dev, bat;
+
+                r = sd_bus_message_read(m, "s", &iface);
+                if (r < 0)
+                        return r;
+                dev = strcmp(iface, BLUEZ_DEVICE_IFACE) == 0;
+                bat = strcmp(iface, BLUEZ_BATTERY_IFACE) == 0;
+                if ((dev || bat) && (d || (d = bluez_get(b, path)))) {
+                        r = bluez_apply_props(d, m, iface);
+                        if (bat)
+                                d->has_battery = true;
+                } else
+                        r = sd_bus_message_skip(m, "a{sv}");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        *ret = d;
+        return sd_bus_message_exit_container(m);
+}
+
+/* Whether a signal comes from the bluetoothd we follow. */
+static bool bluez_from_owner(struct bluez *b, sd_bus_message *m) {
+        const char *sender = sd_bus_message_get_sender(m);
+
+        return b->owner && sender && strcmp(sender, b->owner) == 0;
+}
+
+/* Reply to GetManagedObjects: rebuilds the mirror and reports every device, then marks
+ * whatever BlueZ no longer has as disconnected. */
+static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct bluez *b = userdata;
+        struct context *c = b->c;
+        int64_t now = bluez_now();
+        int r;
+
+        b->sync_call = sd_bus_slot_unref(b->sync_call);
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                const sd_bus_error *e = sd_bus_message_get_error(m);
+                log_warning("Cannot list BlueZ's devices: %s", e->message ? e->message : e->name);
+                goto done;
+        }
+
+        bluez_clear(b);
+        registry_sync_begin(c);
+        r = sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}");
+        while (r > 0 && (r = sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}")) > 0) {
+                struct bluez_device *d;
+                const char *path;
+
+                r = sd_bus_message_read(m, "o", &path);
+                if (r >= 0)
+                        r = bluez_read_object(b, m, path, &d);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r < 0)
+                log_warning_errno(r, "BlueZ's object list is malformed, using what was read: %m");
+        for (struct bluez_device *d = b->devices; d; d = d->next)
+                bluez_report(b, d, now);
+        registry_sync_end(c, now);
+        log_info("BlueZ is running: %zu device(s) followed.", c->n_devices);
+done:
+        c->bluez_synced = true;
+        context_check_ready(c);
+        return 0;
+}
+
+/* bluetoothd appeared (at start or after a restart): mirror everything it has. */
+static void bluez_appeared(struct bluez *b, const char *owner) {
+        struct context *c = b->c;
+        int r;
+
+        free(b->owner);
+        b->owner = strdup(owner);
+        c->bluez_running = true;
+        service_bluez_running_changed(c);
+
+        /* ask the unique name, so a call never auto-starts or reaches a later owner */
+        b->sync_call = sd_bus_slot_unref(b->sync_call);
+        r = sd_bus_call_method_async(c->bus, &b->sync_call, owner, "/", "org.freedesktop.DBus.ObjectManager",
+                                     "GetManagedObjects", bluez_managed_objects_cb, b, NULL);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot ask BlueZ for its devices: %m");
+                c->bluez_synced = true;
+                context_check_ready(c);
+        }
+}
+
+/* bluetoothd is gone: every device it had is disconnected now. */
+static void bluez_vanished(struct bluez *b) {
+        struct context *c = b->c;
+        int64_t now = bluez_now();
+
+        b->owner = (free(b->owner), NULL);
+        b->sync_call = sd_bus_slot_unref(b->sync_call);
+        bluez_clear(b);
+        registry_sync_begin(c);
+        registry_sync_end(c, now);
+        if (c->bluez_running) {
+                c->bluez_running = false;
+                service_bluez_running_changed(c);
+                log_notice("bluetoothd left the bus; its devices are marked disconnected.");
+        }
+        c->bluez_synced = true;
+        context_check_ready(c);
+}
+
+/* Reply to GetNameOwner(org.bluez) at start. */
+static int bluez_name_owner_cb(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct bluez *b = userdata;
+        const char *owner;
+
+        b->sync_call = sd_bus_slot_unref(b->sync_call);
+        if (sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "s", &owner) < 0) {
+                log_info("bluetoothd is not running; waiting for it.");
+                bluez_vanished(b);
+                return 0;
+        }
+        bluez_appeared(b, owner);
+        return 0;
+}
+
+/* NameOwnerChanged for org.bluez: bluetoothd stopped, started or was replaced. */
+static int match_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct bluez *b = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || strcmp(name, BLUEZ_BUS_NAME) != 0)
+                return 0;
+        if (*old_owner || b->owner)
+                bluez_vanished(b);
+        if (*new_owner)
+                bluez_appeared(b, new_owner);
+        return 0;
+}
+
+/* ObjectManager.InterfacesAdded: a device, or a device's Battery1, appeared. */
+static int match_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct bluez *b = userdata;
+        struct bluez_device *d;
+        const char *path;
+        int r;
+
+        if (!bluez_from_owner(b, m))
+                return 0;
+        r = sd_bus_message_read(m, "o", &path);
+        if (r >= 0)
+                r = bluez_read_object(b, m, path, &d);
+        if (r < 0) {
+                log_warning_errno(r, "Malformed InterfacesAdded from BlueZ, ignoring: %m");
+                return 0;
+        }
+        if (d)
+                bluez_report(b, d, bluez_now());
+        return 0;
+}
+
+/* ObjectManager.InterfacesRemoved: a device lost its battery (it disconnected) or went away. */
+static int match_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct bluez *b = userdata;
+        struct bluez_device *d;
+        const char *path, *iface;
+        bool device_gone = false;
+        int r;
+
+        if (!bluez_from_owner(b, m))
+                return 0;
+        r = sd_bus_message_read(m, "o", &path);
+        if (r < 0 || !(d = bluez_find(b, path)))
+                return 0;
+        r = sd_bus_message_enter_container(m, 'a', "s");
+        while (r > 0 && (r = sd_bus_message_read(m, "s", &iface)) > 0) {
+                if (strcmp(iface, BLUEZ_BATTERY_IFACE) == 0) {
+                        d->has_battery = false;
+                        d->props.present &= ~BLUEZ_PROP_PERCENTAGE;
+                } else if (strcmp(iface, BLUEZ_DEVICE_IFACE) == 0)
+                        device_gone = true;
+        }
+        if (device_gone) {
+                /* removed from BlueZ (unpaired): it is certainly not connected any more */
+                d->props.connected = false;
+                d->props.present |= BLUEZ_PROP_CONNECTED;
+        }
+        bluez_report(b, d, bluez_now());
+        if (device_gone)
+                bluez_remove(b, d);
+        return 0;
+}
+
+/* Properties.PropertiesChanged on a BlueZ object: Connected, Name/Alias or Percentage moved. */
+static int match_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct bluez *b = userdata;
+        struct bluez_device *d;
+        const char *iface;
+        int r;
+
+        if (!bluez_from_owner(b, m))
+                return 0;
+        d = bluez_find(b, sd_bus_message_get_path(m));
+        if (!d)
+                return 0;
+        r = sd_bus_message_read(m, "s", &iface);
+        if (r < 0 || (strcmp(iface, BLUEZ_DEVICE_IFACE) != 0 && strcmp(iface, BLUEZ_BATTERY_IFACE) != 0))
+                return 0;
+        r = bluez_apply_props(d, m, iface);
+        if (r < 0) {
+                log_warning_errno(r, "Malformed PropertiesChanged from BlueZ on %s, ignoring: %m", d->path);
+                return 0;
+        }
+        if (strcmp(iface, BLUEZ_BATTERY_IFACE) == 0)
+                d->has_battery = true;
+        bluez_report(b, d, bluez_now());
+        return 0;
+}
+
+/* Subscribes to BlueZ's signals, then asks who owns org.bluez. The matches are sent first,
+ * and the bus handles one connection's messages in order, so nothing falls in between. */
+int bluez_new(struct context *c, struct bluez **ret) {
+        static const struct {
+                const char *rule;
+                sd_bus_message_handler_t handler;
+        } matches[] = {
+                { "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                  "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" BLUEZ_BUS_NAME "'",
+                  match_name_owner_changed },
+                { BLUEZ_MATCH_SENDER "path='/',interface='org.freedesktop.DBus.ObjectManager',member='InterfacesAdded'",
+                  match_interfaces_added },
+                { BLUEZ_MATCH_SENDER "path='/',interface='org.freedesktop.DBus.ObjectManager',member='InterfacesRemoved'",
+                  match_interfaces_removed },
+                { BLUEZ_MATCH_SENDER "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                  "path_namespace='" BLUEZ_PATH_NAMESPACE "'",
+                  match_properties_changed },
+        };
+        struct bluez *b;
+        int r;
+
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        b->c = c;
+
+        for (size_t i = 0; i < sizeof(matches) / sizeof(matches[0]); i++) {
+                r = sd_bus_add_match_async(c->bus, &b->matches[i], matches[i].rule, matches[i].handler, NULL, b);
+                if (r < 0) {
+                        bluez_free(b);
+                        return log_error_errno(r, "Cannot subscribe to BlueZ's signals: %m");
+                }
+        }
+        r = sd_bus_call_method_async(c->bus, &b->sync_call, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                     "org.freedesktop.DBus", "GetNameOwner", bluez_name_owner_cb, b, "s", BLUEZ_BUS_NAME);
+        if (r < 0) {
+                bluez_free(b);
+                return log_error_errno(r, "Cannot look for bluetoothd: %m");
+        }
+        *ret = b;
+        return 0;
+}
+
+/* Stops following BlueZ; accepts NULL and returns NULL. */
+struct bluez *bluez_free(struct bluez *b) {
+        if (!b)
+                return NULL;
+        sd_bus_slot_unref(b->sync_call);
+        for (size_t i = 0; i < sizeof(b->matches) / sizeof(b->matches[0]); i++)
+                sd_bus_slot_unref(b->matches[i]);
+        bluez_clear(b);
+        free(b->owner);
+        free(b);
+        return NULL;
+}

@@ -1,0 +1,51 @@
+/* hpmond — the one context every part of the daemon shares (timedated's Context). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <systemd/sd-bus.h>
+
+#include "busdef.h"
+#include "chargelog.h"
+#include "devstate.h"
+
+struct busloop;
+struct bluez;
+
+/* One headset as hpmond publishes it. */
+struct device {
+        char address[ADDRESS_STRING_MAX];
+        char path[BUSDEF_DEVICE_PATH_MAX];
+        char *name;
+        struct context *context;        /* back to the shared context */
+        struct devstate state;          /* the fold of its log */
+        struct chargelog *log;          /* open for appending */
+        unsigned seen_sync;             /* last BlueZ sync that reported it */
+        bool published;
+        bool log_failing;               /* appending failed; said once */
+};
+
+struct context {
+        struct event_base *base;
+        sd_bus *bus;
+        struct busloop *busloop;
+        struct bluez *bluez;
+
+        const char *state_dir;
+        int devices_fd;                 /* STATE_DIRECTORY/devices */
+
+        struct device **devices;        /* sorted by address */
+        size_t n_devices;
+        unsigned sync;                  /* counter of BlueZ full syncs */
+
+        bool bluez_running;
+        bool name_acquired;
+        bool bluez_synced;
+        bool ready;
+        int exit_code;
+};
+
+int context_now_ms(int64_t *ret);
+void context_check_ready(struct context *c);

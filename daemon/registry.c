@@ -1,0 +1,297 @@
+/* hpmond — the device registry.
+ *
+ * A device's published state is always the fold of its log (devstate_apply()): at start
+ * by replaying the file, afterwards by applying exactly the events that were appended.
+ * An event that cannot be appended is neither applied nor published, so D-Bus never
+ * shows a value the log does not hold, and the next report retries it. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "registry.h"
+#include "service.h"
+
+/* Orders devices by address for bsearch(). */
+static int registry_compare(const void *a, const void *b) {
+        return strcmp((*(struct device *const *) a)->address, (*(struct device *const *) b)->address);
+}
+
+/* The published device with this canonical address, or NULL. */
+struct device *registry_find(struct context *c, const char address[static ADDRESS_STRING_MAX]) {
+        struct device key = {}, *k = &key, **found;
+
+        memcpy(key.address, address, ADDRESS_STRING_MAX);
+        found = c->n_devices ? bsearch(&k, c->devices, c->n_devices, sizeof(*c->devices), registry_compare) : NULL;
+        return found ? *found : NULL;
+}
+
+/* Frees one device; accepts NULL and returns NULL. */
+static struct device *registry_device_free(struct device *d) {
+        if (!d)
+                return NULL;
+        chargelog_close(d->log);
+        free(d->name);
+        free(d);
+        return NULL;
+}
+
+/* Adds a device with an open log to the sorted table. */
+static int registry_insert(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
+                           struct chargelog *log, struct device **ret) {
+        struct device *d, **n;
+        size_t i;
+
+        n = realloc(c->devices, (c->n_devices + 1) * sizeof(*c->devices));
+        if (!n)
+                return -ENOMEM;
+        c->devices = n;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        memcpy(d->address, address, ADDRESS_STRING_MAX);
+        busdef_device_path(address, d->path);
+        d->name = strdup(name ? name : "");
+        if (!d->name) {
+                free(d);
+                return -ENOMEM;
+        }
+        devstate_init(&d->state);
+        d->log = log;
+        d->context = c;
+
+        for (i = c->n_devices; i > 0 && strcmp(c->devices[i - 1]->address, address) > 0; i--)
+                c->devices[i] = c->devices[i - 1];
+        c->devices[i] = d;
+        c->n_devices++;
+        *ret = d;
+        return 0;
+}
+
+/* Replay state: the device being restored and the file it comes from. */
+struct registry_replay {
+        struct context *c;
+        struct device *d;
+        const char *file;
+};
+
+/* Replay callback: folds one logged event into the device. */
+static int registry_replay_event_cb(void *userdata, const struct event *e) {
+        struct registry_replay *rp = userdata;
+
+        devstate_apply(&rp->d->state, e);
+        return 0;
+}
+
+/* Replay callback: the last "# name=" comment names the device. */
+static void registry_replay_meta_cb(void *userdata, const char *key, size_t key_len, const char *value, size_t value_len) {
+        struct registry_replay *rp = userdata;
+        char *n;
+
+        if (key_len != 4 || memcmp(key, "name", 4) != 0)
+                return;
+        n = strndup(value, value_len);
+        if (!n)
+                return;
+        free(rp->d->name);
+        rp->d->name = n;
+}
+
+/* Replay callback: a skipped line is worth a warning with file and line, never a failure. */
+static void registry_replay_problem_cb(void *userdata, unsigned line, enum chargelog_problem p, const char *text) {
+        struct registry_replay *rp = userdata;
+
+        log_warning("%s/devices/%s:%u: %s, skipped", rp->c->state_dir, rp->file, line, text);
+}
+
+static const struct chargelog_handler registry_replay_handler = {
+        .event = registry_replay_event_cb,
+        .meta = registry_replay_meta_cb,
+        .problem = registry_replay_problem_cb,
+};
+
+/* Restores one device from its log file (cutting a torn last line first). */
+static int registry_load_one(struct context *c, const char *fn) {
+        char stem[ADDRESS_STRING_MAX], address[ADDRESS_STRING_MAX];
+        struct registry_replay rp = { .c = c, .file = fn };
+        struct chargelog_stats stats;
+        struct chargelog *log;
+        struct device *d;
+        off_t cut = 0;
+        int fd, r;
+
+        if (strlen(fn) != ADDRESS_STRING_MAX - 1 + 4 || strcmp(fn + ADDRESS_STRING_MAX - 1, ".csv") != 0)
+                return 0;
+        memcpy(stem, fn, ADDRESS_STRING_MAX - 1);
+        stem[ADDRESS_STRING_MAX - 1] = '\0';
+        if (address_from_underscores(stem, address) < 0) {
+                log_warning("%s/devices/%s: not named after a Bluetooth address, ignoring.", c->state_dir, fn);
+                return 0;
+        }
+        if (registry_find(c, address))
+                return 0;
+
+        r = chargelog_open(c->devices_fd, address, NULL, &log, NULL, &cut);
+        if (r < 0)
+                return log_error_errno(r, "%s/devices/%s: cannot open: %m", c->state_dir, fn);
+        if (cut > 0)
+                log_warning("%s/devices/%s: cut a torn last line of %lld bytes (written when hpmond stopped mid-write).",
+                            c->state_dir, fn, (long long) cut);
+
+        r = registry_insert(c, address, NULL, log, &d);
+        if (r < 0) {
+                chargelog_close(log);
+                return log_error_errno(r, "Cannot restore %s: %m", address);
+        }
+        rp.d = d;
+
+        fd = openat(c->devices_fd, fn, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return log_error_errno(errno, "%s/devices/%s: cannot read: %m", c->state_dir, fn);
+        r = chargelog_read_fd(fd, &registry_replay_handler, &rp, &stats);
+        close(fd);
+        if (r < 0)
+                return log_error_errno(r, "%s/devices/%s: cannot read: %m", c->state_dir, fn);
+
+        log_debug("Restored %s (%s): %llu events, %llu lines skipped, connected=%d, level=%d.",
+                  address, d->name, (unsigned long long) stats.events, (unsigned long long) stats.skipped,
+                  d->state.connected, d->state.percentage);
+        return 0;
+}
+
+/* Replays every log in STATE_DIRECTORY/devices, so the daemon starts as the fold of its logs. */
+int registry_load(struct context *c) {
+        DIR *dir;
+        struct dirent *de;
+        int fd, r, ret = 0;
+
+        fd = dup(c->devices_fd);
+        if (fd < 0)
+                return -errno;
+        dir = fdopendir(fd);
+        if (!dir) {
+                close(fd);
+                return -errno;
+        }
+        while ((errno = 0, de = readdir(dir))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                r = registry_load_one(c, de->d_name);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        r = errno ? -errno : 0;
+        closedir(dir);
+        if (r < 0)
+                return r;
+        log_info("Restored %zu device(s) from %s/devices.", c->n_devices, c->state_dir);
+        return ret == -ENOMEM ? ret : 0;
+}
+
+/* Appends an event and folds it in; on failure the event is dropped here and retried by the
+ * next report, and the failure is said once until appending works again. */
+static int registry_append(struct device *d, const struct event *e) {
+        int r;
+
+        r = chargelog_append(d->log, e);
+        if (r < 0) {
+                if (!d->log_failing)
+                        log_error_errno(r, "Cannot append to the log of %s, change not recorded: %m", d->address);
+                d->log_failing = true;
+                return r;
+        }
+        if (d->log_failing)
+                log_notice("Appending to the log of %s works again.", d->address);
+        d->log_failing = false;
+        devstate_apply(&d->state, e);
+        return 0;
+}
+
+/* A device's state as BlueZ reports it now. A device is taken on when it first reports a
+ * battery level (or when a log for it already exists); what changed is appended to its log
+ * first and published after. */
+int registry_report(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
+                    const struct devstate_report *rep, int64_t now_ms) {
+        struct event ev[2];
+        struct device *d;
+        unsigned mask = 0;
+        bool added = false;
+        size_t n;
+        int r;
+
+        d = registry_find(c, address);
+        if (!d) {
+                struct chargelog *log;
+
+                if (rep->percentage < 0)
+                        return 0;       /* no battery: not a device we follow */
+                r = chargelog_open(c->devices_fd, address, name, &log, NULL, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot create the log of %s: %m", address);
+                r = registry_insert(c, address, name, log, &d);
+                if (r < 0) {
+                        chargelog_close(log);
+                        return log_error_errno(r, "Cannot add %s: %m", address);
+                }
+                log_info("Following %s (%s).", address, d->name);
+                added = true;
+        }
+        d->seen_sync = c->sync;
+
+        if (name && !added && strcmp(name, d->name) != 0) {
+                char *copy = strdup(name);
+
+                if (!copy)
+                        return log_warning_errno(ENOMEM, "Cannot rename %s: %m", address);
+                r = chargelog_append_meta(d->log, "name", name);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot record the new name of %s, ignoring: %m", address);
+                free(d->name);
+                d->name = copy;
+                mask |= DEVICE_CHANGED_NAME;
+        }
+
+        n = devstate_diff(&d->state, rep, now_ms, ev);
+        for (size_t i = 0; i < n; i++) {
+                if (registry_append(d, &ev[i]) < 0)
+                        break;
+                mask |= ev[i].kind == EVENT_CONNECTED ? DEVICE_CHANGED_CONNECTED : DEVICE_CHANGED_PERCENTAGE;
+                log_debug("%s: %s=%d", address, event_kind_to_string(ev[i].kind), ev[i].value);
+        }
+
+        if (added || !d->published)
+                service_device_added(c, d);
+        else if (mask)
+                service_device_changed(c, d, mask);
+        return 0;
+}
+
+/* Starts a full sync with BlueZ: every device it still has will be reported again. */
+void registry_sync_begin(struct context *c) {
+        c->sync++;
+}
+
+/* Ends a full sync: a device BlueZ no longer reported (or BlueZ itself is gone) is disconnected. */
+void registry_sync_end(struct context *c, int64_t now_ms) {
+        const struct devstate_report gone = { .connected = 0, .percentage = -1 };
+
+        for (size_t i = 0; i < c->n_devices; i++) {
+                struct device *d = c->devices[i];
+
+                if (d->seen_sync != c->sync && d->state.connected != 0)
+                        (void) registry_report(c, d->address, NULL, &gone, now_ms);
+        }
+}
+
+/* Frees every device. */
+void registry_free(struct context *c) {
+        for (size_t i = 0; i < c->n_devices; i++)
+                registry_device_free(c->devices[i]);
+        free(c->devices);
+        c->devices = NULL;
+        c->n_devices = 0;
+}

@@ -1,0 +1,36 @@
+/* hpmon — names on the bus: hpmond's own API (dbus/org.hpmon.Monitor1.xml) and BlueZ's.
+ * Plain constants and one errno table, so daemon, client and tests spell them one way. */
+#pragma once
+
+#include "address.h"
+
+#define HPMON_BUS_NAME          "org.hpmon.Monitor1"
+#define HPMON_MANAGER_PATH      "/org/hpmon/Monitor1"
+#define HPMON_DEVICES_PATH      "/org/hpmon/Monitor1/devices"
+#define HPMON_MANAGER_IFACE     "org.hpmon.Monitor1.Manager"
+#define HPMON_DEVICE_IFACE      "org.hpmon.Monitor1.Device"
+
+#define HPMON_ERROR_NO_SUCH_DEVICE "org.hpmon.Monitor1.Error.NoSuchDevice"
+#define HPMON_ERROR_FAILED         "org.hpmon.Monitor1.Error.Failed"
+#define HPMON_ERROR_INVALID_ARGS   "org.freedesktop.DBus.Error.InvalidArgs"
+
+#define BLUEZ_BUS_NAME          "org.bluez"
+#define BLUEZ_PATH_NAMESPACE    "/org/bluez"
+#define BLUEZ_DEVICE_IFACE      "org.bluez.Device1"
+#define BLUEZ_BATTERY_IFACE     "org.bluez.Battery1"
+
+/* "/org/hpmon/Monitor1/devices/dev_AA_BB_CC_DD_EE_FF" plus NUL */
+#define BUSDEF_DEVICE_PATH_MAX (sizeof(HPMON_DEVICES_PATH) + 5 + ADDRESS_STRING_MAX)
+
+/* One named D-Bus error and the errno it stands for. */
+struct busdef_error {
+        const char *name;
+        int errnum;             /* positive */
+};
+
+/* hpmond's errors, the single table both directions use; ends with { NULL, 0 }. */
+extern const struct busdef_error busdef_errors[];
+
+const char *busdef_error_name(int r);
+void busdef_device_path(const char address[static ADDRESS_STRING_MAX], char ret[static BUSDEF_DEVICE_PATH_MAX]);
+int busdef_device_address(const char *path, char ret[static ADDRESS_STRING_MAX]);

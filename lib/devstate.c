@@ -1,0 +1,42 @@
+/* hpmon — device state as a fold over events (see devstate.h). */
+#include "devstate.h"
+
+/* An empty state: nothing known yet. */
+void devstate_init(struct devstate *s) {
+        *s = (struct devstate) {
+                .connected = -1,
+                .percentage = -1,
+        };
+}
+
+/* Folds one event into the state. Time is the event's own: a clock that went backwards
+ * still moves last_change to the latest event, as the log's order is the truth. */
+void devstate_apply(struct devstate *s, const struct event *e) {
+        switch (e->kind) {
+        case EVENT_CONNECTED:
+                s->connected = e->value;
+                break;
+        case EVENT_BATTERY:
+                s->percentage = e->value;
+                break;
+        default:
+                return;
+        }
+        s->last_change_ms = e->time_ms;
+        s->events++;
+}
+
+/* The events a report adds to the log, in log order: a connection change first, then a
+ * battery level. A value equal to the last one logged is no change: a restarted daemon
+ * or bluetoothd re-reading the same levels adds no lines. Values out of range are not
+ * reported here (the decoder drops them), but are ignored all the same. */
+size_t devstate_diff(const struct devstate *s, const struct devstate_report *r, int64_t now_ms,
+                     struct event ret[static 2]) {
+        size_t n = 0;
+
+        if ((r->connected == 0 || r->connected == 1) && r->connected != s->connected)
+                ret[n++] = (struct event) { .time_ms = now_ms, .kind = EVENT_CONNECTED, .value = r->connected };
+        if (event_value_valid(EVENT_BATTERY, r->percentage) && r->percentage != s->percentage)
+                ret[n++] = (struct event) { .time_ms = now_ms, .kind = EVENT_BATTERY, .value = r->percentage };
+        return n;
+}
