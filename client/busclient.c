@@ -1,0 +1,214 @@
+/* hpctl — the client side of org.hpmon.Monitor1: connecting, reading devices, and
+ * turning a failed call into one line a person understands. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "busclient.h"
+
+/* Connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS or the standard socket), registering
+ * hpmond's errors so sd_bus_error_get_errno() knows them: the same table the daemon uses. */
+int busclient_open(sd_bus **ret) {
+        static sd_bus_error_map map[8];
+        size_t n = 0;
+        int r;
+
+        if (!map[0].name) {
+                for (const struct busdef_error *e = busdef_errors; e->name && n < 7; e++, n++)
+                        map[n] = (sd_bus_error_map) SD_BUS_ERROR_MAP(e->name, e->errnum);
+                map[n] = (sd_bus_error_map) SD_BUS_ERROR_MAP_END;
+                (void) sd_bus_error_add_map(map);
+        }
+        r = sd_bus_open_system_with_description(ret, "hpctl");
+        if (r < 0) {
+                fprintf(stderr, "hpctl: cannot connect to the system bus: %s\n", strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* Says why a call failed in one line on stderr; returns the exit code for it. */
+int busclient_fail(int r, const sd_bus_error *error, const char *what) {
+        if (error && sd_bus_error_is_set(error)) {
+                if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+                                           SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_DISCONNECTED))
+                        fprintf(stderr, "hpctl: hpmond is not running (nothing owns %s on the system bus)\n",
+                                HPMON_BUS_NAME);
+                else if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED))
+                        fprintf(stderr, "hpctl: %s: permission denied (%s)\n", what, error->message ? error->message : error->name);
+                else
+                        fprintf(stderr, "hpctl: %s: %s\n", what, error->message ? error->message : error->name);
+        } else
+                fprintf(stderr, "hpctl: %s: %s\n", what, strerror(r < 0 ? -r : r));
+        return 1;
+}
+
+/* Reads an a{sv} of org.hpmon.Monitor1.Device into *d, noting which properties it held. */
+int busclient_read_device_props(sd_bus_message *m, struct busclient_device *d, unsigned *ret_changed) {
+        unsigned changed = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key, *s;
+                int b;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (strcmp(key, "Address") == 0) {
+                        r = sd_bus_message_read(m, "v", "s", &s);
+                        if (r >= 0)
+                                snprintf(d->address, sizeof(d->address), "%s", s);
+                        changed |= BUSCLIENT_ADDRESS;
+                } else if (strcmp(key, "Name") == 0) {
+                        r = sd_bus_message_read(m, "v", "s", &s);
+                        if (r >= 0) {
+                                char *n = strdup(s);
+                                if (!n)
+                                        return -ENOMEM;
+                                free(d->name);
+                                d->name = n;
+                        }
+                        changed |= BUSCLIENT_NAME;
+                } else if (strcmp(key, "Connected") == 0) {
+                        r = sd_bus_message_read(m, "v", "b", &b);
+                        d->connected = b;
+                        changed |= BUSCLIENT_CONNECTED;
+                } else if (strcmp(key, "Percentage") == 0) {
+                        int32_t v;
+                        r = sd_bus_message_read(m, "v", "i", &v);
+                        d->percentage = v;
+                        changed |= BUSCLIENT_PERCENTAGE;
+                } else if (strcmp(key, "LastChange") == 0) {
+                        r = sd_bus_message_read(m, "v", "d", &d->last_change);
+                        changed |= BUSCLIENT_LAST_CHANGE;
+                } else
+                        r = sd_bus_message_skip(m, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        if (ret_changed)
+                *ret_changed = changed;
+        return sd_bus_message_exit_container(m);
+}
+
+/* Orders devices by name, then address, for a stable table. */
+static int busclient_compare(const void *a, const void *b) {
+        const struct busclient_device *x = a, *y = b;
+        int c = strcmp(x->name ? x->name : "", y->name ? y->name : "");
+
+        return c ? c : strcmp(x->address, y->address);
+}
+
+/* Lists every device with GetManagedObjects, and whether bluetoothd is running. */
+int busclient_list(sd_bus *bus, struct busclient_device **ret, size_t *ret_n, bool *ret_bluez) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        struct busclient_device *devs = NULL;
+        size_t n = 0;
+        int r, running = 1;
+
+        r = sd_bus_call_method(bus, HPMON_BUS_NAME, HPMON_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                               "GetManagedObjects", &error, &reply, NULL);
+        if (r < 0) {
+                busclient_fail(r, &error, "cannot list devices");
+                sd_bus_error_free(&error);
+                return r;
+        }
+        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
+                const char *path, *iface;
+                struct busclient_device *d = NULL;
+
+                r = sd_bus_message_read(reply, "o", &path);
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
+                while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
+                        r = sd_bus_message_read(reply, "s", &iface);
+                        if (r >= 0 && strcmp(iface, HPMON_DEVICE_IFACE) == 0) {
+                                struct busclient_device *nd = realloc(devs, (n + 1) * sizeof(*devs));
+                                if (!nd) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                devs = nd;
+                                d = &devs[n++];
+                                *d = (struct busclient_device) { .percentage = -1 };
+                                r = busclient_read_device_props(reply, d, NULL);
+                        } else if (r >= 0 && strcmp(iface, HPMON_MANAGER_IFACE) == 0) {
+                                /* the manager itself sits under the object manager too */
+                                r = sd_bus_message_skip(reply, "a{sv}");
+                        } else if (r >= 0)
+                                r = sd_bus_message_skip(reply, "a{sv}");
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        sd_bus_message_unref(reply);
+        if (r < 0) {
+                fprintf(stderr, "hpctl: hpmond's device list is malformed: %s\n", strerror(-r));
+                busclient_devices_free(devs, n);
+                return r;
+        }
+
+        if (ret_bluez) {
+                r = sd_bus_get_property_trivial(bus, HPMON_BUS_NAME, HPMON_MANAGER_PATH, HPMON_MANAGER_IFACE,
+                                                "BluezRunning", NULL, 'b', &running);
+                *ret_bluez = r < 0 ? true : running;
+        }
+        if (n > 1)
+                qsort(devs, n, sizeof(*devs), busclient_compare);
+        *ret = devs;
+        *ret_n = n;
+        return 0;
+}
+
+/* Validates an address argument and asks hpmond for its object; says why on failure. */
+int busclient_resolve(sd_bus *bus, const char *arg, char address[static ADDRESS_STRING_MAX], char **ret_path) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *path;
+        int r;
+
+        if (address_normalize(arg, address) < 0) {
+                fprintf(stderr, "hpctl: '%s' is not a Bluetooth address (expected AA:BB:CC:DD:EE:FF)\n", arg);
+                return -EINVAL;
+        }
+        r = sd_bus_call_method(bus, HPMON_BUS_NAME, HPMON_MANAGER_PATH, HPMON_MANAGER_IFACE, "GetDevice",
+                               &error, &reply, "s", address);
+        if (r < 0) {
+                if (sd_bus_error_has_name(&error, HPMON_ERROR_NO_SUCH_DEVICE))
+                        fprintf(stderr, "hpctl: no device %s (hpctl status lists the known ones)\n", address);
+                else
+                        busclient_fail(r, &error, address);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r >= 0) {
+                *ret_path = strdup(path);
+                r = *ret_path ? 0 : -ENOMEM;
+        }
+        sd_bus_message_unref(reply);
+        return r;
+}
+
+/* Frees a device list. */
+void busclient_devices_free(struct busclient_device *d, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(d[i].name);
+        free(d);
+}

@@ -1,0 +1,103 @@
+/* hpctl status — every headset hpmond follows, as a table or JSON. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "busclient.h"
+#include "cmd.h"
+#include "render.h"
+
+static int cmd_status_exec(const struct cmd_entry *self, struct cmd_args *args);
+
+static const struct option cmd_status_options[] = {
+        { "json", no_argument, NULL, 'j' },
+        {}
+};
+
+const struct cmd_entry cmd_status_entry = {
+        .name = "status",
+        .usage = "[--json]",
+        .summary = "show every headset: connection, battery level, last change",
+        .shortopts = "j",
+        .longopts = cmd_status_options,
+        .min_args = 0,
+        .max_args = 0,
+        .exec = cmd_status_exec,
+};
+
+/* The contract of `hpctl status --json`: address, name, connected, percentage (null if unknown). */
+static int cmd_status_json(const struct busclient_device *devs, size_t n, bool bluez) {
+        struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
+
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *o = json_object_new_object();
+
+                json_object_object_add(o, "address", json_object_new_string(devs[i].address));
+                json_object_object_add(o, "name", json_object_new_string(devs[i].name ? devs[i].name : ""));
+                json_object_object_add(o, "connected", json_object_new_boolean(devs[i].connected));
+                json_object_object_add(o, "percentage", devs[i].percentage >= 0 ? json_object_new_int(devs[i].percentage) : NULL);
+                json_object_object_add(o, "last_change", render_json_time(devs[i].last_change));
+                json_object_array_add(arr, o);
+        }
+        json_object_object_add(root, "devices", arr);
+        json_object_object_add(root, "bluez_running", json_object_new_boolean(bluez));
+        return render_json(stdout, root) < 0 ? CMD_EXIT_FAILURE : 0;
+}
+
+/* The table a person reads. */
+static int cmd_status_table(const struct busclient_device *devs, size_t n, bool bluez) {
+        bool color = render_color(stdout);
+        double now = (double) time(NULL);
+        int wname = 4;
+
+        if (n == 0)
+                printf("No headsets yet. hpmond follows every Bluetooth device that reports a battery level.\n");
+        else {
+                for (size_t i = 0; i < n; i++) {
+                        int l = devs[i].name ? (int) strlen(devs[i].name) : 0;
+                        if (l > wname)
+                                wname = l > 32 ? 32 : l;
+                }
+                printf("%s%-*s  %-17s  %-9s  %5s  %s%s\n", render_sgr(color, "1"), wname, "NAME", "ADDRESS",
+                       "CONNECTED", "LEVEL", "LAST CHANGE", render_sgr(color, "0"));
+                for (size_t i = 0; i < n; i++) {
+                        const struct busclient_device *d = &devs[i];
+                        char when[32], ago[32], level[16];
+
+                        render_time(when, sizeof(when), d->last_change);
+                        render_ago(ago, sizeof(ago), now, d->last_change);
+                        if (d->percentage >= 0)
+                                snprintf(level, sizeof(level), "%d%%", d->percentage);
+                        else
+                                snprintf(level, sizeof(level), "-");
+                        printf("%-*.*s  %-17s  %s%-9s%s  %s%5s%s  %s (%s)\n", wname, wname, d->name ? d->name : "",
+                               d->address, render_sgr(color, d->connected ? "32" : "2"), d->connected ? "yes" : "no",
+                               render_sgr(color, "0"), render_sgr(color, render_level_color(d->percentage)), level,
+                               render_sgr(color, "0"), when, ago);
+                }
+        }
+        if (!bluez)
+                printf("%sbluetoothd is not running: levels are the last ones seen.%s\n", render_sgr(color, "33"),
+                       render_sgr(color, "0"));
+        return fflush(stdout) == 0 ? 0 : CMD_EXIT_FAILURE;
+}
+
+/* Lists the devices and shows them. */
+static int cmd_status_exec(const struct cmd_entry *self, struct cmd_args *args) {
+        struct busclient_device *devs = NULL;
+        sd_bus *bus = NULL;
+        size_t n = 0;
+        bool bluez = true;
+        int r;
+
+        if (busclient_open(&bus) < 0)
+                return CMD_EXIT_FAILURE;
+        r = busclient_list(bus, &devs, &n, &bluez);
+        sd_bus_flush_close_unref(bus);
+        if (r < 0)
+                return CMD_EXIT_FAILURE;
+        r = cmd_args_has(args, 'j') ? cmd_status_json(devs, n, bluez) : cmd_status_table(devs, n, bluez);
+        busclient_devices_free(devs, n);
+        return r;
+}
