@@ -490,7 +490,7 @@ class BluezMock:
     def add_battery(self, address, percentage):
         """Give the device Battery1 (AddProperties) and announce it (InterfacesAdded)."""
         path = self.bluez_path(address)
-        value = dbus.Byte(percentage) if isinstance(percentage, int) else percentage
+        value = dbus.Byte(percentage) if type(percentage) is int else percentage
         self.call(path, MOCK_IFACE, 'AddProperties', 'sa{sv}',
                   (BLUEZ_BATTERY, dbus.Dictionary({'Percentage': value}, signature='sv')))
         self.call('/', MOCK_IFACE, 'EmitSignal', 'sssav',
@@ -509,7 +509,7 @@ class BluezMock:
         An int becomes a byte (Battery1.Percentage is 'y'); any other dbus value
         (dbus.String('80'), dbus.Byte(255)) is sent as it is.
         """
-        v = dbus.Byte(value) if isinstance(value, int) else value
+        v = dbus.Byte(value) if type(value) is int else value
         self.call(self.bluez_path(address), PROPS_IFACE, 'Set', 'ssv', (BLUEZ_BATTERY, 'Percentage', v))
 
     def set_device_prop(self, address, name, value):
@@ -906,6 +906,13 @@ class Env:
         return [c['changed'][prop] for c in self.changes[since:]
                 if c['path'] == path and c['iface'] == DEVICE_IFACE and prop in c['changed']]
 
+    def wait_manager_published(self, prop, value, since):
+        """PropertiesChanged on the Manager carrying prop=value, after mark `since`."""
+        return self.loop.until(lambda: any(c['path'] == MANAGER_PATH and c['iface'] == MANAGER_IFACE
+                                           and c['changed'].get(prop, object()) == value
+                                           for c in self.changes[since:]),
+                               f'PropertiesChanged Manager.{prop}={value!r}')
+
     def wait_published(self, path, prop, value, since):
         """PropertiesChanged from hpmond carrying prop=value, after mark `since`."""
         return self.loop.until(lambda: value in self.published(path, prop, since),
@@ -965,7 +972,7 @@ class Env:
             skip('setpriv (util-linux) not found')
         return [setpriv, f'--reuid={pw.pw_uid}', f'--regid={pw.pw_gid}', '--clear-groups', *argv]
 
-    def spawn_monitor(self, *args):
+    def spawn_monitor(self, *args, user=None):
         """Start `hpctl monitor ARGS` and wait until its signal matches are in place."""
         if not (os.path.isfile(HPCTL) and os.access(HPCTL, os.X_OK)):
             fail(f'hpctl not built: {HPCTL} (set HPCTL)')
@@ -973,8 +980,10 @@ class Env:
         env = dict(os.environ)
         env['DBUS_SYSTEM_BUS_ADDRESS'] = self.bus.address
         env['NO_COLOR'] = '1'
-        proc = Proc([HPCTL, 'monitor', *args], 'hpctl monitor', env=env, stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE)
+        argv = [HPCTL, 'monitor', *args]
+        if user is not None:
+            argv = self.as_user(user, argv)
+        proc = Proc(argv, 'hpctl monitor', env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.procs.append(proc)
         lines = LineReader(proc.popen.stdout)
         errs = LineReader(proc.popen.stderr)
