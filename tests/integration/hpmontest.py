@@ -93,15 +93,18 @@ class TestSkip(Exception):
 # ------------------------------------------------------------------ reporting
 
 _checks = [0]
+VERBOSE = True     # tests/demo.py turns the test chatter off
 
 
 def note(msg):
-    print('# ' + msg, flush=True)
+    if VERBOSE:
+        print('# ' + msg, flush=True)
 
 
 def ok(what):
     _checks[0] += 1
-    print(f'ok {_checks[0]} - {what}', flush=True)
+    if VERBOSE:
+        print(f'ok {_checks[0]} - {what}', flush=True)
 
 
 def fail(what, detail=None):
@@ -948,10 +951,11 @@ class Env:
         except subprocess.TimeoutExpired:
             fail(f'`hpctl {" ".join(args)}` did not finish within {timeout:.0f}s')
         note(f'$ hpctl {" ".join(args)}{" (as " + user + ")" if user else ""} → exit {r.returncode}')
-        for line in r.stdout.splitlines():
-            print('#   | ' + line)
-        for line in r.stderr.splitlines():
-            print('#   ! ' + line)
+        if VERBOSE:
+            for line in r.stdout.splitlines():
+                print('#   | ' + line)
+            for line in r.stderr.splitlines():
+                print('#   ! ' + line)
         return r
 
     def hpctl_json(self, *args, user=None):
@@ -972,7 +976,7 @@ class Env:
             skip('setpriv (util-linux) not found')
         return [setpriv, f'--reuid={pw.pw_uid}', f'--regid={pw.pw_gid}', '--clear-groups', *argv]
 
-    def spawn_monitor(self, *args, user=None):
+    def spawn_monitor(self, *args, user=None, on_line=None):
         """Start `hpctl monitor ARGS` and wait until its signal matches are in place."""
         if not (os.path.isfile(HPCTL) and os.access(HPCTL, os.X_OK)):
             fail(f'hpctl not built: {HPCTL} (set HPCTL)')
@@ -985,7 +989,7 @@ class Env:
             argv = self.as_user(user, argv)
         proc = Proc(argv, 'hpctl monitor', env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.procs.append(proc)
-        lines = LineReader(proc.popen.stdout)
+        lines = LineReader(proc.popen.stdout, on_line)
         errs = LineReader(proc.popen.stderr)
         proc.lines = lines
         proc.errs = errs
@@ -1003,8 +1007,9 @@ class Env:
 class LineReader:
     """Collects lines from a pipe through the GLib main loop."""
 
-    def __init__(self, pipe):
+    def __init__(self, pipe, on_line=None):
         self.pipe = pipe
+        self.on_line = on_line
         self.buf = b''
         self.lines = []
         self.eof = False
@@ -1020,14 +1025,19 @@ class LineReader:
         if not data:
             self.eof = True
             if self.buf:
-                self.lines.append(self.buf.decode(errors='replace'))
+                self._add(self.buf.decode(errors='replace'))
                 self.buf = b''
             return False
         self.buf += data
         while b'\n' in self.buf:
             line, self.buf = self.buf.split(b'\n', 1)
-            self.lines.append(line.decode(errors='replace'))
+            self._add(line.decode(errors='replace'))
         return True
+
+    def _add(self, line):
+        self.lines.append(line)
+        if self.on_line:
+            self.on_line(line)
 
 
 class MatchWatch:
