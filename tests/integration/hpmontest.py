@@ -129,6 +129,16 @@ def skip(why):
     raise TestSkip(why)
 
 
+_SANITIZER = re.compile(r'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:')
+
+
+def check_no_sanitizer_report(text, who):
+    """With ./configure --enable-sanitizers a report may not change the exit status."""
+    m = _SANITIZER.search(text)
+    if m:
+        fail(f'{who} printed a sanitizer report', text[max(0, m.start() - 200):m.start() + 2000])
+
+
 # ------------------------------------------------------------------ imports
 # python3-dbus, python3-gi and python3-dbusmock are Debian packages, importable
 # from /usr/bin/python3 only.  Missing ones make every test a skip, not a failure.
@@ -624,6 +634,7 @@ class Hpmond:
             fail(f'hpmond #{self.runs} exit status on SIGTERM', f'{status}, want 0\n{self.stderr_tail()}')
         self.env.wait_name(BUS_NAME, False)
         ok(f'hpmond #{self.runs} exited 0 on SIGTERM')
+        check_no_sanitizer_report(self.stderr_text(), f'hpmond #{self.runs}')
 
     def kill(self):
         self.unguard()
@@ -951,6 +962,7 @@ class Env:
         except subprocess.TimeoutExpired:
             fail(f'`hpctl {" ".join(args)}` did not finish within {timeout:.0f}s')
         note(f'$ hpctl {" ".join(args)}{" (as " + user + ")" if user else ""} → exit {r.returncode}')
+        check_no_sanitizer_report(r.stderr, f'hpctl {" ".join(args)}')
         if VERBOSE:
             for line in r.stdout.splitlines():
                 print('#   | ' + line)

@@ -62,6 +62,26 @@ def test(env):
     check_equal([(e, v) for _, e, v in log.events], [('connected', 1), ('battery', 80), ('battery', 55)],
                 'a later valid value is logged; none of the bad ones are')
     log.check_well_formed(ADDR, NAME)
+
+    # The edges are valid: 0 and 100 are logged.
+    mark = env.mark()
+    env.mock.set_percentage(ADDR, 0)
+    env.mock.set_percentage(ADDR, 100)
+    env.wait_published(path, 'Percentage', 100, mark)
+    check_equal(env.published(path, 'Percentage', mark), [0, 100], 'Percentage 0 and 100 are published')
+    check_equal(env.read_log(ADDR).values('battery')[-2:], [0, 100], 'Percentage 0 and 100 are logged')
+
+    # An alias that tries to write log lines of its own.
+    mark = env.mark()
+    env.mock.set_device_prop(ADDR, 'Alias', dbus.String('evil\n1700000000.000,battery,5\ntime,event,value'))
+    env.loop.until(lambda: any('Name' in c['changed'] for c in env.changes[mark:] if c['path'] == path),
+                   'PropertiesChanged(Name) after the alias change')
+    name = env.device_props(path)['Name']
+    check('\n' not in name, f'a newline in the alias does not reach Device.Name ({name!r})')
+    log = env.read_log(ADDR)
+    check_equal(log.values('battery'), [80, 55, 0, 100], 'an alias with a newline adds no event to the log')
+    log.check_well_formed(ADDR)
+
     mark = env.mark()
     env.mock.disconnect(ADDR)
     env.wait_published(path, 'Connected', False, mark)
