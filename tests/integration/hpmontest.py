@@ -300,8 +300,9 @@ class Bus:
         self.policy_path = os.path.join(tmp, 'org.hpmon.Monitor1.conf')
         self.config_path = os.path.join(tmp, 'system.conf')
         self.log_path = os.path.join(tmp, 'dbus-daemon.log')
+        policy = _policy_text(self.user)
         with open(self.policy_path, 'w') as f:
-            f.write(_policy_text(self.user))
+            f.write(policy)
         with open(self.config_path, 'w') as f:
             f.write('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"\n'
                     ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
@@ -756,15 +757,23 @@ class Env:
                 skip(f'{tool} not found (set DBUS_DAEMON)')
         dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
         self.tmp = tempfile.mkdtemp(prefix=f'hpmon-{self.name}-')
+        self.conn = None
+        self.bus = self.mock = self.hpmond = None
+        try:
+            return self._setup()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+
+    def _setup(self):
         # Others (nobody, in the policy test) must reach the bus socket in here.
         os.chmod(self.tmp, 0o755)
         self.state_dir = os.path.join(self.tmp, 'state')
         os.mkdir(self.state_dir, 0o755)
         self.loop = Loop()
-        self.bus = Bus(self.tmp)
-        self.conn = None
         self.mock = BluezMock(self)
         self.hpmond = Hpmond(self)
+        self.bus = Bus(self.tmp)
         self.bus.start()
         note(f'private system bus at {self.bus.address} (policy {HPMON_POLICY})')
         self.conn = dbus.bus.BusConnection(self.bus.address)
@@ -786,16 +795,18 @@ class Env:
 
     def __exit__(self, exc_type, exc, tb):
         failed = exc_type is not None and not issubclass(exc_type, TestSkip)
-        if failed:
+        if failed and self.bus is not None:
             self.dump_diagnostics()
         for p in reversed(self.procs):
             p.end()
-        if self.hpmond.proc is not None:
+        if self.hpmond is not None and self.hpmond.proc is not None:
             self.hpmond.proc.end()
-        self.mock.stop()
+        if self.mock is not None:
+            self.mock.stop()
         if self.conn is not None:
             self.conn.close()
-        self.bus.stop()
+        if self.bus is not None:
+            self.bus.stop()
         if os.environ.get('HPMON_TEST_KEEP') or (failed and os.environ.get('HPMON_TEST_KEEP_FAILED')):
             note(f'kept {self.tmp}')
         else:
