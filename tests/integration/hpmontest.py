@@ -924,7 +924,11 @@ class Env:
                                f'Manager.{name} to become {value!r}')
 
     def mark(self):
-        """A position in the record of PropertiesChanged, for published_since()."""
+        """A position in the record of PropertiesChanged, for published(since=...).
+
+        Signals already received (queued while a blocking call waited for its
+        reply) are dispatched first, so they are not taken for later ones."""
+        self.loop.drain()
         return len(self.changes)
 
     def published(self, path, prop, since=0):
