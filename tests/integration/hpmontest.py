@@ -25,6 +25,12 @@
 # org.bluez, as a bluetoothd that comes back knows its devices at once.
 #
 # Run by /usr/bin/python3 only: that is where Debian's python3-dbusmock lives.
+#
+# Environment: HPMOND, HPCTL, HPMON_POLICY, DBUS_DAEMON (default: this source
+# tree and /usr/bin/dbus-daemon); HPMON_TEST_TIMEOUT_SCALE=N multiplies every
+# deadline (20 s); HPMON_TEST_KEEP=1 keeps each test's temporary directory,
+# HPMON_TEST_KEEP_FAILED=1 only a failed test's.  A failed test prints hpmond's
+# stderr, the charge logs, the mock's and dbus-daemon's logs.
 
 import ctypes
 import json
@@ -157,7 +163,7 @@ def _require_imports():
     if _IMPORT_ERROR is not None:
         skip(f'needs python3-dbus and python3-gi for {sys.executable}: {_IMPORT_ERROR}')
     try:
-        import dbusmock  # noqa: F401
+        import dbusmock  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel
     except ImportError as e:
         skip(f'needs python3-dbusmock for {sys.executable}: {e}')
 

@@ -7,13 +7,12 @@
 # none skipped in between, none doubled, no torn line.  After a restart hpmond
 # shows the mock's current level and has logged it exactly once.
 import os
-import signal
 import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hpmontest as t  # noqa: E402
-from hpmontest import check, check_equal, fail, note  # noqa: E402
+from hpmontest import check, check_equal, note  # noqa: E402
 
 ADDR = 'AA:BB:CC:DD:EE:FF'
 NAME = 'WH-1000XM4'
