@@ -24,7 +24,9 @@ struct device {
         struct chargelog *log;          /* open for appending */
         unsigned seen_sync;             /* last BlueZ sync that reported it */
         bool published;
-        bool log_failing;               /* appending failed; said once */
+        struct event *pending;          /* events waiting for room on disk (writer.c) */
+        size_t n_pending, pending_cap;
+        unsigned dropped;               /* pending events dropped while the queue was full */
 };
 
 struct context {
@@ -39,6 +41,10 @@ struct context {
         struct device **devices;        /* sorted by address */
         size_t n_devices;
         unsigned sync;                  /* counter of BlueZ full syncs */
+
+        int logging_error;              /* why appending is suspended (negative errno), or 0 */
+        struct event *writer_timer;     /* retry while suspended; armed only then */
+        int writer_backoff_ms;
 
         bool bluez_running;
         bool name_acquired;

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "registry.h"
 #include "service.h"
+#include "writer.h"
 
 #define MAIN_DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/hpmon"
 
@@ -148,6 +149,7 @@ static int main_parse_args(int argc, char *argv[], struct context *c, enum log_t
 /* Frees everything the context holds. */
 static void context_clear(struct context *c) {
         c->bluez = bluez_free(c->bluez);
+        writer_free(c);
         c->busloop = busloop_free(c->busloop);
         registry_free(c);
         if (c->bus)
@@ -171,13 +173,15 @@ int main(int argc, char *argv[]) {
         main_raise_nofile();
         /* a dead client must not kill us through a broken pipe */
         signal(SIGPIPE, SIG_IGN);
+        /* a file size limit must fail a write with EFBIG (the writer queues it), not kill us */
+        signal(SIGXFSZ, SIG_IGN);
 
         c.base = event_base_new();
         if (!c.base) {
                 log_error("Cannot create the event loop.");
                 goto fail;
         }
-        if (main_open_state(&c) < 0)
+        if (main_open_state(&c) < 0 || writer_setup(&c) < 0)
                 goto fail;
         r = registry_load(&c);
         if (r < 0) {

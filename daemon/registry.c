@@ -1,9 +1,8 @@
 /* hpmond — the device registry.
  *
  * A device's published state is always the fold of its log (devstate_apply()): at start
- * by replaying the file, afterwards by applying exactly the events that were appended.
- * An event that cannot be appended is neither applied nor published, so D-Bus never
- * shows a value the log does not hold, and the next report retries it. */
+ * by replaying the file, afterwards by applying exactly the events handed to the writer,
+ * which has appended them (or, while the disk is full, queued them in order: writer.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +13,7 @@
 #include "log.h"
 #include "registry.h"
 #include "service.h"
+#include "writer.h"
 
 /* Orders devices by address for bsearch(). */
 static int registry_compare(const void *a, const void *b) {
@@ -34,6 +34,7 @@ static struct device *registry_device_free(struct device *d) {
         if (!d)
                 return NULL;
         chargelog_close(d->log);
+        writer_device_clear(d);
         free(d->name);
         free(d);
         return NULL;
@@ -192,25 +193,6 @@ int registry_load(struct context *c) {
         return ret == -ENOMEM ? ret : 0;
 }
 
-/* Appends an event and folds it in; on failure the event is dropped here and retried by the
- * next report, and the failure is said once until appending works again. */
-static int registry_append(struct device *d, const struct event *e) {
-        int r;
-
-        r = chargelog_append(d->log, e);
-        if (r < 0) {
-                if (!d->log_failing)
-                        log_error_errno(r, "Cannot append to the log of %s, change not recorded: %m", d->address);
-                d->log_failing = true;
-                return r;
-        }
-        if (d->log_failing)
-                log_notice("Appending to the log of %s works again.", d->address);
-        d->log_failing = false;
-        devstate_apply(&d->state, e);
-        return 0;
-}
-
 /* A device's state as BlueZ reports it now. A device is taken on when it first reports a
  * battery level (or when a log for it already exists); what changed is appended to its log
  * first and published after. */
@@ -257,8 +239,11 @@ int registry_report(struct context *c, const char address[static ADDRESS_STRING_
 
         n = devstate_diff(&d->state, rep, now_ms, ev);
         for (size_t i = 0; i < n; i++) {
-                if (registry_append(d, &ev[i]) < 0)
+                if (writer_submit(c, d, &ev[i]) < 0) {
+                        log_error_errno(ENOMEM, "Cannot record a change of %s: %m", address);
                         break;
+                }
+                devstate_apply(&d->state, &ev[i]);
                 mask |= ev[i].kind == EVENT_CONNECTED ? DEVICE_CHANGED_CONNECTED : DEVICE_CHANGED_PERCENTAGE;
                 log_debug("%s: %s=%d", address, event_kind_to_string(ev[i].kind), ev[i].value);
         }

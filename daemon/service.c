@@ -17,6 +17,7 @@
 #include "log.h"
 #include "registry.h"
 #include "service.h"
+#include "writer.h"
 
 /* Sets the named error for a negative errno (busdef_errors), with a message. */
 static int service_error(sd_bus_error *error, int r, const char *format, ...) __attribute__((format(printf, 3, 4)));
@@ -91,6 +92,22 @@ static int property_get_state_directory(sd_bus *bus, const char *path, const cha
         struct context *c = userdata;
 
         return sd_bus_message_append(reply, "s", c->state_dir);
+}
+
+/* Manager.Logging: "active", or why logging is suspended. */
+static int property_get_logging(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct context *c = userdata;
+
+        return sd_bus_message_append(reply, "s", writer_state(c));
+}
+
+/* Manager.PendingEvents: changes waiting for room on disk. */
+static int property_get_pending_events(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct context *c = userdata;
+
+        return sd_bus_message_append(reply, "u", (uint32_t) writer_pending(c));
 }
 
 /* Manager.GetDevice(s address) → o: resolves any spelling of an address to its object. */
@@ -213,6 +230,8 @@ static const sd_bus_vtable service_manager_vtable[] = {
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("BluezRunning", "b", property_get_bluez_running, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StateDirectory", "s", property_get_state_directory, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Logging", "s", property_get_logging, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PendingEvents", "u", property_get_pending_events, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetDevice", SD_BUS_ARGS("s", address), SD_BUS_RESULT("o", device),
                                 method_get_device, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
@@ -324,4 +343,14 @@ void service_bluez_running_changed(struct context *c) {
         r = sd_bus_emit_properties_changed(c->bus, HPMON_MANAGER_PATH, HPMON_MANAGER_IFACE, "BluezRunning", NULL);
         if (r < 0)
                 log_warning_errno(r, "Cannot announce BluezRunning, ignoring: %m");
+}
+
+/* Emits PropertiesChanged for Manager.Logging and Manager.PendingEvents. */
+void service_logging_changed(struct context *c) {
+        int r;
+
+        r = sd_bus_emit_properties_changed(c->bus, HPMON_MANAGER_PATH, HPMON_MANAGER_IFACE, "Logging", "PendingEvents",
+                                           NULL);
+        if (r < 0)
+                log_warning_errno(r, "Cannot announce the logging state, ignoring: %m");
 }

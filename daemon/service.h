@@ -7,3 +7,4 @@ int service_start(struct context *c);
 void service_device_added(struct context *c, struct device *d);
 void service_device_changed(struct context *c, struct device *d, unsigned mask);
 void service_bluez_running_changed(struct context *c);
+void service_logging_changed(struct context *c);
