@@ -10,6 +10,7 @@
 #include "busdef.h"
 #include "chargelog.h"
 #include "devstate.h"
+#include "ratelimit.h"
 
 struct busloop;
 struct bluez;
@@ -27,6 +28,12 @@ struct device {
         struct event *pending;          /* events waiting for room on disk (writer.c) */
         size_t n_pending, pending_cap;
         unsigned dropped;               /* pending events dropped while the queue was full */
+        struct ratelimit rate;          /* changes taken from BlueZ (registry.c) */
+        struct devstate_report held;    /* the latest change refused by `rate`, while holding */
+        int64_t held_time_ms;
+        bool holding;
+        struct event *hold_timer;       /* delivers `held` when `rate` allows; NULL until a flood */
+        int64_t flood_said_ms;          /* when a flood was last logged (monotonic) */
 };
 
 struct context {
@@ -54,4 +61,5 @@ struct context {
 };
 
 int context_now_ms(int64_t *ret);
+int64_t context_mono_ms(void);
 void context_check_ready(struct context *c);

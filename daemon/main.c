@@ -33,6 +33,14 @@ int context_now_ms(int64_t *ret) {
         return 0;
 }
 
+/* The monotonic clock in milliseconds: for rates and timers, never for the log. */
+int64_t context_mono_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Tells systemd we are ready once the name is ours and BlueZ's state is known: from then
  * on, what the API shows is the truth, so a client started after us never sees a stale level. */
 void context_check_ready(struct context *c) {

@@ -13,7 +13,12 @@
 #include "log.h"
 #include "registry.h"
 #include "service.h"
+#include "busloop.h"
 #include "writer.h"
+
+/* Changes taken per device: a burst of 10, then one a second; the rest is coalesced. */
+#define REGISTRY_BURST 10
+#define REGISTRY_INTERVAL_MS 1000
 
 /* Orders devices by address for bsearch(). */
 static int registry_compare(const void *a, const void *b) {
@@ -35,6 +40,8 @@ static struct device *registry_device_free(struct device *d) {
                 return NULL;
         chargelog_close(d->log);
         writer_device_clear(d);
+        if (d->hold_timer)
+                event_free(d->hold_timer);
         free(d->name);
         free(d);
         return NULL;
@@ -62,6 +69,7 @@ static int registry_insert(struct context *c, const char address[static ADDRESS_
                 return -ENOMEM;
         }
         devstate_init(&d->state);
+        ratelimit_init(&d->rate, REGISTRY_BURST, REGISTRY_INTERVAL_MS, context_mono_ms());
         d->log = log;
         d->context = c;
 
@@ -193,6 +201,51 @@ int registry_load(struct context *c) {
         return ret == -ENOMEM ? ret : 0;
 }
 
+/* Hold timer: the rate allows a change again, so the latest held one goes through. It
+ * runs outside a bus callback, so the bus is re-armed after the emits. */
+static void registry_hold_cb(evutil_socket_t fd, short what, void *userdata) {
+        struct device *d = userdata;
+        struct context *c = d->context;
+        struct devstate_report rep = d->held;
+
+        d->holding = false;
+        (void) registry_report(c, d->address, NULL, &rep, d->held_time_ms);
+        if (c->busloop)
+                (void) busloop_rearm(c->busloop);
+}
+
+/* Whether a change may go through now. A device over its rate has its latest report held
+ * (each newer one replaces it: the latest value wins) and delivered by a one-shot timer
+ * when the bucket allows, so disk and memory stay bounded however fast it floods. */
+static bool registry_admit(struct context *c, struct device *d, const struct devstate_report *rep, int64_t now_ms) {
+        int64_t mono = context_mono_ms(), wait;
+        struct timeval tv;
+
+        if (!d->holding && ratelimit_take(&d->rate, mono))
+                return true;
+
+        d->held = *rep;
+        d->held_time_ms = now_ms;
+        if (d->holding)
+                return false;
+        if (!d->hold_timer) {
+                d->hold_timer = evtimer_new(c->base, registry_hold_cb, d);
+                if (!d->hold_timer)
+                        return true;    /* no memory for coalescing: let it through */
+        }
+        wait = ratelimit_next(&d->rate, mono) - mono;
+        tv = (struct timeval) { .tv_sec = wait / 1000, .tv_usec = (wait % 1000) * 1000 };
+        if (evtimer_add(d->hold_timer, &tv) < 0)
+                return true;
+        d->holding = true;
+        if (d->flood_said_ms == 0 || mono - d->flood_said_ms > 60000) {
+                log_warning("%s sends changes faster than %d a second; keeping only the latest of them.",
+                            d->address, 1000 / REGISTRY_INTERVAL_MS);
+                d->flood_said_ms = mono;
+        }
+        return false;
+}
+
 /* A device's state as BlueZ reports it now. A device is taken on when it first reports a
  * battery level (or when a log for it already exists); what changed is appended to its log
  * first and published after. */
@@ -238,6 +291,8 @@ int registry_report(struct context *c, const char address[static ADDRESS_STRING_
         }
 
         n = devstate_diff(&d->state, rep, now_ms, ev);
+        if (n > 0 && !added && !registry_admit(c, d, rep, now_ms))
+                n = 0;  /* held: delivered by the hold timer */
         for (size_t i = 0; i < n; i++) {
                 if (writer_submit(c, d, &ev[i]) < 0) {
                         log_error_errno(ENOMEM, "Cannot record a change of %s: %m", address);

@@ -18,19 +18,24 @@ NAME = 'Full Disk Buds'
 
 
 def test(env):
+    # RLIMIT_FSIZE limits every file hpmond writes, its captured stderr too: start from a
+    # log with some history, well past the stderr file, so only the log hits the limit.
+    history = list(range(90, 30, -1))
+    devices = os.path.join(env.state_dir, 'devices')
+    os.makedirs(devices, exist_ok=True)
+    with open(os.path.join(devices, t.log_name(ADDR)), 'w') as f:
+        f.write(f'# hpmon charge log v1\n# address={ADDR}\n# name={NAME}\ntime,event,value\n')
+        f.write('1788220800.000,connected,1\n')
+        for i, level in enumerate(history):
+            f.write(f'{1788220800 + 60 * (i + 1)}.000,battery,{level}\n')
     env.mock.start()
-    env.mock.add_headset(ADDR, NAME, connected=True, percentage=80)
+    env.mock.add_headset(ADDR, NAME, connected=True, percentage=30)
     env.hpmond.start()
     path = env.wait_device(ADDR)
-    env.wait_props(path, Percentage=80)
+    env.wait_props(path, Percentage=30)
     check_equal(env.manager_props().get('Logging'), 'active', 'Manager.Logging is "active" at first')
+    warmup = history + [30]
 
-    # RLIMIT_FSIZE limits every file hpmond writes, its captured stderr too: grow the
-    # log well past the stderr file first, so only the log hits the limit.
-    warmup = list(range(79, 29, -1))
-    for level in warmup:
-        env.mock.set_percentage(ADDR, level)
-    env.wait_props(path, Percentage=warmup[-1])
     log_path = env.log_path(ADDR)
     size = os.path.getsize(log_path)
     check(size > env.hpmond.stderr_size() + 600, 'the log is larger than hpmond\'s stderr file',
@@ -68,12 +73,12 @@ def test(env):
 
     log = env.read_log(ADDR)
     log.check_well_formed(ADDR, NAME)
-    check_equal(log.values('battery'), [80, *warmup, 25, 20, 15], 'the queued changes were appended in order, once each')
+    check_equal(log.values('battery'), [*warmup, 25, 20, 15], 'the queued changes were appended in order, once each')
     env.wait_props(path, Percentage=15)
 
     env.mock.set_percentage(ADDR, 12)
     env.wait_props(path, Percentage=12)
-    check_equal(env.read_log(ADDR).values('battery'), [80, *warmup, 25, 20, 15, 12], 'logging goes on as before')
+    check_equal(env.read_log(ADDR).values('battery'), [*warmup, 25, 20, 15, 12], 'logging goes on as before')
     check('Logging resumed' in env.hpmond.stderr_text(), 'the resumption is said in the journal')
     env.hpmond.stop()
 
