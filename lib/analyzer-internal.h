@@ -1,0 +1,172 @@
+/* hpmon — the analyzer's inside, shared by analyzer.c and the detectors (detect-*.c) only.
+ *
+ * analyzer.c keeps what every detector needs: connection state, the last report, a
+ * hysteresis-filtered level cut into legs (maximal rises and falls), the reporting step,
+ * and the device's learned history. It tells each detector what changed through
+ * detector.update(), and calls detector.timer() when the detector's one timer falls due.
+ * All times in here are on the analyzer's monotonic timeline (see analyzer.h).
+ *
+ * Levels are quantized: a report says which step the level is in, and a *change* report
+ * within a connection is a boundary, the moment the level crossed into that step. Rates
+ * are therefore measured between boundaries (time per step), never from the first report
+ * of a connection or across a gap, and a one-step move against the current direction is
+ * held as pending (flicker) until a second step confirms it. */
+#pragma once
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "analyzer.h"
+#include "finding.h"
+
+#define ANALYZER_NEVER INT64_MAX
+#define ANALYZER_MINUTE_MS INT64_C(60000)
+#define ANALYZER_HOUR_MS INT64_C(3600000)
+
+/* A maximal rise or fall of the filtered level within one connection. */
+struct analyzer_leg {
+        int dir;                /* +1 rising, -1 falling, 0 none yet */
+        int origin;             /* filtered level the leg started from */
+        unsigned boundaries;    /* boundaries seen in it */
+        int64_t t_first;        /* first boundary */
+        int l_first;
+        int64_t t_prev;         /* the boundary before the last */
+        int l_prev;
+        int64_t t_last;         /* last boundary */
+        int l_last;
+        unsigned cc_boundaries; /* rising: boundaries at or below slow-charge.below */
+        int64_t t_cc_last;
+        int l_cc_last;
+};
+
+/* One rise or fall kept in history. */
+struct analyzer_record {
+        int64_t t_end;
+        double rate;            /* %/h, positive */
+        double hours;
+        int points;
+        unsigned flags;         /* 1 << kind for each episode open when it was recorded */
+};
+
+#define ANALYZER_CHARGES_MAX 16
+#define ANALYZER_DRAINS_MAX 48
+#define ANALYZER_EARLY_MAX 32
+#define ANALYZER_DELTAS_MAX 12
+
+/* A ring of records, newest last. */
+struct analyzer_ring {
+        struct analyzer_record *r;
+        unsigned cap, n, next;
+};
+
+enum analyzer_what {
+        ANALYZER_CONNECT,       /* connected 0→1; `implicit` when only a battery report showed it */
+        ANALYZER_DISCONNECT,    /* connected 1→0 */
+        ANALYZER_LEG_END,       /* `leg` ended (reversal, disconnect, gap); its record, if kept, is in history */
+        ANALYZER_LEVEL,         /* a battery report with a new value, or the first of a connection */
+        ANALYZER_BREAK,         /* a discontinuity inside a connection: time went back, or a resync */
+};
+
+/* What one step of the core changed, as detectors see it. */
+struct analyzer_update {
+        enum analyzer_what what;
+        int64_t t;
+        bool implicit;                  /* CONNECT */
+        const struct analyzer_leg *leg; /* LEG_END: the leg that ended */
+
+        /* LEVEL */
+        int level;
+        int prev_level;                 /* the report before, -1 if none */
+        int64_t prev_time;
+        bool first;                     /* first report of this connection (or after a break/hidden gap) */
+        bool same_connection;           /* prev_level was reported in this connection, no break between */
+        bool boundary;                  /* the filtered level moved: a step boundary */
+        bool moved;                     /* a new value, not flicker back to one just left */
+};
+
+struct analyzer;
+
+/* One detector: a kind, its state, and how it reacts. */
+struct detector {
+        enum finding_kind kind;
+        size_t state_size;
+        void (*init)(struct analyzer *a, void *state);
+        void (*update)(struct analyzer *a, void *state, const struct analyzer_update *u);
+        void (*timer)(struct analyzer *a, void *state, int64_t due);
+};
+
+struct analyzer {
+        struct analyzer_config config;
+        char device[ADDRESS_STRING_MAX];
+        analyzer_finding_cb cb;
+        void *userdata;
+
+        int64_t now;                    /* monotonic timeline */
+        int64_t offset;                 /* monotonic − log clock */
+        bool started;
+        bool have_last;
+        struct event last;              /* the last event fed, as given, for duplicate lines */
+
+        int connected;                  /* -1 unknown, 0, 1 */
+        int64_t connected_since;
+        int64_t disconnected_since;
+
+        int level;                      /* last report, -1 none */
+        int64_t level_time;
+        bool level_valid_time;          /* level_time is on this timeline (false after time went back) */
+        bool in_run;                    /* level reported in this connection since the last break */
+        int filtered;                   /* hysteresis-filtered level */
+        int pending;                    /* one step against the leg, -1 none */
+        int64_t pending_time;
+        int flicker;                    /* the value flicker last left or pended to, -1 none */
+        int64_t last_move;              /* time of the last report that moved (not flicker) */
+        struct analyzer_leg leg;
+
+        int step;
+        int deltas[ANALYZER_DELTAS_MAX];
+        unsigned n_deltas, next_delta;
+
+        struct analyzer_record charge_buf[ANALYZER_CHARGES_MAX];
+        struct analyzer_record drain_buf[ANALYZER_DRAINS_MAX];
+        struct analyzer_ring charges, drains;
+        double early[ANALYZER_EARLY_MAX];
+        unsigned n_early;
+        double gap_charge_bound;        /* best lower bound on the charge rate from rises across gaps, %/h */
+
+        bool open[_FINDING_KIND_MAX];
+        struct finding open_finding[_FINDING_KIND_MAX];
+        int64_t due[_FINDING_KIND_MAX];
+        void *state[_FINDING_KIND_MAX];
+};
+
+/* detectors, one per file */
+extern const struct detector detect_charge_stall;
+extern const struct detector detect_slow_charge;
+extern const struct detector detect_intermittent_charge;
+extern const struct detector detect_fast_drain;
+extern const struct detector detect_battery_degraded;
+extern const struct detector detect_sudden_drop;
+extern const struct detector detect_not_holding_charge;
+extern const struct detector detect_connection_unstable;
+extern const struct detector detect_low_battery;
+extern const struct detector detect_deep_discharge_risk;
+
+/* for detectors: findings, timers and learned figures */
+void analyzer_finding_init(const struct analyzer *a, enum finding_kind k, enum finding_severity s, int64_t t,
+                           struct finding *ret);
+void analyzer_raise(struct analyzer *a, struct finding *f);
+void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t);
+bool analyzer_is_open(const struct analyzer *a, enum finding_kind k);
+void analyzer_arm(struct analyzer *a, enum finding_kind k, int64_t due);
+
+double analyzer_hours(int64_t ms);
+double analyzer_median(const double *v, unsigned n);
+bool analyzer_usual_charge_rate(const struct analyzer *a, double *ret);
+bool analyzer_drain_baseline(const struct analyzer *a, unsigned exclude_flags, double *ret);
+double analyzer_fall_pace_ms(const struct analyzer *a);
+unsigned analyzer_ring_size(const struct analyzer_ring *ring);
+const struct analyzer_record *analyzer_ring_get(const struct analyzer_ring *ring, unsigned age);
+unsigned analyzer_leg_steps(const struct analyzer *a, const struct analyzer_leg *leg);
+double analyzer_leg_rate(const struct analyzer_leg *leg);

@@ -1,0 +1,669 @@
+/* hpmon — the analyzer core: timeline, connection state, hysteresis, legs, learned history,
+ * the table of detectors, and the delivery of findings (see analyzer.h and analyzer-internal.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "advice.h"
+#include "analyzer-internal.h"
+
+/* Every detector, by kind: the analyzer runs them in this order. */
+static const struct detector *const analyzer_detectors[_FINDING_KIND_MAX] = {
+        [FINDING_CHARGE_STALL] = &detect_charge_stall,
+        [FINDING_SLOW_CHARGE] = &detect_slow_charge,
+        [FINDING_INTERMITTENT_CHARGE] = &detect_intermittent_charge,
+        [FINDING_FAST_DRAIN] = &detect_fast_drain,
+        [FINDING_BATTERY_DEGRADED] = &detect_battery_degraded,
+        [FINDING_SUDDEN_DROP] = &detect_sudden_drop,
+        [FINDING_NOT_HOLDING_CHARGE] = &detect_not_holding_charge,
+        [FINDING_CONNECTION_UNSTABLE] = &detect_connection_unstable,
+        [FINDING_LOW_BATTERY] = &detect_low_battery,
+        [FINDING_DEEP_DISCHARGE_RISK] = &detect_deep_discharge_risk,
+};
+
+/* DESIGN.md's defaults; the config file documents each (etc/hpmon.conf, hpmon.conf(5)). */
+void analyzer_config_init(struct analyzer_config *c) {
+        *c = (struct analyzer_config) {
+                .typical_drain_rate = 8.0,
+                .min_charges = 2,
+                .min_drains = 3,
+                .min_leg_ms = 20 * ANALYZER_MINUTE_MS,
+                .silence_ms = 30 * ANALYZER_MINUTE_MS,
+
+                .stall_factor = 3.0,
+                .stall_min_wait_ms = 15 * ANALYZER_MINUTE_MS,
+                .stall_below = 90,
+
+                .slow_below = 80,
+                .slow_fraction = 0.5,
+                .slow_fallback_rate = 25.0,
+                .slow_min_duration_ms = 20 * ANALYZER_MINUTE_MS,
+
+                .intermittent_reversals = 3,
+                .intermittent_leg_steps = 2,
+                .intermittent_window_ms = 3 * ANALYZER_HOUR_MS,
+
+                .fast_drain_factor = 1.8,
+                .fast_drain_min_ms = 60 * ANALYZER_MINUTE_MS,
+                .fast_drain_lookback_ms = 48 * ANALYZER_HOUR_MS,
+
+                .degraded_fraction = 0.7,
+                .degraded_early = 8,
+                .degraded_recent = 8,
+
+                .sudden_drop_points = 20,
+                .sudden_drop_confirm_ms = 5 * ANALYZER_MINUTE_MS,
+                .sudden_drop_max_rate = 30.0,
+
+                .not_holding_from = 90,
+                .not_holding_to = 20,
+                .not_holding_within_ms = 90 * ANALYZER_MINUTE_MS,
+
+                .unstable_connects = 5,
+                .unstable_window_ms = 10 * ANALYZER_MINUTE_MS,
+
+                .low_warning = 20,
+                .low_critical = 10,
+
+                .deep_level = 5,
+                .deep_after_ms = 72 * ANALYZER_HOUR_MS,
+        };
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                c->enabled[k] = true;
+}
+
+/* Whether thresholds make sense together; on -EINVAL, *ret_problem names the first that does not. */
+int analyzer_config_check(const struct analyzer_config *c, const char **ret_problem) {
+        const char *p = NULL;
+
+        if (c->low_critical > c->low_warning)
+                p = "low-battery.critical is above low-battery.warning";
+        else if (c->not_holding_to >= c->not_holding_from)
+                p = "not-holding-charge.to is not below not-holding-charge.from";
+        else if (c->degraded_early > ANALYZER_EARLY_MAX || c->degraded_recent > ANALYZER_DRAINS_MAX)
+                p = "battery-degraded.early-discharges or recent-discharges is too large";
+        else if (c->min_charges > ANALYZER_CHARGES_MAX || c->min_drains > ANALYZER_DRAINS_MAX)
+                p = "history.min-charges or min-discharges is too large";
+        else if (c->fast_drain_factor <= 1.0)
+                p = "fast-drain.factor must be above 1";
+        else if (c->intermittent_reversals < 1 || c->intermittent_leg_steps < 1 || c->unstable_connects < 1)
+                p = "a count is zero";
+        if (p) {
+                if (ret_problem)
+                        *ret_problem = p;
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Creates the analyzer of one device. `config` NULL means the defaults; `device` may be NULL. */
+int analyzer_new(const struct analyzer_config *config, const char *device, analyzer_finding_cb cb, void *userdata,
+                 struct analyzer **ret) {
+        struct analyzer *a;
+
+        if (!cb || !ret)
+                return -EINVAL;
+        if (config && analyzer_config_check(config, NULL) < 0)
+                return -EINVAL;
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        if (config)
+                a->config = *config;
+        else
+                analyzer_config_init(&a->config);
+        if (device)
+                snprintf(a->device, sizeof(a->device), "%s", device);
+        a->cb = cb;
+        a->userdata = userdata;
+        a->connected = -1;
+        a->level = -1;
+        a->filtered = -1;
+        a->pending = -1;
+        a->flicker = -1;
+        a->step = 1;
+        a->charges = (struct analyzer_ring) { .r = a->charge_buf, .cap = ANALYZER_CHARGES_MAX };
+        a->drains = (struct analyzer_ring) { .r = a->drain_buf, .cap = ANALYZER_DRAINS_MAX };
+        for (int k = 0; k < _FINDING_KIND_MAX; k++) {
+                const struct detector *d = analyzer_detectors[k];
+
+                a->due[k] = ANALYZER_NEVER;
+                a->state[k] = calloc(1, d->state_size ? d->state_size : 1);
+                if (!a->state[k]) {
+                        analyzer_free(a);
+                        return -ENOMEM;
+                }
+                if (d->init)
+                        d->init(a, a->state[k]);
+        }
+        *ret = a;
+        return 0;
+}
+
+/* Frees an analyzer; accepts NULL, returns NULL. */
+struct analyzer *analyzer_free(struct analyzer *a) {
+        if (!a)
+                return NULL;
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                free(a->state[k]);
+        free(a);
+        return NULL;
+}
+
+/* Milliseconds as hours. */
+double analyzer_hours(int64_t ms) {
+        return (double) ms / (double) ANALYZER_HOUR_MS;
+}
+
+/* The median of n values (NAN for none); sorts a copy, n is small. */
+double analyzer_median(const double *v, unsigned n) {
+        double s[ANALYZER_DRAINS_MAX + ANALYZER_EARLY_MAX];
+
+        if (n == 0)
+                return NAN;
+        if (n > sizeof(s) / sizeof(s[0]))
+                n = sizeof(s) / sizeof(s[0]);
+        for (unsigned i = 0; i < n; i++) {
+                unsigned j = i;
+
+                while (j > 0 && s[j - 1] > v[i]) {
+                        s[j] = s[j - 1];
+                        j--;
+                }
+                s[j] = v[i];
+        }
+        return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+}
+
+/* How many records a ring holds. */
+unsigned analyzer_ring_size(const struct analyzer_ring *ring) {
+        return ring->n;
+}
+
+/* A record by age: 0 is the newest. */
+const struct analyzer_record *analyzer_ring_get(const struct analyzer_ring *ring, unsigned age) {
+        if (age >= ring->n)
+                return NULL;
+        return &ring->r[(ring->next + ring->cap - 1 - age) % ring->cap];
+}
+
+/* Adds a record, dropping the oldest when full. */
+static void analyzer_ring_push(struct analyzer_ring *ring, const struct analyzer_record *rec) {
+        ring->r[ring->next] = *rec;
+        ring->next = (ring->next + 1) % ring->cap;
+        if (ring->n < ring->cap)
+                ring->n++;
+}
+
+/* Median rate of the records carrying none of `exclude` flags; false if fewer than `min`. */
+static bool analyzer_ring_median(const struct analyzer_ring *ring, unsigned exclude, unsigned min, double *ret) {
+        double v[ANALYZER_DRAINS_MAX];
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < ring->n; i++) {
+                const struct analyzer_record *r = analyzer_ring_get(ring, i);
+
+                if (!(r->flags & exclude))
+                        v[n++] = r->rate;
+        }
+        if (n < min || n == 0)
+                return false;
+        *ret = analyzer_median(v, n);
+        return true;
+}
+
+/* The device's usual charge rate below slow-charge.below (%/h), learned from connected rises;
+ * rises that were themselves slow are left out, so a bad cable does not become the norm. */
+bool analyzer_usual_charge_rate(const struct analyzer *a, double *ret) {
+        return analyzer_ring_median(&a->charges, 1u << FINDING_SLOW_CHARGE, a->config.min_charges, ret);
+}
+
+/* The device's drain rate in use (%/h): the median of its connected falls, leaving out
+ * those recorded while an episode in `exclude_flags` was open. */
+bool analyzer_drain_baseline(const struct analyzer *a, unsigned exclude_flags, double *ret) {
+        return analyzer_ring_median(&a->drains, exclude_flags, a->config.min_drains, ret);
+}
+
+/* How long one step takes falling in use: learned, or from the typical drain rate. */
+double analyzer_fall_pace_ms(const struct analyzer *a) {
+        double rate;
+
+        if (!analyzer_drain_baseline(a, 1u << FINDING_FAST_DRAIN, &rate) || !(rate > 0))
+                rate = a->config.typical_drain_rate;
+        if (!(rate > 0))
+                rate = 8.0;
+        return (double) a->step / rate * (double) ANALYZER_HOUR_MS;
+}
+
+/* Steps a leg has moved from where it started. */
+unsigned analyzer_leg_steps(const struct analyzer *a, const struct analyzer_leg *leg) {
+        if (leg->dir == 0 || leg->boundaries == 0)
+                return 0;
+        return (unsigned) (abs(leg->l_last - leg->origin) / (a->step > 0 ? a->step : 1));
+}
+
+/* A leg's rate between its first and last boundary (%/h, positive), NAN with fewer than two. */
+double analyzer_leg_rate(const struct analyzer_leg *leg) {
+        if (leg->boundaries < 2 || leg->t_last <= leg->t_first)
+                return NAN;
+        return (double) abs(leg->l_last - leg->l_first) / analyzer_hours(leg->t_last - leg->t_first);
+}
+
+/* Euclid. */
+static int analyzer_gcd(int x, int y) {
+        while (y) {
+                int t = x % y;
+                x = y;
+                y = t;
+        }
+        return x;
+}
+
+/* Learns the reporting step from the last few changes: their greatest common divisor.
+ * A window, not all history, so a firmware update or a new transport can change it. */
+static void analyzer_learn_step(struct analyzer *a, int delta) {
+        int g = 0;
+
+        if (delta <= 0)
+                return;
+        a->deltas[a->next_delta] = delta;
+        a->next_delta = (a->next_delta + 1) % ANALYZER_DELTAS_MAX;
+        if (a->n_deltas < ANALYZER_DELTAS_MAX)
+                a->n_deltas++;
+        for (unsigned i = 0; i < a->n_deltas; i++)
+                g = analyzer_gcd(a->deltas[i], g);
+        a->step = g > 0 ? g : 1;
+}
+
+/* A bitmask of the open episodes, stored with history records. */
+static unsigned analyzer_open_mask(const struct analyzer *a) {
+        unsigned m = 0;
+
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                if (a->open[k])
+                        m |= 1u << k;
+        return m;
+}
+
+/* Hands one update to every enabled detector, in table order. */
+static void analyzer_notify(struct analyzer *a, const struct analyzer_update *u) {
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                if (a->config.enabled[k] && analyzer_detectors[k]->update)
+                        analyzer_detectors[k]->update(a, a->state[k], u);
+}
+
+/* Keeps a finished leg in history if it is long enough to say something:
+ * falls give the drain rate in use, rises the charge rate below the CV knee. */
+static void analyzer_record_leg(struct analyzer *a, const struct analyzer_leg *leg) {
+        struct analyzer_record rec = { .t_end = leg->t_last, .flags = analyzer_open_mask(a) };
+
+        if (leg->dir < 0 && leg->boundaries >= 2) {
+                int64_t dur = leg->t_last - leg->t_first;
+
+                rec.points = leg->l_first - leg->l_last;
+                if (dur < a->config.min_leg_ms || rec.points < 2)
+                        return;
+                rec.hours = analyzer_hours(dur);
+                rec.rate = rec.points / rec.hours;
+                analyzer_ring_push(&a->drains, &rec);
+                if (a->n_early < a->config.degraded_early && a->n_early < ANALYZER_EARLY_MAX)
+                        a->early[a->n_early++] = rec.rate;
+        } else if (leg->dir > 0 && leg->cc_boundaries >= 2) {
+                int64_t dur = leg->t_cc_last - leg->t_first;
+
+                rec.points = leg->l_cc_last - leg->l_first;
+                if (dur < a->config.min_leg_ms || rec.points < 2)
+                        return;
+                rec.t_end = leg->t_cc_last;
+                rec.hours = analyzer_hours(dur);
+                rec.rate = rec.points / rec.hours;
+                analyzer_ring_push(&a->charges, &rec);
+        }
+}
+
+/* Ends the current leg, if any: records it, then tells the detectors. */
+static void analyzer_end_leg(struct analyzer *a, int64_t t) {
+        struct analyzer_leg ended = a->leg;
+
+        if (a->leg.dir == 0) {
+                a->leg = (struct analyzer_leg) { .origin = a->filtered };
+                return;
+        }
+        analyzer_record_leg(a, &ended);
+        a->leg = (struct analyzer_leg) { .origin = a->filtered };
+        analyzer_notify(a, &(struct analyzer_update) { .what = ANALYZER_LEG_END, .t = t, .leg = &ended });
+}
+
+/* The filtered level crossed into step `v` at `t`. */
+static void analyzer_boundary(struct analyzer *a, int64_t t, int v) {
+        struct analyzer_leg *L = &a->leg;
+
+        if (L->boundaries == 0) {
+                L->t_first = t;
+                L->l_first = v;
+        } else {
+                L->t_prev = L->t_last;
+                L->l_prev = L->l_last;
+        }
+        L->t_last = t;
+        L->l_last = v;
+        L->boundaries++;
+        if (L->dir > 0 && v <= a->config.slow_below && L->cc_boundaries + 1 == L->boundaries) {
+                L->cc_boundaries++;
+                L->t_cc_last = t;
+                L->l_cc_last = v;
+        }
+        a->filtered = v;
+        a->pending = -1;
+        a->flicker = -1;
+}
+
+/* A discontinuity inside a connection (time went back, the daemon resynced, a hidden gap):
+ * ends the leg, and the next report starts afresh as if after a reconnection. */
+static void analyzer_break(struct analyzer *a, int64_t t) {
+        analyzer_end_leg(a, t);
+        a->in_run = false;
+        a->pending = -1;
+        a->flicker = -1;
+        analyzer_notify(a, &(struct analyzer_update) { .what = ANALYZER_BREAK, .t = t });
+}
+
+/* Starts a connection. */
+static void analyzer_connect(struct analyzer *a, int64_t t, bool implicit) {
+        analyzer_end_leg(a, t);
+        a->connected = 1;
+        a->connected_since = t;
+        a->in_run = false;
+        a->pending = -1;
+        a->flicker = -1;
+        analyzer_notify(a, &(struct analyzer_update) { .what = ANALYZER_CONNECT, .t = t, .implicit = implicit });
+}
+
+/* A connected event. connected=1 while connected means the writer lost track (a restart,
+ * a re-read): whatever happened meanwhile is unknown, so it is a break, not a connect. */
+static void analyzer_connected_event(struct analyzer *a, int64_t t, int value) {
+        if (value) {
+                if (a->connected == 1)
+                        analyzer_break(a, t);
+                else
+                        analyzer_connect(a, t, false);
+                return;
+        }
+        if (a->connected == 0)
+                return;
+        analyzer_end_leg(a, t);
+        a->connected = 0;
+        a->disconnected_since = t;
+        a->in_run = false;
+        a->pending = -1;
+        a->flicker = -1;
+        analyzer_notify(a, &(struct analyzer_update) { .what = ANALYZER_DISCONNECT, .t = t });
+}
+
+/* The first report of a run: a level, not a boundary (the level did not just cross into it).
+ * A rise since the last known level proves a charge happened across the gap, at no less
+ * than rise / gap: kept as a lower bound on the charge rate. */
+static void analyzer_first_report(struct analyzer *a, int64_t t, int v, struct analyzer_update *u) {
+        int prev = a->level;
+
+        if (prev >= 0 && a->level_valid_time && v != prev && !u->same_connection) {
+                int64_t gap = t - a->level_time;
+
+                analyzer_learn_step(a, abs(v - prev));
+                if (v - prev >= 2 * a->step && gap >= 10 * ANALYZER_MINUTE_MS) {
+                        double bound = (v - prev) / analyzer_hours(gap);
+
+                        if (bound > a->gap_charge_bound)
+                                a->gap_charge_bound = bound;
+                }
+        }
+        a->level = v;
+        a->level_time = t;
+        a->level_valid_time = true;
+        a->in_run = true;
+        a->filtered = v;
+        a->pending = -1;
+        a->flicker = -1;
+        a->last_move = t;
+        a->leg = (struct analyzer_leg) { .origin = v };
+        u->first = true;
+        u->moved = true;
+        analyzer_notify(a, u);
+}
+
+/* Returns -1, 0 or +1. */
+static int analyzer_sign(int x) {
+        return (x > 0) - (x < 0);
+}
+
+/* A change report within a run: the hysteresis. A move in the leg's direction is a boundary;
+ * one step against it is held as pending (flicker) and only a second step confirms a
+ * reversal, whose first boundary is then the pending report's time. */
+static void analyzer_change(struct analyzer *a, int64_t t, int v, struct analyzer_update *u) {
+        int s = a->step, dir = a->leg.dir, towards = analyzer_sign(v - a->filtered);
+
+        a->level = v;
+        a->level_time = t;
+        if (dir == 0) {
+                a->leg.dir = towards;
+                a->leg.origin = a->filtered;
+                analyzer_boundary(a, t, v);
+                u->boundary = u->moved = true;
+        } else if (towards == dir) {
+                analyzer_boundary(a, t, v);
+                u->boundary = u->moved = true;
+        } else if (towards == 0) {
+                /* back to the filtered level: flicker */
+                if (a->pending >= 0)
+                        a->flicker = a->pending;
+                a->pending = -1;
+        } else if (abs(v - a->filtered) >= 2 * s) {
+                int pend = a->pending;
+                int64_t pend_t = a->pending_time;
+                bool use_pending = pend >= 0 && analyzer_sign(pend - a->filtered) == towards &&
+                                   abs(pend - a->filtered) < abs(v - a->filtered);
+
+                analyzer_end_leg(a, t);
+                a->leg.dir = towards;
+                a->leg.origin = a->filtered;
+                if (use_pending)
+                        analyzer_boundary(a, pend_t, pend);
+                analyzer_boundary(a, t, v);
+                u->boundary = u->moved = true;
+        } else {
+                u->moved = v != a->flicker && v != a->pending;
+                a->pending = v;
+                a->pending_time = t;
+                a->flicker = v;
+        }
+        if (u->moved)
+                a->last_move = t;
+        analyzer_notify(a, u);
+}
+
+/* A battery event: implies a connection; then a first report, a duplicate, or a change. */
+static void analyzer_battery_event(struct analyzer *a, int64_t t, int v) {
+        struct analyzer_update u = {
+                .what = ANALYZER_LEVEL,
+                .t = t,
+                .level = v,
+                .prev_level = a->level,
+                .prev_time = a->level_time,
+        };
+
+        if (a->connected != 1)
+                analyzer_connect(a, t, true);
+        u.same_connection = a->in_run && a->level_valid_time;
+        if (!a->in_run) {
+                analyzer_first_report(a, t, v, &u);
+                return;
+        }
+        if (v == a->level)
+                return;         /* the same level again: nothing new */
+        analyzer_learn_step(a, abs(v - a->level));
+        if (abs(v - a->level) >= 2 * a->step && t - a->level_time >= a->config.silence_ms) {
+                /* steps skipped after a long silence: the writer missed something (a daemon
+                 * down, a host asleep): a gap as far as rates go, a report as far as levels go */
+                analyzer_end_leg(a, t);
+                analyzer_first_report(a, t, v, &u);
+                return;
+        }
+        analyzer_change(a, t, v, &u);
+}
+
+/* Fires every timer due at or before `until`, earliest first (ties: table order). */
+static void analyzer_run_timers(struct analyzer *a, int64_t until) {
+        for (;;) {
+                int best = -1;
+
+                for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                        if (a->due[k] <= until && (best < 0 || a->due[k] < a->due[best]))
+                                best = k;
+                if (best < 0)
+                        return;
+                int64_t due = a->due[best];
+                a->due[best] = ANALYZER_NEVER;
+                if (due > a->now)
+                        a->now = due;
+                if (a->config.enabled[best] && analyzer_detectors[best]->timer)
+                        analyzer_detectors[best]->timer(a, a->state[best], due);
+        }
+}
+
+/* Feeds one event. Timers due before it fire first. An event older than the last is taken
+ * as happening now (the clock went back) and breaks any rise or fall in progress; an exact
+ * repeat of the last line is ignored. -EINVAL for an event the analyzer does not know. */
+int analyzer_feed(struct analyzer *a, const struct event *e) {
+        int64_t t;
+
+        if (!a || !e || !event_value_valid(e->kind, e->value))
+                return -EINVAL;
+        if (a->have_last && a->last.time_ms == e->time_ms && a->last.kind == e->kind && a->last.value == e->value)
+                return 0;
+        a->last = *e;
+        a->have_last = true;
+
+        t = e->time_ms + a->offset;
+        if (!a->started) {
+                a->started = true;
+                a->now = t;
+        }
+        if (t < a->now) {
+                a->offset += a->now - t;
+                t = a->now;
+                a->level_valid_time = false;
+                if (a->connected == 1)
+                        analyzer_break(a, t);
+        }
+        analyzer_run_timers(a, t);
+        a->now = t;
+
+        if (e->kind == EVENT_CONNECTED)
+                analyzer_connected_event(a, t, e->value);
+        else
+                analyzer_battery_event(a, t, e->value);
+        return 0;
+}
+
+/* Moves time on to `now_ms` (log clock), firing the timers due by then. Earlier than the
+ * analyzer's time (before any event, or a clock gone back) is a no-op. */
+void analyzer_advance(struct analyzer *a, int64_t now_ms) {
+        int64_t t;
+
+        if (!a || !a->started)
+                return;
+        t = now_ms + a->offset;
+        if (t < a->now)
+                return;
+        analyzer_run_timers(a, t);
+        a->now = t;
+}
+
+/* When advance() next has something to do (log clock), INT64_MAX if nothing is pending. */
+int64_t analyzer_next_deadline(const struct analyzer *a) {
+        int64_t best = ANALYZER_NEVER;
+
+        if (!a)
+                return ANALYZER_NEVER;
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                if (a->due[k] < best)
+                        best = a->due[k];
+        return best == ANALYZER_NEVER ? ANALYZER_NEVER : best - a->offset;
+}
+
+/* Arms (or, with ANALYZER_NEVER, disarms) a detector's one timer. A due time in the past
+ * fires at the next feed or advance, with its own due time as the finding's time. */
+void analyzer_arm(struct analyzer *a, enum finding_kind k, int64_t due) {
+        if (k >= 0 && k < _FINDING_KIND_MAX)
+                a->due[k] = due < a->now && due != ANALYZER_NEVER ? a->now : due;
+}
+
+/* Fills a finding's fixed fields; `t` is on the analyzer's timeline. */
+void analyzer_finding_init(const struct analyzer *a, enum finding_kind k, enum finding_severity s, int64_t t,
+                           struct finding *ret) {
+        *ret = (struct finding) {
+                .kind = k,
+                .state = FINDING_RAISED,
+                .severity = s,
+                .time_ms = t - a->offset,
+                .advice = advice_for(k),
+        };
+        memcpy(ret->device, a->device, sizeof(ret->device));
+}
+
+/* Opens (or escalates) an episode and delivers the finding. */
+void analyzer_raise(struct analyzer *a, struct finding *f) {
+        f->state = FINDING_RAISED;
+        a->open[f->kind] = true;
+        a->open_finding[f->kind] = *f;
+        a->cb(f, a->userdata);
+}
+
+/* Closes an open episode at `t`, repeating the evidence it was raised with. */
+void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t) {
+        struct finding f;
+
+        if (!a->open[k])
+                return;
+        f = a->open_finding[k];
+        f.state = FINDING_CLEARED;
+        f.time_ms = t - a->offset;
+        a->open[k] = false;
+        a->cb(&f, a->userdata);
+}
+
+/* Whether an episode of this kind is open. */
+bool analyzer_is_open(const struct analyzer *a, enum finding_kind k) {
+        return k >= 0 && k < _FINDING_KIND_MAX && a->open[k];
+}
+
+/* The finding that opened (or last escalated) an open episode; false if none is open.
+ * A daemon that replays a log at start-up learns from this which alerts stand. */
+bool analyzer_get_open(const struct analyzer *a, enum finding_kind k, struct finding *ret) {
+        if (!a || !analyzer_is_open(a, k))
+                return false;
+        if (ret)
+                *ret = a->open_finding[k];
+        return true;
+}
+
+/* What the analyzer has learned about its device. */
+void analyzer_get_figures(const struct analyzer *a, struct analyzer_figures *ret) {
+        double early = analyzer_median(a->early, a->n_early), drain = NAN, charge = NAN;
+
+        (void) analyzer_drain_baseline(a, 0, &drain);
+        (void) analyzer_usual_charge_rate(a, &charge);
+        *ret = (struct analyzer_figures) {
+                .connected = a->connected,
+                .level = a->level,
+                .level_time_ms = a->level >= 0 ? a->level_time - a->offset : 0,
+                .step = a->step,
+                .charge_rate = charge,
+                .drain_rate = drain,
+                .runtime_h = drain > 0 ? 100.0 / drain : NAN,
+                .early_runtime_h = early > 0 && a->n_early >= a->config.min_drains ? 100.0 / early : NAN,
+                .charges = analyzer_ring_size(&a->charges),
+                .drains = analyzer_ring_size(&a->drains),
+        };
+}

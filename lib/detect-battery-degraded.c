@@ -1,0 +1,66 @@
+/* hpmon — battery-degraded: runtime per full charge is now at most 70 % of what it was in
+ * early life.
+ *
+ * Runtime per full charge is 100 % over the drain rate in use. Early life is the median of
+ * the first battery-degraded.early-discharges falls the analyzer ever measured for the
+ * device (kept for good); now is the median of the newest recent-discharges, judged only
+ * once they are all later than the early ones. Medians of whole falls, not single steps,
+ * so one heavy session does not age a battery. */
+#include "analyzer-internal.h"
+
+struct detect_battery_degraded_state {
+        unsigned seen;          /* falls recorded so far */
+        int64_t last_end;       /* newest record already counted */
+};
+
+/* Judges after every fall that made it into history. */
+static void detect_battery_degraded_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
+        struct detect_battery_degraded_state *st = state;
+        const struct analyzer_config *c = &a->config;
+        const struct analyzer_record *newest;
+        double v[ANALYZER_DRAINS_MAX], early, now, runtime, early_runtime;
+        unsigned n;
+        struct finding f;
+
+        if (u->what != ANALYZER_LEG_END || u->leg->dir >= 0)
+                return;
+        newest = analyzer_ring_get(&a->drains, 0);
+        if (!newest || newest->t_end != u->leg->t_last || (st->seen > 0 && newest->t_end == st->last_end))
+                return;         /* this fall was too short to be recorded */
+        st->seen++;
+        st->last_end = newest->t_end;
+        if (a->n_early < c->degraded_early || st->seen < c->degraded_early + c->degraded_recent)
+                return;
+
+        n = c->degraded_recent;
+        for (unsigned i = 0; i < n; i++)
+                v[i] = analyzer_ring_get(&a->drains, i)->rate;
+        now = analyzer_median(v, n);
+        early = analyzer_median(a->early, a->n_early);
+        if (!(now > 0) || !(early > 0))
+                return;
+        runtime = 100.0 / now;
+        early_runtime = 100.0 / early;
+
+        if (analyzer_is_open(a, FINDING_BATTERY_DEGRADED)) {
+                if (runtime > (c->degraded_fraction + 0.05) * early_runtime)
+                        analyzer_clear(a, FINDING_BATTERY_DEGRADED, u->t);
+                return;
+        }
+        if (runtime > c->degraded_fraction * early_runtime)
+                return;
+        analyzer_finding_init(a, FINDING_BATTERY_DEGRADED, FINDING_WARNING, u->t, &f);
+        (void) finding_add_evidence(&f, "runtime_h", runtime);
+        (void) finding_add_evidence(&f, "early_runtime_h", early_runtime);
+        (void) finding_add_evidence(&f, "ratio", runtime / early_runtime);
+        (void) finding_add_evidence(&f, "drain_rate_pct_per_h", now);
+        (void) finding_add_evidence(&f, "early_drain_rate_pct_per_h", early);
+        (void) finding_add_evidence(&f, "discharges", st->seen);
+        analyzer_raise(a, &f);
+}
+
+const struct detector detect_battery_degraded = {
+        .kind = FINDING_BATTERY_DEGRADED,
+        .state_size = sizeof(struct detect_battery_degraded_state),
+        .update = detect_battery_degraded_update,
+};

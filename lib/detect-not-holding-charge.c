@@ -1,0 +1,73 @@
+/* hpmon — not-holding-charge: from ≥ 90 % to ≤ 20 % within 90 minutes.
+ *
+ * The clock starts when the level is seen leaving ≥ 90: at the report that shows it
+ * below, when that report is a change within a connection (a boundary); after a gap, at
+ * the last report that was still ≥ 90, the earliest it can have left, so a headset used
+ * elsewhere for hours is never mistaken for one that died. No healthy battery loses 70
+ * points in 90 minutes by any use, so unlike drain rates this holds across gaps. The
+ * episode ends when a later charge from ≥ 90 lasts longer than the window without
+ * reaching ≤ 20. */
+#include "analyzer-internal.h"
+
+struct detect_not_holding_charge_state {
+        bool full;              /* seen ≥ from since the last time it reached ≤ to */
+        int full_level;         /* highest level of that charge */
+        int64_t last_full;      /* last report ≥ from */
+        int64_t left;           /* when it left ≥ from, or -1 */
+};
+
+/* Resets to "no full charge seen". */
+static void detect_not_holding_charge_init(struct analyzer *a, void *state) {
+        struct detect_not_holding_charge_state *st = state;
+
+        st->left = -1;
+}
+
+/* Follows each discharge from full. */
+static void detect_not_holding_charge_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
+        struct detect_not_holding_charge_state *st = state;
+        const struct analyzer_config *c = &a->config;
+        struct finding f;
+        int64_t took;
+
+        if (u->what != ANALYZER_LEVEL)
+                return;
+        if (u->level >= c->not_holding_from) {
+                if (!st->full || st->left >= 0)
+                        st->full_level = u->level;
+                else if (u->level > st->full_level)
+                        st->full_level = u->level;
+                st->full = true;
+                st->last_full = u->t;
+                st->left = -1;
+                return;
+        }
+        if (!st->full)
+                return;
+        if (st->left < 0)
+                st->left = u->same_connection && !u->first ? u->t : st->last_full;
+        took = u->t - st->left;
+        if (u->level > c->not_holding_to) {
+                if (took > c->not_holding_within_ms)
+                        analyzer_clear(a, FINDING_NOT_HOLDING_CHARGE, u->t);
+                return;
+        }
+        st->full = false;
+        if (took > c->not_holding_within_ms || analyzer_is_open(a, FINDING_NOT_HOLDING_CHARGE))
+                return;
+        analyzer_finding_init(a, FINDING_NOT_HOLDING_CHARGE, FINDING_CRITICAL, u->t, &f);
+        (void) finding_add_evidence(&f, "from_pct", st->full_level);
+        (void) finding_add_evidence(&f, "to_pct", u->level);
+        (void) finding_add_evidence(&f, "minutes", (double) took / ANALYZER_MINUTE_MS);
+        (void) finding_add_evidence(&f, "drain_rate_pct_per_h",
+                                    took > 0 ? (st->full_level - u->level) / analyzer_hours(took) : INFINITY);
+        (void) finding_add_evidence(&f, "within_min", (double) c->not_holding_within_ms / ANALYZER_MINUTE_MS);
+        analyzer_raise(a, &f);
+}
+
+const struct detector detect_not_holding_charge = {
+        .kind = FINDING_NOT_HOLDING_CHARGE,
+        .state_size = sizeof(struct detect_not_holding_charge_state),
+        .init = detect_not_holding_charge_init,
+        .update = detect_not_holding_charge_update,
+};

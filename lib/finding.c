@@ -1,0 +1,76 @@
+/* hpmon — finding kinds, states and severities, spelt as DESIGN.md and the JSON output spell them. */
+#include <errno.h>
+#include <string.h>
+
+#include "finding.h"
+
+static const char *const finding_kind_table[_FINDING_KIND_MAX] = {
+        [FINDING_CHARGE_STALL] = "charge-stall",
+        [FINDING_SLOW_CHARGE] = "slow-charge",
+        [FINDING_INTERMITTENT_CHARGE] = "intermittent-charge",
+        [FINDING_FAST_DRAIN] = "fast-drain",
+        [FINDING_BATTERY_DEGRADED] = "battery-degraded",
+        [FINDING_SUDDEN_DROP] = "sudden-drop",
+        [FINDING_NOT_HOLDING_CHARGE] = "not-holding-charge",
+        [FINDING_CONNECTION_UNSTABLE] = "connection-unstable",
+        [FINDING_LOW_BATTERY] = "low-battery",
+        [FINDING_DEEP_DISCHARGE_RISK] = "deep-discharge-risk",
+};
+
+static const char *const finding_state_table[_FINDING_STATE_MAX] = {
+        [FINDING_RAISED] = "raised",
+        [FINDING_CLEARED] = "cleared",
+};
+
+static const char *const finding_severity_table[_FINDING_SEVERITY_MAX] = {
+        [FINDING_INFO] = "info",
+        [FINDING_WARNING] = "warning",
+        [FINDING_CRITICAL] = "critical",
+};
+
+/* A kind's name ("charge-stall"), or NULL for one out of range. */
+const char *finding_kind_to_string(enum finding_kind k) {
+        if (k < 0 || k >= _FINDING_KIND_MAX)
+                return NULL;
+        return finding_kind_table[k];
+}
+
+/* Looks a kind up by its name; -EINVAL for a name that is none of the ten. */
+enum finding_kind finding_kind_from_string(const char *s) {
+        if (!s)
+                return _FINDING_KIND_INVALID;
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                if (strcmp(finding_kind_table[k], s) == 0)
+                        return (enum finding_kind) k;
+        return _FINDING_KIND_INVALID;
+}
+
+/* "raised" or "cleared", or NULL. */
+const char *finding_state_to_string(enum finding_state s) {
+        if (s < 0 || s >= _FINDING_STATE_MAX)
+                return NULL;
+        return finding_state_table[s];
+}
+
+/* "info", "warning" or "critical", or NULL. */
+const char *finding_severity_to_string(enum finding_severity s) {
+        if (s < 0 || s >= _FINDING_SEVERITY_MAX)
+                return NULL;
+        return finding_severity_table[s];
+}
+
+/* Appends one named number; -ENOSPC once the fixed array is full (a detector bug, never data). */
+int finding_add_evidence(struct finding *f, const char *name, double value) {
+        if (f->n_evidence >= FINDING_EVIDENCE_MAX)
+                return -ENOSPC;
+        f->evidence[f->n_evidence++] = (struct finding_evidence) { .name = name, .value = value };
+        return 0;
+}
+
+/* The evidence of that name, or NULL. */
+const struct finding_evidence *finding_get_evidence(const struct finding *f, const char *name) {
+        for (unsigned i = 0; i < f->n_evidence; i++)
+                if (strcmp(f->evidence[i].name, name) == 0)
+                        return &f->evidence[i];
+        return NULL;
+}
