@@ -7,9 +7,12 @@
 #include <event2/event.h>
 #include <systemd/sd-bus.h>
 
+#include "alerts.h"
+#include "analyzer.h"
 #include "busdef.h"
 #include "chargelog.h"
 #include "devstate.h"
+#include "figures.h"
 #include "ratelimit.h"
 
 struct busloop;
@@ -22,6 +25,9 @@ struct device {
         char *name;
         struct context *context;        /* back to the shared context */
         struct devstate state;          /* the fold of its log */
+        struct analyzer *analyzer;      /* fed the same events, in the same order */
+        struct alerts alerts;           /* what the analyzer found, acknowledged, muted */
+        struct figures figures;         /* as last published */
         struct chargelog *log;          /* open for appending */
         unsigned seen_sync;             /* last BlueZ sync that reported it */
         bool published;
@@ -41,6 +47,12 @@ struct context {
         sd_bus *bus;
         struct busloop *busloop;
         struct bluez *bluez;
+
+        struct analyzer_config config;
+        const char *config_path;
+        bool replaying;                 /* restoring from logs: nothing is announced */
+        struct event *deadline_timer;   /* the analyzers' next deadline; armed only when one exists */
+        void *polkit_queries;           /* polkit.c */
 
         const char *state_dir;
         int devices_fd;                 /* STATE_DIRECTORY/devices */

@@ -27,6 +27,10 @@ static void test_fold(void **state) {
         assert_int_equal(s.percentage, 70);
         assert_int_equal(s.last_change_ms, 3000);
         assert_int_equal(s.events, 4);
+        assert_int_equal(s.discharged, 10);     /* 80 → 70 */
+        devstate_apply(&s, &(struct event) { 3500, EVENT_ACK, 8 });
+        assert_int_equal(s.events, 4);
+        assert_int_equal(s.last_change_ms, 3000);
         devstate_apply(&s, &(struct event) { 4000, _EVENT_KIND_INVALID, 1 });
         assert_int_equal(s.events, 4);
 }
