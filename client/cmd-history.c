@@ -10,6 +10,8 @@
 #include "busclient.h"
 #include "cmd.h"
 #include "render.h"
+#include "event.h"
+#include "finding.h"
 #include "timearg.h"
 
 static int cmd_history_exec(const struct cmd_entry *self, struct cmd_args *args);
@@ -75,6 +77,13 @@ static void cmd_history_sparkline(const struct cmd_history_event *ev, size_t n) 
         free(cols);
 }
 
+/* Whether an event is one of the owner's own (its value names a kind of alert). */
+static bool cmd_history_owner_event(const char *event) {
+        enum event_kind k = event_kind_from_string(event, strlen(event));
+
+        return k == EVENT_ACK || k == EVENT_MUTE || k == EVENT_UNMUTE;
+}
+
 /* Prints the events as JSON: {"address":…,"name":…,"events":[{"time","event","value"}]}. */
 static int cmd_history_json(const char *address, const char *name, const struct cmd_history_event *ev, size_t n) {
         struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
@@ -87,6 +96,9 @@ static int cmd_history_json(const char *address, const char *name, const struct 
                 json_object_object_add(o, "time", render_json_time(ev[i].time));
                 json_object_object_add(o, "event", json_object_new_string(ev[i].event));
                 json_object_object_add(o, "value", json_object_new_int(ev[i].value));
+                if (cmd_history_owner_event(ev[i].event))
+                        json_object_object_add(o, "kind", json_object_new_string(ev[i].value == EVENT_ALL_KINDS ? "all" :
+                                                                                 finding_kind_to_string(ev[i].value)));
                 json_object_array_add(arr, o);
         }
         json_object_object_add(root, "events", arr);
@@ -110,6 +122,9 @@ static int cmd_history_text(const char *address, const char *name, const struct 
                                ev[i].value, render_sgr(color, "0"));
                 else if (strcmp(ev[i].event, "connected") == 0)
                         printf("%s  %s\n", when, ev[i].value ? "connected" : "disconnected");
+                else if (cmd_history_owner_event(ev[i].event))
+                        printf("%s  %-10s %s\n", when, strcmp(ev[i].event, "ack") == 0 ? "acknowledged" : ev[i].event,
+                               ev[i].value == EVENT_ALL_KINDS ? "all alerts" : finding_kind_to_string(ev[i].value));
                 else
                         printf("%s  %-10s %d\n", when, ev[i].event, ev[i].value);
         }

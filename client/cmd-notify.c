@@ -70,6 +70,7 @@ struct notify_agent {
         bool memory_failed;             /* said once that it cannot be written */
         bool markup, actions;           /* what the notification server can do */
         bool hpmond_away;               /* said that hpmond is not running */
+        bool stopping;                  /* SIGTERM came while notifications were on their way */
         struct notify_pending *pending;
         size_t n_pending;
         struct notify_shown *shown;
@@ -212,6 +213,12 @@ static void notify_float(sd_bus_slot *slot, struct notify_job *j) {
         sd_bus_slot_unref(slot);
 }
 
+/* Once stopping, the last reply (or error) ends the loop. */
+static void notify_maybe_done(struct notify_agent *n) {
+        if (n->stopping && n->n_pending == 0)
+                (void) sd_event_exit(n->event, 0);
+}
+
 /* Notify's reply: remember the alert as shown (on disk too), or say why it was not. */
 static int notify_sent_cb(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         struct notify_job *j = userdata;
@@ -220,6 +227,7 @@ static int notify_sent_cb(sd_bus_message *reply, void *userdata, sd_bus_error *r
         int r;
 
         notify_pending_remove(n, j->id, j->level);
+        notify_maybe_done(n);
         if (sd_bus_message_is_method_error(reply, NULL)) {
                 const sd_bus_error *e = sd_bus_message_get_error(reply);
                 fprintf(stderr, "hpctl notify: cannot show alert %s: %s\n", j->id,
@@ -650,9 +658,23 @@ static int notify_subscribe(struct notify_agent *n) {
         return r;
 }
 
-/* SIGTERM, SIGINT: leave the loop, exit 0. */
-static int notify_signal_cb(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+/* The grace period after SIGTERM is over: leave even if a reply never came. */
+static int notify_grace_cb(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+/* SIGTERM, SIGINT: leave the loop and exit 0 — but a notification already shown whose
+ * reply is on its way must be remembered first, or the next start would show it again
+ * (at logout that is the usual case). So wait for those replies, two seconds at most. */
+static int notify_signal_cb(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct notify_agent *n = userdata;
+
+        if (n->n_pending == 0 || n->stopping)
+                return sd_event_exit(sd_event_source_get_event(s), 0);
+        n->stopping = true;
+        if (sd_event_add_time_relative(n->event, NULL, CLOCK_MONOTONIC, 2 * 1000000, 0, notify_grace_cb, n) < 0)
+                return sd_event_exit(n->event, 0);
+        return 0;
 }
 
 /* Frees the agent; the buses' floating call slots free their jobs as they close. */
@@ -681,8 +703,8 @@ static int cmd_notify_exec(const struct cmd_entry *self, struct cmd_args *args) 
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || sd_event_default(&n.event) < 0 ||
-            sd_event_add_signal(n.event, NULL, SIGTERM, notify_signal_cb, NULL) < 0 ||
-            sd_event_add_signal(n.event, NULL, SIGINT, notify_signal_cb, NULL) < 0) {
+            sd_event_add_signal(n.event, NULL, SIGTERM, notify_signal_cb, &n) < 0 ||
+            sd_event_add_signal(n.event, NULL, SIGINT, notify_signal_cb, &n) < 0) {
                 fprintf(stderr, "hpctl notify: cannot set up the event loop\n");
                 goto out;
         }

@@ -82,7 +82,7 @@ static void cmd_status_hours(char *buf, size_t size, double h) {
 
 /* The figures hpmond knows, on one line under the device; nothing when it knows none. */
 static void cmd_status_figures(const struct busclient_device *d, bool color) {
-        char line[256] = "", buf[64];
+        char line[512] = "", buf[64];
         size_t used = 0;
 
 #define CMD_STATUS_ADD(...) \
@@ -105,11 +105,11 @@ static void cmd_status_figures(const struct busclient_device *d, bool color) {
         }
         if (d->cycles >= 0)
                 CMD_STATUS_ADD(d->cycles < 10 ? "%.1f cycles" : "%.0f cycles", d->cycles);
-        if (d->muted && d->muted[0]) {
-                size_t l = (size_t) snprintf(buf, sizeof(buf), "muted:");
-                for (char **k = d->muted; *k && l < sizeof(buf); k++)
-                        l += (size_t) snprintf(buf + l, sizeof(buf) - l, " %s", *k);
-                used += (size_t) snprintf(line + used, sizeof(line) - used, "%s%s", used ? ", " : "", buf);
+        if (d->muted && d->muted[0] && used < sizeof(line)) {
+                /* straight into the line: ten kind names do not fit the small buffer */
+                used += (size_t) snprintf(line + used, sizeof(line) - used, "%smuted:", used ? ", " : "");
+                for (char **k = d->muted; *k && used < sizeof(line); k++)
+                        used += (size_t) snprintf(line + used, sizeof(line) - used, " %s", *k);
         }
 #undef CMD_STATUS_ADD
         if (used > 0)
