@@ -72,7 +72,7 @@ struct analyzer_config {
 
         /* [fast-drain] */
         double fast_drain_factor;               /* recent ≥ factor × baseline (1.8) */
-        int64_t fast_drain_min_ms;              /* recent = at least this much in-use drain (60 min) */
+        int64_t fast_drain_min_ms;              /* recent = at least this much in-use drain (2 h) */
         int64_t fast_drain_lookback_ms;         /* taken from the last (2 d) */
 
         /* [battery-degraded] */
@@ -84,6 +84,7 @@ struct analyzer_config {
         int sudden_drop_points;                 /* one report falls at least (20) */
         int64_t sudden_drop_confirm_ms;         /* and does not come back within (5 min) */
         double sudden_drop_max_rate;            /* faster than any use could drain, %/h (30) */
+        double sudden_drop_drain_factor;        /* or than this many times the learned drain rate (4) */
 
         /* [not-holding-charge] */
         int not_holding_from;                   /* from ≥ (90) */

@@ -86,6 +86,8 @@ static const struct config_key config_table[] = {
           "and does not come back within this long" },
         { "sudden-drop", "max-drain-rate", CONFIG_NUMBER, CONFIG_OFF(sudden_drop_max_rate), 1, 10000,
           "and fell faster than any use drains (%/h)" },
+        { "sudden-drop", "drain-factor", CONFIG_NUMBER, CONFIG_OFF(sudden_drop_drain_factor), 1, 1000,
+          "or, once the drain rate is learned, faster than this many times it" },
 
         CONFIG_ENABLED("not-holding-charge", FINDING_NOT_HOLDING_CHARGE),
         { "not-holding-charge", "from", CONFIG_PERCENT, CONFIG_OFF(not_holding_from), 1, 100,

@@ -22,18 +22,6 @@ static bool detect_charge_stall_rising(const struct analyzer *a) {
                a->filtered < a->config.stall_below;
 }
 
-/* The rising leg's time per step: the slower of its last interval and its average, so the
- * slowing above the CV knee and the jitter of single steps both lengthen the wait. */
-static double detect_charge_stall_rise_pace(const struct analyzer *a) {
-        const struct analyzer_leg *L = &a->leg;
-        int s = a->step > 0 ? a->step : 1;
-        double last, avg;
-
-        last = (double) (L->t_last - L->t_prev) / ((double) abs(L->l_last - L->l_prev) / s);
-        avg = (double) (L->t_last - L->t_first) / ((double) abs(L->l_last - L->l_first) / s);
-        return last > avg ? last : avg;
-}
-
 /* Re-arms (or disarms) the timer from the last movement. */
 static void detect_charge_stall_rearm(struct analyzer *a, struct detect_charge_stall_state *st) {
         double pace, wait;
@@ -42,7 +30,7 @@ static void detect_charge_stall_rearm(struct analyzer *a, struct detect_charge_s
                 analyzer_arm(a, FINDING_CHARGE_STALL, ANALYZER_NEVER);
                 return;
         }
-        st->rise_pace_ms = detect_charge_stall_rise_pace(a);
+        st->rise_pace_ms = a->leg.pace_ms;
         st->fall_pace_ms = analyzer_fall_pace_ms(a);
         pace = st->rise_pace_ms > st->fall_pace_ms ? st->rise_pace_ms : st->fall_pace_ms;
         wait = a->config.stall_factor * pace;
