@@ -265,7 +265,7 @@ static double acc_median(double *v, size_t n) {
 
 /* Prints how to call it. */
 static void acc_usage(FILE *f) {
-        fputs("usage: analyzer-accuracy [--seed N] [--dir DIR] [--healthy N] [--per-kind N] [--days N]\n"
+        fputs("usage: analyzer-accuracy [--seed N] [--dir DIR] [--healthy N] [--per-kind N] [--days N]\n                         [--late-disconnect P]"
               "                         [--cuts N] [--config FILE] [--verbose]\n",
               f);
 }
@@ -278,6 +278,7 @@ int main(int argc, char **argv) {
                 { "healthy", required_argument, NULL, 'H' },
                 { "per-kind", required_argument, NULL, 'k' },
                 { "days", required_argument, NULL, 'd' },
+                { "late-disconnect", required_argument, NULL, 'L' },
                 { "cuts", required_argument, NULL, 'c' },
                 { "config", required_argument, NULL, 'C' },
                 { "verbose", no_argument, NULL, 'v' },
@@ -300,7 +301,7 @@ int main(int argc, char **argv) {
         int c, r;
 
         sim_options_init(&so);
-        while ((c = getopt_long(argc, argv, "s:D:H:k:d:c:C:vh", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "s:D:H:k:d:L:c:C:vh", options, NULL)) >= 0)
                 switch (c) {
                 case 's':
                         so.seed = strtoull(optarg, NULL, 0);
@@ -313,6 +314,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'k':
                         so.per_kind = (unsigned) strtoul(optarg, NULL, 0);
+                        break;
+                case 'L':
+                        so.late_disconnect = strtod(optarg, NULL);
                         break;
                 case 'd':
                         so.healthy_days = (unsigned) strtoul(optarg, NULL, 0);
@@ -458,8 +462,9 @@ int main(int argc, char **argv) {
                 double months = healthy_ms / ACC_MONTH_MS;
                 bool every_kind = true;
 
-                printf("analyzer accuracy — seed %llu, %u devices (%u healthy, %u per failure kind), logs in %s\n\n",
-                       (unsigned long long) so.seed, n_sim, so.healthy, so.per_kind, dir);
+                printf("analyzer accuracy — seed %llu, %u devices (%u healthy, %u per failure kind), host-sleep disconnects "
+                       "logged late: %.0f %%, logs in %s\n\n",
+                       (unsigned long long) so.seed, n_sim, so.healthy, so.per_kind, 100 * so.late_disconnect, dir);
                 printf("%-22s %7s %7s %8s %12s %14s\n", "kind", "labels", "found", "recall", "median ttd", "false alarms");
                 for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                         size_t nt = 0;

@@ -73,8 +73,8 @@ struct analyzer_ring {
 
 enum analyzer_what {
         ANALYZER_CONNECT,       /* connected 0→1; `implicit` when only a battery report showed it */
-        ANALYZER_DISCONNECT,    /* connected 1→0 */
-        ANALYZER_LEG_END,       /* `leg` ended (reversal, disconnect, gap); its record, if kept, is in history */
+        ANALYZER_DISCONNECT,    /* connected 1→0; the leg in progress ends at the next connect unless it is a flap */
+        ANALYZER_LEG_END,       /* `leg` ended (reversal, reconnection, gap); its record, if kept, is in history */
         ANALYZER_LEVEL,         /* a battery report with a new value, or the first of a connection */
         ANALYZER_BREAK,         /* a discontinuity inside a connection: time went back, or a resync */
 };
@@ -83,7 +83,8 @@ enum analyzer_what {
 struct analyzer_update {
         enum analyzer_what what;
         int64_t t;
-        bool implicit;                  /* CONNECT */
+        bool implicit;                  /* CONNECT: only a battery report showed it */
+        bool flap;                      /* CONNECT: within history.flap of the disconnect; the run goes on */
         const struct analyzer_leg *leg; /* LEG_END: the leg that ended */
 
         /* LEVEL */

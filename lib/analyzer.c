@@ -30,8 +30,9 @@ void analyzer_config_init(struct analyzer_config *c) {
                 .min_drains = 3,
                 .min_leg_ms = 20 * ANALYZER_MINUTE_MS,
                 .silence_ms = 30 * ANALYZER_MINUTE_MS,
+                .flap_ms = 2 * ANALYZER_MINUTE_MS,
 
-                .stall_factor = 3.0,
+                .stall_factor = 2.0,
                 .stall_min_wait_ms = 15 * ANALYZER_MINUTE_MS,
                 .stall_below = 90,
 
@@ -49,10 +50,11 @@ void analyzer_config_init(struct analyzer_config *c) {
                 .fast_drain_lookback_ms = 48 * ANALYZER_HOUR_MS,
 
                 .degraded_fraction = 0.7,
-                .degraded_early = 8,
-                .degraded_recent = 8,
+                .degraded_early = 16,
+                .degraded_recent = 16,
 
                 .sudden_drop_points = 20,
+                .sudden_drop_within_ms = 15 * ANALYZER_MINUTE_MS,
                 .sudden_drop_confirm_ms = 5 * ANALYZER_MINUTE_MS,
                 .sudden_drop_max_rate = 30.0,
                 .sudden_drop_drain_factor = 4.0,
@@ -416,15 +418,24 @@ static void analyzer_break(struct analyzer *a, int64_t t) {
 }
 
 /* Starts a connection. */
+/* Starts a connection. One that comes back within history.flap of a disconnect is a flap:
+ * the link dropped for a moment, the headset and its charger did not, so the run of levels
+ * and the leg in progress carry on. Otherwise the leg ends here (not at the disconnect, so
+ * that a flap never cuts it) and the next report starts a new run. */
 static void analyzer_connect(struct analyzer *a, int64_t t, bool implicit) {
-        analyzer_end_leg(a, t);
+        bool flap = a->in_run && a->connected == 0 && t - a->disconnected_since <= a->config.flap_ms;
+
+        if (!flap) {
+                analyzer_end_leg(a, t);
+                a->in_run = false;
+                a->connected_since = t;
+                a->connect_logged = !implicit;
+        }
         a->connected = 1;
-        a->connected_since = t;
-        a->connect_logged = !implicit;
-        a->in_run = false;
         a->pending = -1;
         a->flicker = -1;
-        analyzer_notify(a, &(struct analyzer_update) { .what = ANALYZER_CONNECT, .t = t, .implicit = implicit });
+        analyzer_notify(a, &(struct analyzer_update) { .what = ANALYZER_CONNECT, .t = t, .implicit = implicit,
+                                                       .flap = flap });
 }
 
 /* A connected event. connected=1 while connected means the writer lost track (a restart,
@@ -439,10 +450,8 @@ static void analyzer_connected_event(struct analyzer *a, int64_t t, int value) {
         }
         if (a->connected == 0)
                 return;
-        analyzer_end_leg(a, t);
         a->connected = 0;
         a->disconnected_since = t;
-        a->in_run = false;
         a->pending = -1;
         a->flicker = -1;
         analyzer_notify(a, &(struct analyzer_update) { .what = ANALYZER_DISCONNECT, .t = t });
@@ -624,7 +633,7 @@ int analyzer_feed(struct analyzer *a, const struct event *e) {
                 a->offset += a->now - t;
                 t = a->now;
                 a->level_valid_time = false;
-                if (a->connected == 1)
+                if (a->connected == 1 || a->in_run)
                         analyzer_break(a, t);
         }
         analyzer_run_timers(a, t);

@@ -53,9 +53,10 @@ struct analyzer_config {
         unsigned min_drains;                    /* drains before the drain baseline counts (3) */
         int64_t min_leg_ms;                     /* shortest rise/fall kept in history (20 min) */
         int64_t silence_ms;                     /* a ≥ 2-step change after this much silence hides a gap (30 min) */
+        int64_t flap_ms;                        /* a reconnection this soon is a flap, not a gap (2 min) */
 
         /* [charge-stall] */
-        double stall_factor;                    /* flat for this many times a step's time (3) */
+        double stall_factor;                    /* flat for this many times a step's time (2) */
         int64_t stall_min_wait_ms;              /* and at least this long (15 min) */
         int stall_below;                        /* only below this level (90) */
 
@@ -77,11 +78,12 @@ struct analyzer_config {
 
         /* [battery-degraded] */
         double degraded_fraction;               /* runtime now ≤ fraction × early life (0.7) */
-        unsigned degraded_early;                /* discharges that define early life (8) */
-        unsigned degraded_recent;               /* discharges that define now (8) */
+        unsigned degraded_early;                /* discharges that define early life (16) */
+        unsigned degraded_recent;               /* discharges that define now (16) */
 
         /* [sudden-drop] */
         int sudden_drop_points;                 /* one report falls at least (20) */
+        int64_t sudden_drop_within_ms;          /* (or a few reports within this, 15 min) */
         int64_t sudden_drop_confirm_ms;         /* and does not come back within (5 min) */
         double sudden_drop_max_rate;            /* faster than any use could drain, %/h (30) */
         double sudden_drop_drain_factor;        /* or than this many times the learned drain rate (4) */

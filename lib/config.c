@@ -36,6 +36,8 @@ static const struct config_key config_table[] = {
           "shortest rise or fall that is learned from" },
         { "history", "silence", CONFIG_DURATION, CONFIG_OFF(silence_ms), 60e3, 86400e3,
           "a change of two steps or more after this much silence is treated as a gap" },
+        { "history", "flap", CONFIG_DURATION, CONFIG_OFF(flap_ms), 0, 3600e3,
+          "a link that comes back this soon dropped for a moment: a charge in progress carries over" },
 
         CONFIG_ENABLED("charge-stall", FINDING_CHARGE_STALL),
         { "charge-stall", "factor", CONFIG_NUMBER, CONFIG_OFF(stall_factor), 1, 100,
@@ -82,6 +84,8 @@ static const struct config_key config_table[] = {
         CONFIG_ENABLED("sudden-drop", FINDING_SUDDEN_DROP),
         { "sudden-drop", "points", CONFIG_PERCENT, CONFIG_OFF(sudden_drop_points), 2, 100,
           "one report falls at least this many points (and at least two steps)" },
+        { "sudden-drop", "within", CONFIG_DURATION, CONFIG_OFF(sudden_drop_within_ms), 0, 86400e3,
+          "measured from any report of the connection this recent (a few quick reports count as one)" },
         { "sudden-drop", "confirm", CONFIG_DURATION, CONFIG_OFF(sudden_drop_confirm_ms), 0, 86400e3,
           "and does not come back within this long" },
         { "sudden-drop", "max-drain-rate", CONFIG_NUMBER, CONFIG_OFF(sudden_drop_max_rate), 1, 10000,

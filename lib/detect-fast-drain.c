@@ -11,7 +11,6 @@
  * window's hours. Only falls measured while connected count: a change across a gap says
  * nothing about drain. */
 #include "analyzer-internal.h"
-#include <stdio.h>
 
 struct detect_fast_drain_state {
         double baseline;        /* at the raise, for the clearing test */
@@ -70,7 +69,6 @@ static void detect_fast_drain_update(struct analyzer *a, void *state, const stru
                 return;
         if (!detect_fast_drain_measure(a, u->t, &recent, &hours, &baseline, &baseline_hours))
                 return;
-        if (getenv("FDDBG")) fprintf(stderr, "FD %.3f recent %.2f (%.2fh) base %.2f (%.1fh)\n", (u->t - a->offset)/86400e3 - 20697, recent, hours, baseline, baseline_hours);
         if (analyzer_is_open(a, FINDING_FAST_DRAIN)) {
                 if (recent < (1.0 + c->fast_drain_factor) / 2.0 * st->baseline)
                         analyzer_clear(a, FINDING_FAST_DRAIN, u->t);

@@ -5,8 +5,8 @@
  * reversal once both the leg before it and the leg after it have moved the required
  * number of steps, at the boundary where the second one does. A rise counts only at a
  * charging pace (at least slow-charge's threshold): a gauge that wobbles two steps up
- * while the headset drains is noise, not a charger coming and going. A disconnect starts
- * the count again: legs are compared only while the same connection watched them both. */
+ * while the headset drains is noise, not a charger coming and going. A reconnection (other
+ * than a flap) starts the count again: legs are compared only within one connection. */
 #include "analyzer-internal.h"
 
 #define DETECT_INTERMITTENT_MAX 16
@@ -54,8 +54,12 @@ static void detect_intermittent_charge_update(struct analyzer *a, void *state, c
                 st->prev_rate = analyzer_leg_rate(u->leg);
                 st->counted = false;
                 return;
-        case ANALYZER_CONNECT:
         case ANALYZER_DISCONNECT:
+                return;
+        case ANALYZER_CONNECT:
+                if (u->flap)
+                        return;
+                /* fall through */
         case ANALYZER_BREAK:
                 st->n = st->next = 0;
                 st->prev_dir = 0;

@@ -20,7 +20,7 @@ static void detect_slow_charge_update(struct analyzer *a, void *state, const str
         int64_t dur;
         struct finding f;
 
-        if (u->what == ANALYZER_LEG_END || u->what == ANALYZER_DISCONNECT || u->what == ANALYZER_BREAK) {
+        if (u->what == ANALYZER_LEG_END || u->what == ANALYZER_BREAK || (u->what == ANALYZER_CONNECT && !u->flap)) {
                 analyzer_clear(a, FINDING_SLOW_CHARGE, u->t);
                 return;
         }

@@ -8,7 +8,7 @@
 
 /* Prints how to call it. */
 static void hpsim_usage(FILE *f) {
-        fputs("usage: hpsim --out DIR [--seed N] [--healthy N] [--per-kind N] [--days N]\n", f);
+        fputs("usage: hpsim --out DIR [--seed N] [--healthy N] [--per-kind N] [--days N]\n             [--late-disconnect P]\n", f);
 }
 
 /* Parses options and runs the simulator. */
@@ -19,6 +19,7 @@ int main(int argc, char **argv) {
                 { "healthy", required_argument, NULL, 'H' },
                 { "per-kind", required_argument, NULL, 'k' },
                 { "days", required_argument, NULL, 'd' },
+                { "late-disconnect", required_argument, NULL, 'L' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -28,7 +29,7 @@ int main(int argc, char **argv) {
 
         sim_options_init(&o);
         o.dir = NULL;
-        while ((c = getopt_long(argc, argv, "o:s:H:k:d:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "o:s:H:k:d:L:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'o':
                         o.dir = optarg;
@@ -41,6 +42,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'k':
                         o.per_kind = (unsigned) strtoul(optarg, NULL, 0);
+                        break;
+                case 'L':
+                        o.late_disconnect = strtod(optarg, NULL);
                         break;
                 case 'd':
                         o.healthy_days = (unsigned) strtoul(optarg, NULL, 0);

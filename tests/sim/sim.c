@@ -170,6 +170,7 @@ struct sim_dev {
         bool only_at_connect;
         bool laptop;                    /* a host that sleeps */
         double noise_sigma;
+        double late_disconnect;         /* probability a sleep's disconnect is logged only at resume */
         double drain;                   /* %/h in use at full capacity */
         double cc;
         double user_threshold;          /* charges after use below this */
@@ -441,9 +442,11 @@ static void sim_start_charge(struct sim_dev *d, int64_t t, bool desk) {
                 /* a rise below 80 % shows only from two steps under it */
                 if (d->soc > 60 || d->soc > 80 - 2 * d->step)
                         return;
+                /* the cable goes bad now, and stays bad */
+                d->charger_factor = sim_range(&d->rng, 0.2, 0.4);
                 d->triggered = true;
                 d->onset = t;
-                d->deadline = t + 3 * SIM_HOUR;
+                d->deadline = t + 4 * SIM_HOUR;
                 d->unplug_at = 0;
                 sim_label(d, FINDING_SLOW_CHARGE, d->onset, d->deadline);
                 break;
@@ -491,7 +494,9 @@ static void sim_end_charge(struct sim_dev *d, int64_t t) {
 static void sim_end_use(struct sim_dev *d, int64_t t) {
         double hour = (double) ((t - d->start) % SIM_DAY) / SIM_HOUR;
         bool ours = d->host == SIM_HOST_OURS && d->awake;
-        bool need = d->soc < d->user_threshold || (hour >= 19 && d->soc < 60 && sim_chance(&d->rng, .5));
+        bool need = d->soc < d->user_threshold || (hour >= 19 && d->soc < 60 && sim_chance(&d->rng, .5)) ||
+                    (d->charge_mode == SIM_CHARGE_CASE && d->fault != FINDING_LOW_BATTERY &&
+                     d->fault != FINDING_DEEP_DISCHARGE_RISK && sim_chance(&d->rng, .85)); /* back in the case */
 
         d->hold_awake = false;
         if (d->use_while_charging) {
@@ -612,9 +617,12 @@ static void sim_fault_tick(struct sim_dev *d, int64_t t) {
                 sim_label(d, FINDING_FAST_DRAIN, d->onset, d->deadline);
                 break;
         case FINDING_SUDDEN_DROP:
-                if (d->act == SIM_ACT_USE && d->link && d->soc >= 50 && t - d->session_start >= 15 * SIM_MIN &&
+                /* a collapse big enough to show as two steps at least */
+                double lo = fmax(25, 2.5 * d->step), hi = fmax(45, 3 * d->step);
+
+                if (d->act == SIM_ACT_USE && d->link && d->soc >= hi + 5 && t - d->session_start >= 15 * SIM_MIN &&
                     !d->charging) {
-                        d->soc -= sim_range(&d->rng, 25, 45);
+                        d->soc -= sim_range(&d->rng, lo, hi);
                         d->cap *= 0.6;
                         d->triggered = true;
                         d->onset = t;
@@ -724,7 +732,7 @@ static void sim_tick(struct sim_dev *d, int64_t t) {
                 d->clock_offset -= d->jump_by;  /* the host's clock is stepped back */
         }
         if (d->awake && !awake)
-                d->sleep_late = sim_chance(&d->rng, .5);
+                d->sleep_late = sim_chance(&d->rng, d->late_disconnect);
         if (!d->awake && awake && d->pending_disc) {
                 d->pending_disc = false;
                 sim_log(d, t + (int64_t) sim_range(&d->rng, 500, 2000), EVENT_CONNECTED, 0);
@@ -840,6 +848,7 @@ static void sim_dev_init(struct sim_dev *d, const struct sim_options *o, unsigne
         d->only_at_connect = sim_chance(&d->rng, p->only_at_connect) && fault < 0;
         d->laptop = sim_chance(&d->rng, .7);
         d->noise_sigma = d->step == 1 ? 0.35 : 0.5;
+        d->late_disconnect = o->late_disconnect;
         d->drain = 100.0 / sim_range(&d->rng, p->runtime_lo, p->runtime_hi);
         /* a drain rate shows only on headsets whose reports move a step within an hour of
          * use: redraw the others (10 % steps at 3 %/h never show a fall while connected) */
@@ -877,8 +886,6 @@ static void sim_dev_init(struct sim_dev *d, const struct sim_options *o, unsigne
                 d->fade_start_days = sim_range(&d->rng, 12, 18);
                 d->fade_days = sim_range(&d->rng, 25, 40);
         }
-        if (fault == FINDING_SLOW_CHARGE)
-                d->charger_factor = 1.0;
         snprintf(d->address, sizeof(d->address), "5C:%02X:%02X:%02X:%02X:%02X", (unsigned) (o->seed & 0xff),
                  (index >> 8) & 0xff, index & 0xff, (unsigned) (sim_next(&d->rng) & 0xff), d->profile);
         (void) chargelog_filename(d->address, d->file, sizeof(d->file));
@@ -905,8 +912,6 @@ static int sim_dev_run(struct sim_dev *d, const struct sim_options *o, FILE *dev
         d->awake = sim_awake(d, d->start);
 
         for (t = d->start; t < d->max_end; t += SIM_TICK) {
-                if (d->fault == FINDING_SLOW_CHARGE && t >= d->arm && d->charger_factor == 1.0)
-                        d->charger_factor = sim_range(&d->rng, 0.2, 0.4);
                 sim_tick(d, t);
                 if (d->fault >= 0 && d->triggered && d->onset > 0 && t >= d->onset + sim_tail(d))
                         break;
@@ -918,8 +923,6 @@ static int sim_dev_run(struct sim_dev *d, const struct sim_options *o, FILE *dev
                 d->fault_start = d->start + (int64_t) (d->fade_start_days * SIM_DAY);
         else if (d->fault == FINDING_LOW_BATTERY)
                 d->fault_start = d->end;
-        else if (d->fault == FINDING_SLOW_CHARGE)
-                d->fault_start = d->arm < d->end ? d->arm : d->end;
         else
                 d->fault_start = d->triggered && d->onset > 0 ? d->onset : d->end;
         if (d->fault_start > d->end)
@@ -944,6 +947,7 @@ void sim_options_init(struct sim_options *o) {
                 .per_kind = 16,
                 .healthy_days = 84,
                 .start_ms = INT64_C(1788220800000),     /* 2026-09-01 00:00 UTC */
+                .late_disconnect = 0.5,
         };
 }
 

@@ -16,7 +16,7 @@
  * switch Bluetooth off when plugged in, or charge in a case; levels reported only at
  * connection; use with a phone (changes across gaps); a laptop host that sleeps at night
  * and at lunch, with the disconnect logged before the sleep or only at resume (as hpmond
- * logs it when the signal arrives after the freeze); link flaps; a clock stepped back;
+ * logs it when the signal arrives after the freeze: sim_options.late_disconnect); link flaps; a clock stepped back;
  * exact duplicate lines, malformed and out-of-range lines. Logging follows hpmond: a
  * battery line only when the level differs from the last one logged. */
 #pragma once
@@ -30,6 +30,8 @@ struct sim_options {
         unsigned per_kind;      /* faulty devices per finding kind (low-battery: run down on purpose) */
         unsigned healthy_days;  /* how long healthy devices are watched */
         int64_t start_ms;       /* Unix ms of the first midnight */
+        double late_disconnect; /* probability that hpmond logs a host sleep's disconnect only at resume
+                                 * (the signal arrives after the freeze); 0 if it logs it before sleeping */
 };
 
 void sim_options_init(struct sim_options *o);
