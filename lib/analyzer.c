@@ -293,11 +293,13 @@ static int analyzer_gcd(int x, int y) {
 }
 
 /* Learns the reporting step from the last few changes: their greatest common divisor.
- * A window, not all history, so a firmware update or a new transport can change it. */
+ * A window, not all history, so a firmware update or a new transport can change it.
+ * Changes over 20 points (no headset reports coarser steps) say nothing about the step:
+ * a collapse or a charge across a gap must not make a 1 % headset look like a 40 % one. */
 static void analyzer_learn_step(struct analyzer *a, int delta) {
         int g = 0;
 
-        if (delta <= 0)
+        if (delta <= 0 || delta > 20)
                 return;
         a->deltas[a->next_delta] = delta;
         a->next_delta = (a->next_delta + 1) % ANALYZER_DELTAS_MAX;

@@ -311,6 +311,7 @@ struct config_parse {
         bool at_line_start;
         struct analyzer_config config;
         unsigned error_line;            /* first line the handler refused, 0 none */
+        int read_errno;                 /* reading failed (a directory, an I/O error) */
         char error[256];
 };
 
@@ -320,8 +321,11 @@ static char *config_reader_cb(char *str, int num, void *stream) {
         char *s = fgets(str, num, p->f);
         size_t n;
 
-        if (!s)
+        if (!s) {
+                if (ferror(p->f))
+                        p->read_errno = errno ? errno : EIO;
                 return NULL;
+        }
         if (p->at_line_start)
                 p->line++;
         n = strlen(s);
@@ -353,6 +357,13 @@ static int config_load_stream(FILE *f, const char *name, struct analyzer_config 
         r = ini_parse_stream(config_reader_cb, &p, config_handler_cb, &p);
         if (r == -2)
                 return -ENOMEM;
+        if (p.read_errno) {
+                if (reterr) {
+                        snprintf(reterr->message, sizeof(reterr->message), "%s: %s", name, strerror(p.read_errno));
+                        reterr->line = 0;
+                }
+                return -p.read_errno;
+        }
         if (r > 0) {
                 if (reterr) {
                         if (p.error_line == (unsigned) r)
@@ -408,6 +419,10 @@ int config_load_string(const char *text, const char *name, struct analyzer_confi
         FILE *f;
         int r;
 
+        if (!*text) {
+                analyzer_config_init(ret);
+                return 0;
+        }
         f = fmemopen((void *) text, strlen(text), "r");
         if (!f)
                 return -errno;

@@ -41,12 +41,12 @@ static const struct detect_sudden_drop_report *detect_sudden_drop_get(const stru
         return &st->recent[(st->next + DETECT_SUDDEN_DROP_RECENT - 1 - age) % DETECT_SUDDEN_DROP_RECENT];
 }
 
-/* Looks for the largest fall to this report from a recent one, fast enough to be sudden. */
+/* Looks for a fall to this report from the latest recent one it is sudden from. */
 static bool detect_sudden_drop_find(const struct analyzer *a, const struct detect_sudden_drop_state *st,
                                     const struct analyzer_update *u, int *ret_before, double *ret_min) {
         const struct analyzer_config *c = &a->config;
-        int need = c->sudden_drop_points > 2 * a->step ? c->sudden_drop_points : 2 * a->step, best = 0;
-        double limit = c->sudden_drop_max_rate, baseline, best_min = 0;
+        int need = c->sudden_drop_points > 2 * a->step ? c->sudden_drop_points : 2 * a->step;
+        double limit = c->sudden_drop_max_rate, baseline;
 
         if (analyzer_drain_baseline(a, 1u << FINDING_FAST_DRAIN, &baseline) && c->sudden_drop_drain_factor * baseline < limit)
                 limit = c->sudden_drop_drain_factor * baseline;
@@ -57,7 +57,7 @@ static bool detect_sudden_drop_find(const struct analyzer *a, const struct detec
 
                 if (age > 0 && u->t - r->t > c->sudden_drop_within_ms)
                         break;          /* the report just before always counts */
-                if (drop < need || drop <= best)
+                if (drop < need)
                         continue;
                 if (hours > 0 && (drop - a->step) / hours <= limit)
                         continue;
@@ -67,12 +67,11 @@ static bool detect_sudden_drop_find(const struct analyzer *a, const struct detec
                         if (r->level - p->level >= need && abs(u->level - p->level) <= 2 * a->step)
                                 continue;       /* a spike up and back */
                 }
-                best = drop;
                 *ret_before = r->level;
-                best_min = hours * 60.0;
+                *ret_min = hours * 60.0;
+                return true;
         }
-        *ret_min = best_min;
-        return best > 0;
+        return false;
 }
 
 /* Remembers a report of this connection. */
