@@ -26,8 +26,15 @@ const struct cmd_entry cmd_status_entry = {
         .exec = cmd_status_exec,
 };
 
+/* What the manager says about hpmond itself. */
+struct cmd_status_manager {
+        bool bluez;
+        char *logging;          /* "active", or why logging is suspended */
+        uint32_t pending;       /* changes waiting for room on disk */
+};
+
 /* The contract of `hpctl status --json`: address, name, connected, percentage (null if unknown). */
-static int cmd_status_json(const struct busclient_device *devs, size_t n, bool bluez) {
+static int cmd_status_json(const struct busclient_device *devs, size_t n, const struct cmd_status_manager *mgr) {
         struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
 
         for (size_t i = 0; i < n; i++) {
@@ -41,12 +48,14 @@ static int cmd_status_json(const struct busclient_device *devs, size_t n, bool b
                 json_object_array_add(arr, o);
         }
         json_object_object_add(root, "devices", arr);
-        json_object_object_add(root, "bluez_running", json_object_new_boolean(bluez));
+        json_object_object_add(root, "bluez_running", json_object_new_boolean(mgr->bluez));
+        json_object_object_add(root, "logging", json_object_new_string(mgr->logging ? mgr->logging : "active"));
+        json_object_object_add(root, "pending_events", json_object_new_int64(mgr->pending));
         return render_json(stdout, root) < 0 ? CMD_EXIT_FAILURE : 0;
 }
 
 /* The table a person reads. */
-static int cmd_status_table(const struct busclient_device *devs, size_t n, bool bluez) {
+static int cmd_status_table(const struct busclient_device *devs, size_t n, const struct cmd_status_manager *mgr) {
         bool color = render_color(stdout);
         double now = (double) time(NULL);
         int wname = 4;
@@ -77,7 +86,10 @@ static int cmd_status_table(const struct busclient_device *devs, size_t n, bool 
                                render_sgr(color, "0"), when, ago);
                 }
         }
-        if (!bluez)
+        if (mgr->logging && strcmp(mgr->logging, "active") != 0)
+                printf("%slogging %s: %u change(s) wait in memory until there is room.%s\n", render_sgr(color, "1;31"),
+                       mgr->logging, mgr->pending, render_sgr(color, "0"));
+        if (!mgr->bluez)
                 printf("%sbluetoothd is not running: levels are the last ones seen.%s\n", render_sgr(color, "33"),
                        render_sgr(color, "0"));
         return fflush(stdout) == 0 ? 0 : CMD_EXIT_FAILURE;
@@ -85,19 +97,26 @@ static int cmd_status_table(const struct busclient_device *devs, size_t n, bool 
 
 /* Lists the devices and shows them. */
 static int cmd_status_exec(const struct cmd_entry *self, struct cmd_args *args) {
+        struct cmd_status_manager mgr = { .bluez = true };
         struct busclient_device *devs = NULL;
         sd_bus *bus = NULL;
         size_t n = 0;
-        bool bluez = true;
         int r;
 
         if (busclient_open(&bus) < 0)
                 return CMD_EXIT_FAILURE;
-        r = busclient_list(bus, &devs, &n, &bluez);
+        r = busclient_list(bus, &devs, &n, &mgr.bluez);
+        if (r >= 0) {
+                (void) sd_bus_get_property_string(bus, HPMON_BUS_NAME, HPMON_MANAGER_PATH, HPMON_MANAGER_IFACE,
+                                                  "Logging", NULL, &mgr.logging);
+                (void) sd_bus_get_property_trivial(bus, HPMON_BUS_NAME, HPMON_MANAGER_PATH, HPMON_MANAGER_IFACE,
+                                                   "PendingEvents", NULL, 'u', &mgr.pending);
+        }
         sd_bus_flush_close_unref(bus);
         if (r < 0)
                 return CMD_EXIT_FAILURE;
-        r = cmd_args_has(args, 'j') ? cmd_status_json(devs, n, bluez) : cmd_status_table(devs, n, bluez);
+        r = cmd_args_has(args, 'j') ? cmd_status_json(devs, n, &mgr) : cmd_status_table(devs, n, &mgr);
         busclient_devices_free(devs, n);
+        free(mgr.logging);
         return r;
 }

@@ -296,6 +296,34 @@ static int match_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_erro
         return 0;
 }
 
+/* An adapter went away: its devices are gone with it, even if BlueZ did not say so for each
+ * (it normally does; a bluetoothd that misses it must not leave a headset "connected"). */
+static void bluez_adapter_removed(struct bluez *b, sd_bus_message *m, const char *path) {
+        size_t len = strlen(path);
+        const char *iface;
+        bool adapter = false;
+        int64_t now;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "s");
+        while (r > 0 && (r = sd_bus_message_read(m, "s", &iface)) > 0)
+                if (strcmp(iface, "org.bluez.Adapter1") == 0)
+                        adapter = true;
+        if (!adapter)
+                return;
+        now = bluez_now();
+        for (struct bluez_device *d = b->devices, *next; d; d = next) {
+                next = d->next;
+                if (strncmp(d->path, path, len) != 0 || d->path[len] != '/')
+                        continue;
+                d->props.connected = false;
+                d->props.present |= BLUEZ_PROP_CONNECTED;
+                d->has_battery = false;
+                bluez_report(b, d, now);
+                bluez_remove(b, d);
+        }
+}
+
 /* ObjectManager.InterfacesRemoved: a device lost its battery (it disconnected) or went away. */
 static int match_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct bluez *b = userdata;
@@ -307,8 +335,13 @@ static int match_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_er
         if (!bluez_from_owner(b, m))
                 return 0;
         r = sd_bus_message_read(m, "o", &path);
-        if (r < 0 || !(d = bluez_find(b, path)))
+        if (r < 0)
                 return 0;
+        d = bluez_find(b, path);
+        if (!d) {
+                bluez_adapter_removed(b, m, path);
+                return 0;
+        }
         r = sd_bus_message_enter_container(m, 'a', "s");
         while (r > 0 && (r = sd_bus_message_read(m, "s", &iface)) > 0) {
                 if (strcmp(iface, BLUEZ_BATTERY_IFACE) == 0) {

@@ -7,9 +7,13 @@
 #include <event2/event.h>
 #include <systemd/sd-bus.h>
 
+#include "alerts.h"
+#include "analyzer.h"
 #include "busdef.h"
 #include "chargelog.h"
 #include "devstate.h"
+#include "figures.h"
+#include "ratelimit.h"
 
 struct busloop;
 struct bluez;
@@ -21,10 +25,21 @@ struct device {
         char *name;
         struct context *context;        /* back to the shared context */
         struct devstate state;          /* the fold of its log */
+        struct analyzer *analyzer;      /* fed the same events, in the same order */
+        struct alerts alerts;           /* what the analyzer found, acknowledged, muted */
+        struct figures figures;         /* as last published */
         struct chargelog *log;          /* open for appending */
         unsigned seen_sync;             /* last BlueZ sync that reported it */
         bool published;
-        bool log_failing;               /* appending failed; said once */
+        struct event *pending;          /* events waiting for room on disk (writer.c) */
+        size_t n_pending, pending_cap;
+        unsigned dropped;               /* pending events dropped while the queue was full */
+        struct ratelimit rate;          /* changes taken from BlueZ (registry.c) */
+        struct devstate_report held;    /* the latest change refused by `rate`, while holding */
+        int64_t held_time_ms;
+        bool holding;
+        struct event *hold_timer;       /* delivers `held` when `rate` allows; NULL until a flood */
+        int64_t flood_said_ms;          /* when a flood was last logged (monotonic) */
 };
 
 struct context {
@@ -33,12 +48,22 @@ struct context {
         struct busloop *busloop;
         struct bluez *bluez;
 
+        struct analyzer_config config;
+        const char *config_path;
+        bool replaying;                 /* restoring from logs: nothing is announced */
+        struct event *deadline_timer;   /* the analyzers' next deadline; armed only when one exists */
+        void *polkit_queries;           /* polkit.c */
+
         const char *state_dir;
         int devices_fd;                 /* STATE_DIRECTORY/devices */
 
         struct device **devices;        /* sorted by address */
         size_t n_devices;
         unsigned sync;                  /* counter of BlueZ full syncs */
+
+        int logging_error;              /* why appending is suspended (negative errno), or 0 */
+        struct event *writer_timer;     /* retry while suspended; armed only then */
+        int writer_backoff_ms;
 
         bool bluez_running;
         bool name_acquired;
@@ -48,4 +73,5 @@ struct context {
 };
 
 int context_now_ms(int64_t *ret);
+int64_t context_mono_ms(void);
 void context_check_ready(struct context *c);

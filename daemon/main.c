@@ -16,9 +16,12 @@
 #include "bluez.h"
 #include "busloop.h"
 #include "context.h"
+#include "config.h"
 #include "log.h"
+#include "polkit.h"
 #include "registry.h"
 #include "service.h"
+#include "writer.h"
 
 #define MAIN_DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/hpmon"
 
@@ -30,6 +33,14 @@ int context_now_ms(int64_t *ret) {
                 return -errno;
         *ret = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
         return 0;
+}
+
+/* The monotonic clock in milliseconds: for rates and timers, never for the log. */
+int64_t context_mono_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Tells systemd we are ready once the name is ours and BlueZ's state is known: from then
@@ -70,6 +81,23 @@ static int main_open_state(struct context *c) {
         return r;
 }
 
+/* Reads the thresholds: a missing file means the defaults, a wrong one stops the start,
+ * with file and line, rather than running with thresholds the owner did not mean. */
+static int main_load_config(struct context *c) {
+        struct config_error err = {};
+        int r;
+
+        if (!c->config_path)
+                c->config_path = CONFIG_FILE;
+        r = config_load_file(c->config_path, &c->config, &err);
+        if (r < 0) {
+                log_error("%s", err.message[0] ? err.message : "Cannot read the configuration");
+                return r;
+        }
+        log_debug("Configuration from %s.", c->config_path);
+        return 0;
+}
+
 /* A daemon keeps one log open per device: let it have as many descriptors as it may. */
 static void main_raise_nofile(void) {
         struct rlimit rl;
@@ -86,6 +114,7 @@ static void main_help(void) {
                "Follows Bluetooth headsets' battery levels through BlueZ, keeps a charge log per\n"
                "device and publishes them on the system bus as " HPMON_BUS_NAME ".\n\n"
                "  -s, --state-dir DIR     where logs live (default: $STATE_DIRECTORY or " MAIN_DEFAULT_STATE_DIR ")\n"
+               "  -c, --config FILE       thresholds and detectors (default: " CONFIG_FILE ")\n"
                "  -l, --log-target WHERE  auto, journal or stderr (default: auto)\n"
                "  -v, --verbose           log debug messages too\n"
                "  -h, --help              show this help\n"
@@ -98,6 +127,7 @@ static int main_parse_args(int argc, char *argv[], struct context *c, enum log_t
         enum { ARG_VERSION = 0x100 };
         static const struct option options[] = {
                 { "state-dir", required_argument, NULL, 's' },
+                { "config", required_argument, NULL, 'c' },
                 { "log-target", required_argument, NULL, 'l' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
@@ -113,10 +143,13 @@ static int main_parse_args(int argc, char *argv[], struct context *c, enum log_t
         if (!c->state_dir || !*c->state_dir)
                 c->state_dir = MAIN_DEFAULT_STATE_DIR;
 
-        while ((opt = getopt_long(argc, argv, "s:l:vh", options, NULL)) >= 0)
+        while ((opt = getopt_long(argc, argv, "s:c:l:vh", options, NULL)) >= 0)
                 switch (opt) {
                 case 's':
                         c->state_dir = optarg;
+                        break;
+                case 'c':
+                        c->config_path = optarg;
                         break;
                 case 'l':
                         t = log_target_from_string(optarg);
@@ -148,6 +181,8 @@ static int main_parse_args(int argc, char *argv[], struct context *c, enum log_t
 /* Frees everything the context holds. */
 static void context_clear(struct context *c) {
         c->bluez = bluez_free(c->bluez);
+        polkit_free_all(c);
+        writer_free(c);
         c->busloop = busloop_free(c->busloop);
         registry_free(c);
         if (c->bus)
@@ -171,13 +206,18 @@ int main(int argc, char *argv[]) {
         main_raise_nofile();
         /* a dead client must not kill us through a broken pipe */
         signal(SIGPIPE, SIG_IGN);
+        /* a file size limit must fail a write with EFBIG (the writer queues it), not kill us */
+        signal(SIGXFSZ, SIG_IGN);
 
         c.base = event_base_new();
         if (!c.base) {
                 log_error("Cannot create the event loop.");
                 goto fail;
         }
-        if (main_open_state(&c) < 0)
+        r = main_load_config(&c);
+        if (r < 0)
+                goto fail;
+        if (main_open_state(&c) < 0 || writer_setup(&c) < 0 || registry_setup(&c) < 0)
                 goto fail;
         r = registry_load(&c);
         if (r < 0) {

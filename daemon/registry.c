@@ -1,12 +1,12 @@
 /* hpmond — the device registry.
  *
  * A device's published state is always the fold of its log (devstate_apply()): at start
- * by replaying the file, afterwards by applying exactly the events that were appended.
- * An event that cannot be appended is neither applied nor published, so D-Bus never
- * shows a value the log does not hold, and the next report retries it. */
+ * by replaying the file, afterwards by applying exactly the events handed to the writer,
+ * which has appended them (or, while the disk is full, queued them in order: writer.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +14,12 @@
 #include "log.h"
 #include "registry.h"
 #include "service.h"
+#include "busloop.h"
+#include "writer.h"
+
+/* Changes taken per device: a burst of 10, then one a second; the rest is coalesced. */
+#define REGISTRY_BURST 10
+#define REGISTRY_INTERVAL_MS 1000
 
 /* Orders devices by address for bsearch(). */
 static int registry_compare(const void *a, const void *b) {
@@ -34,9 +40,104 @@ static struct device *registry_device_free(struct device *d) {
         if (!d)
                 return NULL;
         chargelog_close(d->log);
+        analyzer_free(d->analyzer);
+        writer_device_clear(d);
+        if (d->hold_timer)
+                event_free(d->hold_timer);
         free(d->name);
         free(d);
         return NULL;
+}
+
+/* The analyzer found something: it becomes (or ends, or escalates) an alert. While logs
+ * are replayed at start nothing is announced: those alerts are restored, not new. */
+static void registry_finding_cb(const struct finding *f, void *userdata) {
+        struct device *d = userdata;
+        struct alert a;
+        enum alerts_change change;
+
+        change = alerts_apply_finding(&d->alerts, f, &a);
+        if (change != ALERTS_UNCHANGED && !d->context->replaying)
+                service_alert_changed(d->context, d, change, &a);
+}
+
+/* Folds one event into a device — state, analyzer, alerts — exactly as it is (or will be)
+ * on disk: replay at start and live changes both come through here. */
+static void registry_apply(struct context *c, struct device *d, const struct event *e) {
+        enum alerts_change change;
+
+        devstate_apply(&d->state, e);
+        if (e->kind == EVENT_CONNECTED || e->kind == EVENT_BATTERY) {
+                (void) analyzer_feed(d->analyzer, e);
+                return;
+        }
+        /* the owner's events: first let the analyzer reach their time, so an alert its timers
+         * raised before an acknowledgement exists when the acknowledgement is applied */
+        analyzer_advance(d->analyzer, e->time_ms);
+        change = alerts_apply_event(&d->alerts, e);
+        if (change != ALERTS_UNCHANGED && !c->replaying)
+                service_alerts_owner_changed(c, d, change, e);
+}
+
+/* Publishes the figures if they moved. */
+static void registry_update_figures(struct context *c, struct device *d) {
+        struct analyzer_figures af;
+        struct figures f;
+
+        analyzer_get_figures(d->analyzer, &af);
+        figures_compute(&af, &d->state, &f);
+        if (memcmp(&f, &d->figures, sizeof(f)) == 0)
+                return;
+        d->figures = f;
+        if (!c->replaying)
+                service_device_changed(c, d, DEVICE_CHANGED_FIGURES);
+}
+
+/* Arms the one timer for the earliest analyzer deadline of all devices, or none. */
+void registry_arm_deadline(struct context *c) {
+        int64_t next = INT64_MAX, now = 0;
+        struct timeval tv;
+
+        for (size_t i = 0; i < c->n_devices; i++) {
+                int64_t t = analyzer_next_deadline(c->devices[i]->analyzer);
+                if (t < next)
+                        next = t;
+        }
+        if (next == INT64_MAX) {
+                event_del(c->deadline_timer);
+                return;
+        }
+        (void) context_now_ms(&now);
+        next = next > now ? next - now : 0;
+        /* ms granularity, rounded up so the deadline has passed when we wake */
+        tv = (struct timeval) { .tv_sec = next / 1000, .tv_usec = (next % 1000) * 1000 + 1000 };
+        (void) evtimer_add(c->deadline_timer, &tv);
+}
+
+/* An analyzer deadline: advance every device to now, then re-arm. Emits happen outside a
+ * bus callback, so the bus is re-armed too. */
+static void registry_deadline_cb(evutil_socket_t fd, short what, void *userdata) {
+        struct context *c = userdata;
+        int64_t now = 0;
+
+        (void) context_now_ms(&now);
+        for (size_t i = 0; i < c->n_devices; i++) {
+                struct device *d = c->devices[i];
+
+                if (analyzer_next_deadline(d->analyzer) <= now) {
+                        analyzer_advance(d->analyzer, now);
+                        registry_update_figures(c, d);
+                }
+        }
+        registry_arm_deadline(c);
+        if (c->busloop)
+                (void) busloop_rearm(c->busloop);
+}
+
+/* Creates the deadline timer. */
+int registry_setup(struct context *c) {
+        c->deadline_timer = evtimer_new(c->base, registry_deadline_cb, c);
+        return c->deadline_timer ? 0 : -ENOMEM;
 }
 
 /* Adds a device with an open log to the sorted table. */
@@ -61,6 +162,14 @@ static int registry_insert(struct context *c, const char address[static ADDRESS_
                 return -ENOMEM;
         }
         devstate_init(&d->state);
+        alerts_init(&d->alerts, address);
+        figures_compute(&(struct analyzer_figures) { .drain_rate = NAN }, &d->state, &d->figures);
+        if (analyzer_new(&c->config, address, registry_finding_cb, d, &d->analyzer) < 0) {
+                free(d->name);
+                free(d);
+                return -ENOMEM;
+        }
+        ratelimit_init(&d->rate, REGISTRY_BURST, REGISTRY_INTERVAL_MS, context_mono_ms());
         d->log = log;
         d->context = c;
 
@@ -83,7 +192,7 @@ struct registry_replay {
 static int registry_replay_event_cb(void *userdata, const struct event *e) {
         struct registry_replay *rp = userdata;
 
-        devstate_apply(&rp->d->state, e);
+        registry_apply(rp->c, rp->d, e);
         return 0;
 }
 
@@ -177,6 +286,7 @@ int registry_load(struct context *c) {
                 close(fd);
                 return -errno;
         }
+        c->replaying = true;
         while ((errno = 0, de = readdir(dir))) {
                 if (de->d_name[0] == '.')
                         continue;
@@ -186,29 +296,67 @@ int registry_load(struct context *c) {
         }
         r = errno ? -errno : 0;
         closedir(dir);
+        if (r >= 0) {
+                /* time passed while hpmond was not running: timers due since fire now, quietly */
+                int64_t now = 0;
+
+                (void) context_now_ms(&now);
+                for (size_t i = 0; i < c->n_devices; i++) {
+                        analyzer_advance(c->devices[i]->analyzer, now);
+                        registry_update_figures(c, c->devices[i]);
+                }
+        }
+        c->replaying = false;
         if (r < 0)
                 return r;
+        registry_arm_deadline(c);
         log_info("Restored %zu device(s) from %s/devices.", c->n_devices, c->state_dir);
         return ret == -ENOMEM ? ret : 0;
 }
 
-/* Appends an event and folds it in; on failure the event is dropped here and retried by the
- * next report, and the failure is said once until appending works again. */
-static int registry_append(struct device *d, const struct event *e) {
-        int r;
+/* Hold timer: the rate allows a change again, so the latest held one goes through. It
+ * runs outside a bus callback, so the bus is re-armed after the emits. */
+static void registry_hold_cb(evutil_socket_t fd, short what, void *userdata) {
+        struct device *d = userdata;
+        struct context *c = d->context;
+        struct devstate_report rep = d->held;
 
-        r = chargelog_append(d->log, e);
-        if (r < 0) {
-                if (!d->log_failing)
-                        log_error_errno(r, "Cannot append to the log of %s, change not recorded: %m", d->address);
-                d->log_failing = true;
-                return r;
+        d->holding = false;
+        (void) registry_report(c, d->address, NULL, &rep, d->held_time_ms);
+        if (c->busloop)
+                (void) busloop_rearm(c->busloop);
+}
+
+/* Whether a change may go through now. A device over its rate has its latest report held
+ * (each newer one replaces it: the latest value wins) and delivered by a one-shot timer
+ * when the bucket allows, so disk and memory stay bounded however fast it floods. */
+static bool registry_admit(struct context *c, struct device *d, const struct devstate_report *rep, int64_t now_ms) {
+        int64_t mono = context_mono_ms(), wait;
+        struct timeval tv;
+
+        if (!d->holding && ratelimit_take(&d->rate, mono))
+                return true;
+
+        d->held = *rep;
+        d->held_time_ms = now_ms;
+        if (d->holding)
+                return false;
+        if (!d->hold_timer) {
+                d->hold_timer = evtimer_new(c->base, registry_hold_cb, d);
+                if (!d->hold_timer)
+                        return true;    /* no memory for coalescing: let it through */
         }
-        if (d->log_failing)
-                log_notice("Appending to the log of %s works again.", d->address);
-        d->log_failing = false;
-        devstate_apply(&d->state, e);
-        return 0;
+        wait = ratelimit_next(&d->rate, mono) - mono;
+        tv = (struct timeval) { .tv_sec = wait / 1000, .tv_usec = (wait % 1000) * 1000 };
+        if (evtimer_add(d->hold_timer, &tv) < 0)
+                return true;
+        d->holding = true;
+        if (d->flood_said_ms == 0 || mono - d->flood_said_ms > 60000) {
+                log_warning("%s sends changes faster than %d a second; keeping only the latest of them.",
+                            d->address, 1000 / REGISTRY_INTERVAL_MS);
+                d->flood_said_ms = mono;
+        }
+        return false;
 }
 
 /* A device's state as BlueZ reports it now. A device is taken on when it first reports a
@@ -256,9 +404,14 @@ int registry_report(struct context *c, const char address[static ADDRESS_STRING_
         }
 
         n = devstate_diff(&d->state, rep, now_ms, ev);
+        if (n > 0 && !added && !registry_admit(c, d, rep, now_ms))
+                n = 0;  /* held: delivered by the hold timer */
         for (size_t i = 0; i < n; i++) {
-                if (registry_append(d, &ev[i]) < 0)
+                if (writer_submit(c, d, &ev[i]) < 0) {
+                        log_error_errno(ENOMEM, "Cannot record a change of %s: %m", address);
                         break;
+                }
+                registry_apply(c, d, &ev[i]);
                 mask |= ev[i].kind == EVENT_CONNECTED ? DEVICE_CHANGED_CONNECTED : DEVICE_CHANGED_PERCENTAGE;
                 log_debug("%s: %s=%d", address, event_kind_to_string(ev[i].kind), ev[i].value);
         }
@@ -267,6 +420,26 @@ int registry_report(struct context *c, const char address[static ADDRESS_STRING_
                 service_device_added(c, d);
         else if (mask)
                 service_device_changed(c, d, mask);
+        if (n > 0) {
+                registry_update_figures(c, d);
+                registry_arm_deadline(c);
+        }
+        return 0;
+}
+
+/* Logs one of the owner's events (ack, mute, unmute) for a device and applies it. */
+int registry_owner_event(struct context *c, struct device *d, enum event_kind kind, int value) {
+        struct event e = { .kind = kind, .value = value };
+        int r;
+
+        r = context_now_ms(&e.time_ms);
+        if (r < 0)
+                return r;
+        r = writer_submit(c, d, &e);
+        if (r < 0)
+                return r;
+        registry_apply(c, d, &e);
+        registry_arm_deadline(c);
         return 0;
 }
 
@@ -289,6 +462,9 @@ void registry_sync_end(struct context *c, int64_t now_ms) {
 
 /* Frees every device. */
 void registry_free(struct context *c) {
+        if (c->deadline_timer)
+                event_free(c->deadline_timer);
+        c->deadline_timer = NULL;
         for (size_t i = 0; i < c->n_devices; i++)
                 registry_device_free(c->devices[i]);
         free(c->devices);

@@ -9,9 +9,15 @@ enum {
         DEVICE_CHANGED_NAME       = 1 << 0,
         DEVICE_CHANGED_CONNECTED  = 1 << 1,
         DEVICE_CHANGED_PERCENTAGE = 1 << 2,
+        DEVICE_CHANGED_FIGURES    = 1 << 3,
+        DEVICE_CHANGED_ALERTS     = 1 << 4,
+        DEVICE_CHANGED_MUTED      = 1 << 5,
 };
 
 int registry_load(struct context *c);
+int registry_setup(struct context *c);
+int registry_owner_event(struct context *c, struct device *d, enum event_kind kind, int value);
+void registry_arm_deadline(struct context *c);
 struct device *registry_find(struct context *c, const char address[static ADDRESS_STRING_MAX]);
 int registry_report(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
                     const struct devstate_report *r, int64_t now_ms);

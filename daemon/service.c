@@ -15,8 +15,10 @@
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
+#include "polkit.h"
 #include "registry.h"
 #include "service.h"
+#include "writer.h"
 
 /* Sets the named error for a negative errno (busdef_errors), with a message. */
 static int service_error(sd_bus_error *error, int r, const char *format, ...) __attribute__((format(printf, 3, 4)));
@@ -26,6 +28,46 @@ static int service_error(sd_bus_error *error, int r, const char *format, ...) {
         va_start(ap, format);
         r = sd_bus_error_setfv(error, busdef_error_name(r), format, ap);
         va_end(ap);
+        return r;
+}
+
+#define SERVICE_ALERT_TYPE "ssssddba{sd}a(ss)"
+
+/* Appends one alert as its D-Bus struct (id, address, kind, severity, raised, cleared,
+ * acknowledged, evidence, advice). */
+static int service_append_alert(sd_bus_message *m, const struct alert *a) {
+        int r;
+
+        r = sd_bus_message_open_container(m, 'r', SERVICE_ALERT_TYPE);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "ssssddb", a->id, a->address, finding_kind_to_string(a->kind),
+                                  finding_severity_to_string(a->severity), (double) a->raised_ms / 1000.0,
+                                  (double) a->cleared_ms / 1000.0, (int) a->acknowledged);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sd}");
+        for (unsigned i = 0; r >= 0 && i < a->n_evidence; i++)
+                r = sd_bus_message_append(m, "{sd}", a->evidence[i].name, a->evidence[i].value);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(ss)");
+        for (unsigned i = 0; r >= 0 && a->advice && i < a->advice->n_steps; i++)
+                r = sd_bus_message_append(m, "(ss)", a->advice->steps[i].ref, a->advice->steps[i].title);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+/* Appends a device's active alerts that are not muted. */
+static int service_append_device_alerts(sd_bus_message *m, const struct device *d) {
+        int r = 0;
+
+        for (int k = 0; r >= 0 && k < _FINDING_KIND_MAX; k++)
+                if (alerts_visible(&d->alerts, (enum finding_kind) k))
+                        r = service_append_alert(m, &d->alerts.open[k]);
         return r;
 }
 
@@ -93,6 +135,140 @@ static int property_get_state_directory(sd_bus *bus, const char *path, const cha
         return sd_bus_message_append(reply, "s", c->state_dir);
 }
 
+/* Manager.Logging: "active", or why logging is suspended. */
+static int property_get_logging(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct context *c = userdata;
+
+        return sd_bus_message_append(reply, "s", writer_state(c));
+}
+
+/* Manager.PendingEvents: changes waiting for room on disk. */
+static int property_get_pending_events(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct context *c = userdata;
+
+        return sd_bus_message_append(reply, "u", (uint32_t) writer_pending(c));
+}
+
+/* Manager.Alerts: every device's active, unmuted alerts. */
+static int property_get_alerts(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct context *c = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(" SERVICE_ALERT_TYPE ")");
+        for (size_t i = 0; r >= 0 && i < c->n_devices; i++)
+                r = service_append_device_alerts(reply, c->devices[i]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+/* Manager.GetAlerts(b all): the active alerts, and with `all` the cleared ones kept too. */
+static int method_get_alerts(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct context *c = userdata;
+        sd_bus_message *reply = NULL;
+        int all, r;
+
+        r = sd_bus_message_read(m, "b", &all);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(" SERVICE_ALERT_TYPE ")");
+        for (size_t i = 0; r >= 0 && i < c->n_devices; i++) {
+                const struct device *d = c->devices[i];
+
+                r = service_append_device_alerts(reply, d);
+                for (unsigned h = 0; r >= 0 && all && h < d->alerts.n_history; h++)
+                        r = service_append_alert(reply, alerts_history_get(&d->alerts, h));
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        sd_bus_message_unref(reply);
+        return r < 0 ? r : 1;
+}
+
+/* Manager.Acknowledge(s id): the owner has seen an active alert. Logged as an "ack" event,
+ * so it survives restarts. Authorised by polkit (manage-alerts). */
+static int method_acknowledge(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct context *c = userdata;
+        char address[ADDRESS_STRING_MAX];
+        const struct alert *a = NULL;
+        struct device *d = NULL;
+        const char *id;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &id);
+        if (r < 0)
+                return r;
+        if (alerts_id_address(id, address) >= 0 && (d = registry_find(c, address)))
+                a = alerts_find(&d->alerts, id);
+        if (!a || a->cleared_ms != 0)
+                return service_error(error, -ENOENT, "No active alert '%.80s'", id);
+        if (a->acknowledged)
+                return sd_bus_reply_method_return(m, NULL);
+
+        r = polkit_check(c, m, POLKIT_ACTION_MANAGE_ALERTS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = registry_owner_event(c, d, EVENT_ACK, a->kind);
+        if (r < 0)
+                return service_error(error, r, "Cannot record the acknowledgement of %s", id);
+        log_info("Alert %s acknowledged.", id);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+/* Shared by Mute and Unmute: read → validate → nothing to do? → polkit → log → reply. */
+static int service_mute(sd_bus_message *m, struct context *c, sd_bus_error *error, bool mute) {
+        char address[ADDRESS_STRING_MAX];
+        const char *arg, *kind_arg;
+        struct device *d;
+        unsigned bits;
+        int kind, r;
+
+        r = sd_bus_message_read(m, "ss", &arg, &kind_arg);
+        if (r < 0)
+                return r;
+        if (address_normalize(arg, address) < 0)
+                return service_error(error, -EINVAL, "'%.64s' is not a Bluetooth address", arg);
+        if (*kind_arg == '\0')
+                kind = EVENT_ALL_KINDS;
+        else if ((kind = finding_kind_from_string(kind_arg)) < 0)
+                return service_error(error, -EINVAL, "'%.64s' is not a kind of alert", kind_arg);
+        d = registry_find(c, address);
+        if (!d || !d->published)
+                return service_error(error, -ENODEV, "No device %s", address);
+
+        bits = kind == EVENT_ALL_KINDS ? (1u << _FINDING_KIND_MAX) - 1 : 1u << kind;
+        if (mute ? (d->alerts.muted & bits) == bits : (d->alerts.muted & bits) == 0)
+                return sd_bus_reply_method_return(m, NULL);
+
+        r = polkit_check(c, m, POLKIT_ACTION_MANAGE_ALERTS, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+
+        r = registry_owner_event(c, d, mute ? EVENT_MUTE : EVENT_UNMUTE, kind);
+        if (r < 0)
+                return service_error(error, r, "Cannot record the change for %s", address);
+        log_info("%s %s for %s.", mute ? "Muted" : "Unmuted", *kind_arg ? kind_arg : "every alert", address);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+/* Manager.Mute(s address, s kind): no alerts of that kind ("" = any) for that device. */
+static int method_mute(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return service_mute(m, userdata, error, true);
+}
+
+/* Manager.Unmute(s address, s kind) */
+static int method_unmute(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return service_mute(m, userdata, error, false);
+}
+
 /* Manager.GetDevice(s address) → o: resolves any spelling of an address to its object. */
 static int method_get_device(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct context *c = userdata;
@@ -150,6 +326,50 @@ static int property_get_last_change(sd_bus *bus, const char *path, const char *i
         struct device *d = userdata;
 
         return sd_bus_message_append(reply, "d", (double) d->state.last_change_ms / 1000.0);
+}
+
+/* Device.Alerts */
+static int property_get_device_alerts(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct device *d = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(" SERVICE_ALERT_TYPE ")");
+        if (r >= 0)
+                r = service_append_device_alerts(reply, d);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+/* Device.Muted: the muted kinds, or just "all". */
+static int property_get_muted(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct device *d = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        if (r >= 0 && d->alerts.muted == (1u << _FINDING_KIND_MAX) - 1)
+                r = sd_bus_message_append(reply, "s", "all");
+        else
+                for (int k = 0; r >= 0 && k < _FINDING_KIND_MAX; k++)
+                        if (alerts_muted(&d->alerts, (enum finding_kind) k))
+                                r = sd_bus_message_append(reply, "s", finding_kind_to_string((enum finding_kind) k));
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+/* Device.TimeToEmpty, Health, TypicalChargeTime, Cycles: -1 while unknown. */
+static int property_get_figure(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct device *d = userdata;
+        double v = strcmp(property, "TimeToEmpty") == 0 ? d->figures.time_to_empty_h :
+                   strcmp(property, "Health") == 0 ? d->figures.health_pct :
+                   strcmp(property, "TypicalChargeTime") == 0 ? d->figures.typical_charge_h :
+                   d->figures.cycles;
+
+        return sd_bus_message_append(reply, "d", v);
 }
 
 /* What GetHistory's reader needs per event. */
@@ -213,8 +433,21 @@ static const sd_bus_vtable service_manager_vtable[] = {
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("BluezRunning", "b", property_get_bluez_running, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StateDirectory", "s", property_get_state_directory, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Alerts", "a(" SERVICE_ALERT_TYPE ")", property_get_alerts, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Logging", "s", property_get_logging, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PendingEvents", "u", property_get_pending_events, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetDevice", SD_BUS_ARGS("s", address), SD_BUS_RESULT("o", device),
                                 method_get_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetAlerts", SD_BUS_ARGS("b", all), SD_BUS_RESULT("a(" SERVICE_ALERT_TYPE ")", alerts),
+                                method_get_alerts, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Acknowledge", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT,
+                                method_acknowledge, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Mute", SD_BUS_ARGS("s", address, "s", kind), SD_BUS_NO_RESULT,
+                                method_mute, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Unmute", SD_BUS_ARGS("s", address, "s", kind), SD_BUS_NO_RESULT,
+                                method_unmute, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("AlertRaised", SD_BUS_ARGS("(" SERVICE_ALERT_TYPE ")", alert), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("AlertCleared", SD_BUS_ARGS("(" SERVICE_ALERT_TYPE ")", alert), 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -225,6 +458,13 @@ static const sd_bus_vtable service_device_vtable[] = {
         SD_BUS_PROPERTY("Connected", "b", property_get_connected, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Percentage", "i", property_get_percentage, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastChange", "d", property_get_last_change, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Alerts", "a(" SERVICE_ALERT_TYPE ")", property_get_device_alerts, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Muted", "as", property_get_muted, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("TimeToEmpty", "d", property_get_figure, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Health", "d", property_get_figure, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("TypicalChargeTime", "d", property_get_figure, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Cycles", "d", property_get_figure, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetHistory", SD_BUS_ARGS("d", since), SD_BUS_RESULT("a(dsi)", events),
                                 method_get_history, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
@@ -297,7 +537,7 @@ void service_device_added(struct context *c, struct device *d) {
 
 /* Emits PropertiesChanged for what a change touched; LastChange moves with every logged event. */
 void service_device_changed(struct context *c, struct device *d, unsigned mask) {
-        char *names[5];
+        char *names[12];
         size_t n = 0;
         int r;
 
@@ -309,6 +549,16 @@ void service_device_changed(struct context *c, struct device *d, unsigned mask) 
                 names[n++] = (char *) "Percentage";
         if (mask & (DEVICE_CHANGED_CONNECTED | DEVICE_CHANGED_PERCENTAGE))
                 names[n++] = (char *) "LastChange";
+        if (mask & DEVICE_CHANGED_FIGURES) {
+                names[n++] = (char *) "TimeToEmpty";
+                names[n++] = (char *) "Health";
+                names[n++] = (char *) "TypicalChargeTime";
+                names[n++] = (char *) "Cycles";
+        }
+        if (mask & DEVICE_CHANGED_ALERTS)
+                names[n++] = (char *) "Alerts";
+        if (mask & DEVICE_CHANGED_MUTED)
+                names[n++] = (char *) "Muted";
         names[n] = NULL;
         if (n == 0)
                 return;
@@ -324,4 +574,71 @@ void service_bluez_running_changed(struct context *c) {
         r = sd_bus_emit_properties_changed(c->bus, HPMON_MANAGER_PATH, HPMON_MANAGER_IFACE, "BluezRunning", NULL);
         if (r < 0)
                 log_warning_errno(r, "Cannot announce BluezRunning, ignoring: %m");
+}
+
+/* Emits PropertiesChanged for Manager.Logging and Manager.PendingEvents. */
+void service_logging_changed(struct context *c) {
+        int r;
+
+        r = sd_bus_emit_properties_changed(c->bus, HPMON_MANAGER_PATH, HPMON_MANAGER_IFACE, "Logging", "PendingEvents",
+                                           NULL);
+        if (r < 0)
+                log_warning_errno(r, "Cannot announce the logging state, ignoring: %m");
+}
+
+/* Emits AlertRaised or AlertCleared with the alert. */
+static void service_emit_alert(struct context *c, const char *member, const struct alert *a) {
+        sd_bus_message *m = NULL;
+        int r;
+
+        r = sd_bus_message_new_signal(c->bus, &m, HPMON_MANAGER_PATH, HPMON_MANAGER_IFACE, member);
+        if (r >= 0)
+                r = service_append_alert(m, a);
+        if (r >= 0)
+                r = sd_bus_send(c->bus, m, NULL);
+        sd_bus_message_unref(m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot announce alert %s, ignoring: %m", a->id);
+}
+
+/* Emits PropertiesChanged for the Alerts of the manager and of one device. */
+static void service_alerts_property_changed(struct context *c, struct device *d, unsigned more) {
+        int r;
+
+        r = sd_bus_emit_properties_changed(c->bus, HPMON_MANAGER_PATH, HPMON_MANAGER_IFACE, "Alerts", NULL);
+        if (r < 0)
+                log_warning_errno(r, "Cannot announce the alerts, ignoring: %m");
+        service_device_changed(c, d, DEVICE_CHANGED_ALERTS | more);
+}
+
+/* The analyzer raised, escalated, updated or cleared an alert: announce what the owner
+ * should hear (nothing for a muted kind, whose alert is not shown). */
+void service_alert_changed(struct context *c, struct device *d, enum alerts_change change, const struct alert *a) {
+        if (alerts_muted(&d->alerts, a->kind))
+                return;
+        switch (change) {
+        case ALERTS_RAISED:
+        case ALERTS_ESCALATED:
+                log_notice("Alert %s: %s on %s (%s).", a->id, finding_kind_to_string(a->kind), d->address,
+                           finding_severity_to_string(a->severity));
+                service_emit_alert(c, "AlertRaised", a);
+                break;
+        case ALERTS_CLEARED:
+                log_info("Alert %s cleared.", a->id);
+                service_emit_alert(c, "AlertCleared", a);
+                break;
+        default:
+                break;
+        }
+        service_alerts_property_changed(c, d, 0);
+}
+
+/* The owner acknowledged, muted or unmuted: update the properties; alerts an unmute makes
+ * visible again are announced as raised, since nobody has been told of them. */
+void service_alerts_owner_changed(struct context *c, struct device *d, enum alerts_change change, const struct event *e) {
+        if (change == ALERTS_UNMUTED)
+                for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                        if ((e->value == EVENT_ALL_KINDS || e->value == k) && alerts_visible(&d->alerts, (enum finding_kind) k))
+                                service_emit_alert(c, "AlertRaised", &d->alerts.open[k]);
+        service_alerts_property_changed(c, d, change == ALERTS_ACKNOWLEDGED ? 0 : DEVICE_CHANGED_MUTED);
 }

@@ -68,6 +68,7 @@ void analyzer_config_init(struct analyzer_config *c) {
 
                 .low_warning = 20,
                 .low_critical = 10,
+                .low_confirm_ms = 2 * 60 * 1000,
 
                 .deep_level = 5,
                 .deep_after_ms = 72 * ANALYZER_HOUR_MS,
@@ -621,6 +622,8 @@ int analyzer_feed(struct analyzer *a, const struct event *e) {
 
         if (!a || !e || !event_value_valid(e->kind, e->value))
                 return -EINVAL;
+        if (e->kind != EVENT_CONNECTED && e->kind != EVENT_BATTERY)
+                return 0;       /* the owner's own events (ack, mute) say nothing about the battery */
         if (a->have_last && a->last.time_ms == e->time_ms && a->last.kind == e->kind && a->last.value == e->value)
                 return 0;
         a->last = *e;

@@ -100,6 +100,7 @@ struct analyzer_config {
         /* [low-battery] */
         int low_warning;                        /* ≤ warning (20) */
         int low_critical;                       /* ≤ critical (10) */
+        int64_t low_confirm_ms;                 /* one low report waits this long for a second (2 min) */
 
         /* [deep-discharge-risk] */
         int deep_level;                         /* last seen ≤ (5) */

@@ -8,6 +8,8 @@
 const struct busdef_error busdef_errors[] = {
         { HPMON_ERROR_NO_SUCH_DEVICE, ENODEV },
         { HPMON_ERROR_INVALID_ARGS, EINVAL },
+        { HPMON_ERROR_NO_SUCH_ALERT, ENOENT },
+        { HPMON_ERROR_NOT_AUTHORIZED, EACCES },
         { HPMON_ERROR_FAILED, EIO },
         { NULL, 0 },
 };

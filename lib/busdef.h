@@ -12,6 +12,8 @@
 
 #define HPMON_ERROR_NO_SUCH_DEVICE "org.hpmon.Monitor1.Error.NoSuchDevice"
 #define HPMON_ERROR_FAILED         "org.hpmon.Monitor1.Error.Failed"
+#define HPMON_ERROR_NO_SUCH_ALERT  "org.hpmon.Monitor1.Error.NoSuchAlert"
+#define HPMON_ERROR_NOT_AUTHORIZED "org.hpmon.Monitor1.Error.NotAuthorized"
 #define HPMON_ERROR_INVALID_ARGS   "org.freedesktop.DBus.Error.InvalidArgs"
 
 #define BLUEZ_BUS_NAME          "org.bluez"

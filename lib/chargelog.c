@@ -325,9 +325,9 @@ void chargelog_clean_name(const char *name, char *buf, size_t size) {
 
         for (const char *p = name ? name : ""; *p && n < size - 1 && n < CHARGELOG_NAME_MAX; p++)
                 buf[n++] = ((unsigned char) *p < 0x20 || *p == 0x7f) ? ' ' : *p;
-        /* step back over a sequence we cut in two */
+        /* cut short before a continuation byte: step back to the start of its sequence */
         if (name && name[n] != '\0')
-                while (n > 0 && ((unsigned char) buf[n] & 0xc0) == 0x80)
+                while (n > 0 && ((unsigned char) name[n] & 0xc0) == 0x80)
                         n--;
         buf[n] = '\0';
 }

@@ -112,6 +112,8 @@ static const struct config_key config_table[] = {
           "warn at or below this level" },
         { "low-battery", "critical", CONFIG_PERCENT, CONFIG_OFF(low_critical), 0, 100,
           "critical at or below this level" },
+        { "low-battery", "confirm", CONFIG_DURATION, CONFIG_OFF(low_confirm_ms), 0, 3600e3,
+          "a single low report alerts only if no higher one comes within this long (a second low report confirms at once)" },
 
         CONFIG_ENABLED("deep-discharge-risk", FINDING_DEEP_DISCHARGE_RISK),
         { "deep-discharge-risk", "level", CONFIG_PERCENT, CONFIG_OFF(deep_level), 0, 100,

@@ -9,7 +9,7 @@ void devstate_init(struct devstate *s) {
         };
 }
 
-/* Folds one event into the state. Time is the event's own: a clock that went backwards
+/* Folds one event into the state (the owner's own events, ack and mute, change nothing here). Time is the event's own: a clock that went backwards
  * still moves last_change to the latest event, as the log's order is the truth. */
 void devstate_apply(struct devstate *s, const struct event *e) {
         switch (e->kind) {
@@ -17,6 +17,8 @@ void devstate_apply(struct devstate *s, const struct event *e) {
                 s->connected = e->value;
                 break;
         case EVENT_BATTERY:
+                if (s->percentage > e->value)
+                        s->discharged += s->percentage - e->value;
                 s->percentage = e->value;
                 break;
         default:

@@ -14,7 +14,8 @@ struct devstate {
         int connected;          /* 0, 1, or -1 before any connected event */
         int percentage;         /* 0..100, or -1 before any battery event */
         int64_t last_change_ms; /* time of the last event applied, 0 if none */
-        uint64_t events;        /* events applied */
+        uint64_t events;        /* data events applied */
+        int64_t discharged;     /* percentage points lost over the whole log: /100 = equivalent full cycles */
 };
 
 /* A report of a device's current state; -1 where the reporter does not know. */

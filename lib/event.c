@@ -7,6 +7,9 @@
 static const char *const event_kind_table[_EVENT_KIND_MAX] = {
         [EVENT_CONNECTED] = "connected",
         [EVENT_BATTERY] = "battery",
+        [EVENT_ACK] = "ack",
+        [EVENT_MUTE] = "mute",
+        [EVENT_UNMUTE] = "unmute",
 };
 
 /* The charge log's name for a kind, or NULL for one out of range. */
@@ -31,6 +34,11 @@ bool event_value_valid(enum event_kind k, long long value) {
                 return value == 0 || value == 1;
         case EVENT_BATTERY:
                 return value >= 0 && value <= 100;
+        case EVENT_ACK:
+                return value >= 0 && value < EVENT_FINDING_KINDS;
+        case EVENT_MUTE:
+        case EVENT_UNMUTE:
+                return value >= EVENT_ALL_KINDS && value < EVENT_FINDING_KINDS;
         default:
                 return false;
         }

@@ -9,9 +9,18 @@
 enum event_kind {
         EVENT_CONNECTED,        /* value 0 or 1 */
         EVENT_BATTERY,          /* value 0..100, the reported percentage */
+        /* The owner's own events: not battery data; the analyzer skips them. A finding
+         * kind is its index in DESIGN.md's table (0 charge-stall … 9 deep-discharge-risk). */
+        EVENT_ACK,              /* value: the kind whose open alert was acknowledged */
+        EVENT_MUTE,             /* value: a kind, or EVENT_ALL_KINDS */
+        EVENT_UNMUTE,           /* value: a kind, or EVENT_ALL_KINDS */
         _EVENT_KIND_MAX,
         _EVENT_KIND_INVALID = -22, /* -EINVAL */
 };
+
+/* How many finding kinds an ack/mute value may name, and the value meaning all of them. */
+#define EVENT_FINDING_KINDS 10
+#define EVENT_ALL_KINDS (-1)
 
 /* One change, as written to disk and as fed to the analyzer: the same struct, in the same order. */
 struct event {

@@ -23,7 +23,7 @@ enum finding_kind {
         FINDING_CONNECTION_UNSTABLE,
         FINDING_LOW_BATTERY,
         FINDING_DEEP_DISCHARGE_RISK,
-        _FINDING_KIND_MAX,
+        _FINDING_KIND_MAX,      /* == EVENT_FINDING_KINDS: ack/mute lines in logs name kinds by index */
         _FINDING_KIND_INVALID = -22, /* -EINVAL */
 };
 

@@ -25,6 +25,12 @@
 # org.bluez, as a bluetoothd that comes back knows its devices at once.
 #
 # Run by /usr/bin/python3 only: that is where Debian's python3-dbusmock lives.
+#
+# Environment: HPMOND, HPCTL, HPMON_POLICY, DBUS_DAEMON (default: this source
+# tree and /usr/bin/dbus-daemon); HPMON_TEST_TIMEOUT_SCALE=N multiplies every
+# deadline (20 s); HPMON_TEST_KEEP=1 keeps each test's temporary directory,
+# HPMON_TEST_KEEP_FAILED=1 only a failed test's.  A failed test prints hpmond's
+# stderr, the charge logs, the mock's and dbus-daemon's logs.
 
 import ctypes
 import json
@@ -93,15 +99,18 @@ class TestSkip(Exception):
 # ------------------------------------------------------------------ reporting
 
 _checks = [0]
+VERBOSE = True     # tests/demo.py turns the test chatter off
 
 
 def note(msg):
-    print('# ' + msg, flush=True)
+    if VERBOSE:
+        print('# ' + msg, flush=True)
 
 
 def ok(what):
     _checks[0] += 1
-    print(f'ok {_checks[0]} - {what}', flush=True)
+    if VERBOSE:
+        print(f'ok {_checks[0]} - {what}', flush=True)
 
 
 def fail(what, detail=None):
@@ -126,6 +135,16 @@ def skip(why):
     raise TestSkip(why)
 
 
+_SANITIZER = re.compile(r'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:')
+
+
+def check_no_sanitizer_report(text, who):
+    """With ./configure --enable-sanitizers a report may not change the exit status."""
+    m = _SANITIZER.search(text)
+    if m:
+        fail(f'{who} printed a sanitizer report', text[max(0, m.start() - 200):m.start() + 2000])
+
+
 # ------------------------------------------------------------------ imports
 # python3-dbus, python3-gi and python3-dbusmock are Debian packages, importable
 # from /usr/bin/python3 only.  Missing ones make every test a skip, not a failure.
@@ -144,7 +163,7 @@ def _require_imports():
     if _IMPORT_ERROR is not None:
         skip(f'needs python3-dbus and python3-gi for {sys.executable}: {_IMPORT_ERROR}')
     try:
-        import dbusmock  # noqa: F401
+        import dbusmock  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel
     except ImportError as e:
         skip(f'needs python3-dbusmock for {sys.executable}: {e}')
 
@@ -287,8 +306,9 @@ class Bus:
         self.policy_path = os.path.join(tmp, 'org.hpmon.Monitor1.conf')
         self.config_path = os.path.join(tmp, 'system.conf')
         self.log_path = os.path.join(tmp, 'dbus-daemon.log')
+        policy = _policy_text(self.user)
         with open(self.policy_path, 'w') as f:
-            f.write(_policy_text(self.user))
+            f.write(policy)
         with open(self.config_path, 'w') as f:
             f.write('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"\n'
                     ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
@@ -490,7 +510,7 @@ class BluezMock:
     def add_battery(self, address, percentage):
         """Give the device Battery1 (AddProperties) and announce it (InterfacesAdded)."""
         path = self.bluez_path(address)
-        value = dbus.Byte(percentage) if isinstance(percentage, int) else percentage
+        value = dbus.Byte(percentage) if type(percentage) is int else percentage
         self.call(path, MOCK_IFACE, 'AddProperties', 'sa{sv}',
                   (BLUEZ_BATTERY, dbus.Dictionary({'Percentage': value}, signature='sv')))
         self.call('/', MOCK_IFACE, 'EmitSignal', 'sssav',
@@ -509,7 +529,7 @@ class BluezMock:
         An int becomes a byte (Battery1.Percentage is 'y'); any other dbus value
         (dbus.String('80'), dbus.Byte(255)) is sent as it is.
         """
-        v = dbus.Byte(value) if isinstance(value, int) else value
+        v = dbus.Byte(value) if type(value) is int else value
         self.call(self.bluez_path(address), PROPS_IFACE, 'Set', 'ssv', (BLUEZ_BATTERY, 'Percentage', v))
 
     def set_device_prop(self, address, name, value):
@@ -621,6 +641,7 @@ class Hpmond:
             fail(f'hpmond #{self.runs} exit status on SIGTERM', f'{status}, want 0\n{self.stderr_tail()}')
         self.env.wait_name(BUS_NAME, False)
         ok(f'hpmond #{self.runs} exited 0 on SIGTERM')
+        check_no_sanitizer_report(self.stderr_text(), f'hpmond #{self.runs}')
 
     def kill(self):
         self.unguard()
@@ -742,15 +763,23 @@ class Env:
                 skip(f'{tool} not found (set DBUS_DAEMON)')
         dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
         self.tmp = tempfile.mkdtemp(prefix=f'hpmon-{self.name}-')
+        self.conn = None
+        self.bus = self.mock = self.hpmond = None
+        try:
+            return self._setup()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+
+    def _setup(self):
         # Others (nobody, in the policy test) must reach the bus socket in here.
         os.chmod(self.tmp, 0o755)
         self.state_dir = os.path.join(self.tmp, 'state')
         os.mkdir(self.state_dir, 0o755)
         self.loop = Loop()
-        self.bus = Bus(self.tmp)
-        self.conn = None
         self.mock = BluezMock(self)
         self.hpmond = Hpmond(self)
+        self.bus = Bus(self.tmp)
         self.bus.start()
         note(f'private system bus at {self.bus.address} (policy {HPMON_POLICY})')
         self.conn = dbus.bus.BusConnection(self.bus.address)
@@ -772,16 +801,18 @@ class Env:
 
     def __exit__(self, exc_type, exc, tb):
         failed = exc_type is not None and not issubclass(exc_type, TestSkip)
-        if failed:
+        if failed and self.bus is not None:
             self.dump_diagnostics()
         for p in reversed(self.procs):
             p.end()
-        if self.hpmond.proc is not None:
+        if self.hpmond is not None and self.hpmond.proc is not None:
             self.hpmond.proc.end()
-        self.mock.stop()
+        if self.mock is not None:
+            self.mock.stop()
         if self.conn is not None:
             self.conn.close()
-        self.bus.stop()
+        if self.bus is not None:
+            self.bus.stop()
         if os.environ.get('HPMON_TEST_KEEP') or (failed and os.environ.get('HPMON_TEST_KEEP_FAILED')):
             note(f'kept {self.tmp}')
         else:
@@ -899,12 +930,23 @@ class Env:
                                f'Manager.{name} to become {value!r}')
 
     def mark(self):
-        """A position in the record of PropertiesChanged, for published_since()."""
+        """A position in the record of PropertiesChanged, for published(since=...).
+
+        Signals already received (queued while a blocking call waited for its
+        reply) are dispatched first, so they are not taken for later ones."""
+        self.loop.drain()
         return len(self.changes)
 
     def published(self, path, prop, since=0):
         return [c['changed'][prop] for c in self.changes[since:]
                 if c['path'] == path and c['iface'] == DEVICE_IFACE and prop in c['changed']]
+
+    def wait_manager_published(self, prop, value, since):
+        """PropertiesChanged on the Manager carrying prop=value, after mark `since`."""
+        return self.loop.until(lambda: any(c['path'] == MANAGER_PATH and c['iface'] == MANAGER_IFACE
+                                           and c['changed'].get(prop, object()) == value
+                                           for c in self.changes[since:]),
+                               f'PropertiesChanged Manager.{prop}={value!r}')
 
     def wait_published(self, path, prop, value, since):
         """PropertiesChanged from hpmond carrying prop=value, after mark `since`."""
@@ -941,10 +983,12 @@ class Env:
         except subprocess.TimeoutExpired:
             fail(f'`hpctl {" ".join(args)}` did not finish within {timeout:.0f}s')
         note(f'$ hpctl {" ".join(args)}{" (as " + user + ")" if user else ""} → exit {r.returncode}')
-        for line in r.stdout.splitlines():
-            print('#   | ' + line)
-        for line in r.stderr.splitlines():
-            print('#   ! ' + line)
+        check_no_sanitizer_report(r.stderr, f'hpctl {" ".join(args)}')
+        if VERBOSE:
+            for line in r.stdout.splitlines():
+                print('#   | ' + line)
+            for line in r.stderr.splitlines():
+                print('#   ! ' + line)
         return r
 
     def hpctl_json(self, *args, user=None):
@@ -965,7 +1009,7 @@ class Env:
             skip('setpriv (util-linux) not found')
         return [setpriv, f'--reuid={pw.pw_uid}', f'--regid={pw.pw_gid}', '--clear-groups', *argv]
 
-    def spawn_monitor(self, *args):
+    def spawn_monitor(self, *args, user=None, on_line=None):
         """Start `hpctl monitor ARGS` and wait until its signal matches are in place."""
         if not (os.path.isfile(HPCTL) and os.access(HPCTL, os.X_OK)):
             fail(f'hpctl not built: {HPCTL} (set HPCTL)')
@@ -973,10 +1017,12 @@ class Env:
         env = dict(os.environ)
         env['DBUS_SYSTEM_BUS_ADDRESS'] = self.bus.address
         env['NO_COLOR'] = '1'
-        proc = Proc([HPCTL, 'monitor', *args], 'hpctl monitor', env=env, stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE)
+        argv = [HPCTL, 'monitor', *args]
+        if user is not None:
+            argv = self.as_user(user, argv)
+        proc = Proc(argv, 'hpctl monitor', env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.procs.append(proc)
-        lines = LineReader(proc.popen.stdout)
+        lines = LineReader(proc.popen.stdout, on_line)
         errs = LineReader(proc.popen.stderr)
         proc.lines = lines
         proc.errs = errs
@@ -994,8 +1040,9 @@ class Env:
 class LineReader:
     """Collects lines from a pipe through the GLib main loop."""
 
-    def __init__(self, pipe):
+    def __init__(self, pipe, on_line=None):
         self.pipe = pipe
+        self.on_line = on_line
         self.buf = b''
         self.lines = []
         self.eof = False
@@ -1011,14 +1058,19 @@ class LineReader:
         if not data:
             self.eof = True
             if self.buf:
-                self.lines.append(self.buf.decode(errors='replace'))
+                self._add(self.buf.decode(errors='replace'))
                 self.buf = b''
             return False
         self.buf += data
         while b'\n' in self.buf:
             line, self.buf = self.buf.split(b'\n', 1)
-            self.lines.append(line.decode(errors='replace'))
+            self._add(line.decode(errors='replace'))
         return True
+
+    def _add(self, line):
+        self.lines.append(line)
+        if self.on_line:
+            self.on_line(line)
 
 
 class MatchWatch:

@@ -398,14 +398,17 @@ static const struct tcase cases[] = {
           "c1 +4 c0 +0.1 c1 +4 c0 +0.1 c1 +4 c0 +0.1 c1 +4 c0 +0.1 c1 +20 a", NULL, { { NULL } } },
 
         /* low-battery */
+        /* a low report is confirmed by a second one, or by low-battery.confirm (2 min) without a higher one */
         { "/analyzer/low-battery/warning-then-critical", "low-battery", "c1 b25 r25:9:1:5 +5 r9:40:1:1", NULL,
-          { { "low-battery", "raised", 25, 25 }, { "low-battery", "raised", 75, 75 },
+          { { "low-battery", "raised", 27, 27 }, { "low-battery", "raised", 77, 77 },
             { "low-battery", "cleared", 98, 98 } } },
         { "/analyzer/low-battery/flicker-at-threshold", "low-battery", "c1 b22 +5 b21 f20:21:10:3", NULL,
-          { { "low-battery", "raised", 8, 8 } } },
-        { "/analyzer/low-battery/at-connection", "low-battery", "c1 +0.1 b15", NULL, { { "low-battery", "raised", 0.1, 0.1 } } },
+          { { "low-battery", "raised", 10, 10 } } },
+        { "/analyzer/low-battery/glitch", "low-battery", "c1 b50 +10 b15 +0.5 b50 +10 a", NULL, { { NULL } } },
+        { "/analyzer/low-battery/at-connection", "low-battery", "c1 +0.1 b15 +5 a", NULL,
+          { { "low-battery", "raised", 2.1, 2.1 } } },
         { "/analyzer/low-battery/hfp-steps", "low-battery", "c1 b50 r50:10:10:60 +10 r10:40:10:30", NULL,
-          { { "low-battery", "raised", 180, 180 }, { "low-battery", "raised", 240, 240 },
+          { { "low-battery", "raised", 182, 182 }, { "low-battery", "raised", 242, 242 },
             { "low-battery", "cleared", 310, 310 } } },
 
         /* deep-discharge-risk: three days after the first empty report */

@@ -1,0 +1,193 @@
+/* hpmond — the disk writer.
+ *
+ * Normally an event is appended (one write(), one fdatasync()) before anyone sees it.
+ * When the disk refuses a line, hpmond does not stop and does not lose the event:
+ *
+ *   append fails ──▶ logging suspended (said once in the journal, Manager.Logging)
+ *        │            event queued on its device (bounded: WRITER_PENDING_MAX, oldest dropped)
+ *        ▼
+ *   one-shot timer, 1 s, 2 s, 4 s … 32 s ──▶ append every device's queue in order
+ *        │                                    ├─ all written ──▶ logging active again
+ *        └────────────── still refused ◀──────┘
+ *
+ * While suspended, new events of every device go to the queue too, so each log keeps
+ * its order, and the API keeps showing current levels: a person still sees their
+ * headset, only the durable record lags. Events queued in memory are lost if hpmond is
+ * killed before the disk has room again; README.md states this. No timer runs unless
+ * something is queued. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "busloop.h"
+#include "log.h"
+#include "service.h"
+#include "writer.h"
+
+/* Whether an append error means "no room" rather than a broken file or disk. */
+static bool writer_is_full(int r) {
+        return r == -ENOSPC || r == -EDQUOT || r == -EFBIG;
+}
+
+/* The state Manager.Logging shows. */
+const char *writer_state(const struct context *c) {
+        if (!c->logging_error)
+                return "active";
+        return writer_is_full(c->logging_error) ? "suspended: disk full" : "suspended: cannot write";
+}
+
+/* Events waiting for room, over all devices. */
+unsigned writer_pending(const struct context *c) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < c->n_devices; i++)
+                n += (unsigned) c->devices[i]->n_pending;
+        return n;
+}
+
+/* Arms the retry timer for the current backoff, then doubles it. */
+static void writer_schedule(struct context *c) {
+        struct timeval tv = {
+                .tv_sec = c->writer_backoff_ms / 1000,
+                .tv_usec = (c->writer_backoff_ms % 1000) * 1000,
+        };
+
+        (void) evtimer_add(c->writer_timer, &tv);
+        c->writer_backoff_ms = c->writer_backoff_ms * 2 > WRITER_BACKOFF_MAX_MS ? WRITER_BACKOFF_MAX_MS
+                                                                               : c->writer_backoff_ms * 2;
+}
+
+/* Queues an event at the end of a device's queue, dropping the oldest when it is full. */
+static int writer_enqueue(struct device *d, const struct event *e) {
+        if (d->n_pending == WRITER_PENDING_MAX) {
+                memmove(d->pending, d->pending + 1, (WRITER_PENDING_MAX - 1) * sizeof(*d->pending));
+                d->n_pending--;
+                d->dropped++;
+        }
+        if (d->n_pending == d->pending_cap) {
+                size_t cap = d->pending_cap ? d->pending_cap * 2 : 16;
+                struct event *n = realloc(d->pending, cap * sizeof(*n));
+
+                if (!n)
+                        return -ENOMEM;
+                d->pending = n;
+                d->pending_cap = cap;
+        }
+        d->pending[d->n_pending++] = *e;
+        return 0;
+}
+
+/* Enters the suspended state: said once, published, retried later. */
+static void writer_suspend(struct context *c, int r) {
+        bool was = c->logging_error != 0;
+
+        c->logging_error = r;
+        if (!was) {
+                log_error_errno(r, "Cannot append to the charge logs, logging suspended; changes are kept in memory "
+                                   "and written when there is room: %m");
+                c->writer_backoff_ms = WRITER_BACKOFF_MIN_MS;
+                service_logging_changed(c);
+        }
+        if (!evtimer_pending(c->writer_timer, NULL))
+                writer_schedule(c);
+}
+
+/* Appends an event now, or queues it while logging is suspended. Returns 0 when the event
+ * is logged or queued (the caller then applies and publishes it), <0 only when memory is out. */
+int writer_submit(struct context *c, struct device *d, const struct event *e) {
+        int r;
+
+        if (c->logging_error || d->n_pending > 0) {
+                r = writer_enqueue(d, e);
+                if (r >= 0)
+                        service_logging_changed(c);
+                return r;
+        }
+        r = chargelog_append(d->log, e);
+        if (r >= 0)
+                return 0;
+        if (writer_enqueue(d, e) < 0)
+                return -ENOMEM;
+        writer_suspend(c, r);
+        return 0;
+}
+
+/* Writes every queued event, device by device, in order; stops at the first refusal. */
+void writer_flush(struct context *c) {
+        unsigned written = 0, dropped = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < c->n_devices && r >= 0; i++) {
+                struct device *d = c->devices[i];
+                size_t done = 0;
+
+                for (; done < d->n_pending; done++) {
+                        r = chargelog_append(d->log, &d->pending[done]);
+                        if (r < 0)
+                                break;
+                }
+                memmove(d->pending, d->pending + done, (d->n_pending - done) * sizeof(*d->pending));
+                d->n_pending -= done;
+                written += (unsigned) done;
+                if (d->n_pending == 0) {
+                        dropped += d->dropped;
+                        d->dropped = 0;
+                }
+        }
+        if (r < 0) {
+                c->logging_error = r;
+                if (written > 0)
+                        service_logging_changed(c);
+                writer_schedule(c);
+                return;
+        }
+        if (c->logging_error) {
+                log_notice("Logging resumed: %u queued change(s) written%s.", written,
+                           dropped ? ", but some were dropped while the queue was full" : "");
+                if (dropped)
+                        log_warning("%u change(s) were dropped while logging was suspended.", dropped);
+        }
+        c->logging_error = 0;
+        c->writer_backoff_ms = WRITER_BACKOFF_MIN_MS;
+        service_logging_changed(c);
+}
+
+/* Retry timer: try the queue again. Emits outside a bus callback, so re-arms the bus after. */
+static void writer_timer_cb(evutil_socket_t fd, short what, void *userdata) {
+        struct context *c = userdata;
+
+        writer_flush(c);
+        if (c->busloop)
+                (void) busloop_rearm(c->busloop);
+}
+
+/* Creates the (unarmed) retry timer. */
+int writer_setup(struct context *c) {
+        c->writer_timer = evtimer_new(c->base, writer_timer_cb, c);
+        if (!c->writer_timer)
+                return -ENOMEM;
+        c->writer_backoff_ms = WRITER_BACKOFF_MIN_MS;
+        return 0;
+}
+
+/* Frees a device's queue. */
+void writer_device_clear(struct device *d) {
+        free(d->pending);
+        d->pending = NULL;
+        d->n_pending = d->pending_cap = 0;
+}
+
+/* Last try at exit, then frees the timer. What still cannot be written is said, not hidden. */
+void writer_free(struct context *c) {
+        unsigned left;
+
+        if (c->logging_error) {
+                writer_flush(c);
+                left = writer_pending(c);
+                if (left)
+                        log_error("Exiting with %u change(s) that could not be written to the charge logs.", left);
+        }
+        if (c->writer_timer)
+                event_free(c->writer_timer);
+        c->writer_timer = NULL;
+}

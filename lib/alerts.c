@@ -1,0 +1,154 @@
+/* hpmon — the alert table of one device (see alerts.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alerts.h"
+
+_Static_assert(_FINDING_KIND_MAX == EVENT_FINDING_KINDS, "ack/mute log values name finding kinds by index");
+
+/* An empty table: nothing open, nothing muted. */
+void alerts_init(struct alerts *t, const char address[static ADDRESS_STRING_MAX]) {
+        memset(t, 0, sizeof(*t));
+        memcpy(t->address, address, ADDRESS_STRING_MAX);
+}
+
+/* A stable id: the device, the kind and the raise time in ms. A daemon that replays the
+ * same log raises the same alert at the same time, so ids survive restarts. */
+static void alerts_make_id(const struct alerts *t, enum finding_kind k, int64_t raised_ms, char ret[static ALERTS_ID_MAX]) {
+        char compact[13];
+        size_t n = 0;
+
+        for (const char *p = t->address; *p && n < sizeof(compact) - 1; p++)
+                if (*p != ':')
+                        compact[n++] = *p;
+        compact[n] = '\0';
+        snprintf(ret, ALERTS_ID_MAX, "%s-%s-%" PRId64, compact, finding_kind_to_string(k), raised_ms);
+}
+
+/* Copies a finding's severity, evidence and advice into an alert. */
+static void alerts_copy_finding(struct alert *a, const struct finding *f) {
+        a->severity = f->severity;
+        a->n_evidence = f->n_evidence;
+        memcpy(a->evidence, f->evidence, sizeof(a->evidence));
+        a->advice = f->advice;
+}
+
+/* Applies one edge of an episode. *ret gets the alert it concerns (for RAISED, ESCALATED,
+ * UPDATED and CLEARED). */
+enum alerts_change alerts_apply_finding(struct alerts *t, const struct finding *f, struct alert *ret) {
+        struct alert *a;
+
+        if (f->kind < 0 || f->kind >= _FINDING_KIND_MAX)
+                return ALERTS_UNCHANGED;
+        a = &t->open[f->kind];
+
+        if (f->state == FINDING_RAISED) {
+                enum alerts_change change;
+
+                if (!t->is_open[f->kind]) {
+                        memset(a, 0, sizeof(*a));
+                        memcpy(a->address, t->address, ADDRESS_STRING_MAX);
+                        a->kind = f->kind;
+                        a->raised_ms = f->time_ms;
+                        alerts_make_id(t, f->kind, f->time_ms, a->id);
+                        t->is_open[f->kind] = true;
+                        change = ALERTS_RAISED;
+                } else if (f->severity > a->severity) {
+                        /* worse news: the owner must hear it again, even if they acknowledged */
+                        a->acknowledged = false;
+                        change = ALERTS_ESCALATED;
+                } else
+                        change = ALERTS_UPDATED;
+                if (change != ALERTS_UPDATED || f->severity == a->severity)
+                        alerts_copy_finding(a, f);
+                if (ret)
+                        *ret = *a;
+                return change;
+        }
+
+        if (!t->is_open[f->kind] || f->kind == FINDING_BATTERY_DEGRADED)
+                return ALERTS_UNCHANGED;        /* a worn battery stays worn */
+        a->cleared_ms = f->time_ms > a->raised_ms ? f->time_ms : a->raised_ms;
+        t->is_open[f->kind] = false;
+        t->history[t->next_history] = *a;
+        t->next_history = (t->next_history + 1) % ALERTS_HISTORY_MAX;
+        if (t->n_history < ALERTS_HISTORY_MAX)
+                t->n_history++;
+        if (ret)
+                *ret = *a;
+        return ALERTS_CLEARED;
+}
+
+/* Applies one of the owner's events: ack (the open alert of a kind), mute or unmute
+ * (a kind, or all). Data events change nothing here. */
+enum alerts_change alerts_apply_event(struct alerts *t, const struct event *e) {
+        unsigned bits, before = t->muted;
+
+        if (!event_value_valid(e->kind, e->value))
+                return ALERTS_UNCHANGED;
+        switch (e->kind) {
+        case EVENT_ACK:
+                if (!t->is_open[e->value] || t->open[e->value].acknowledged)
+                        return ALERTS_UNCHANGED;
+                t->open[e->value].acknowledged = true;
+                return ALERTS_ACKNOWLEDGED;
+        case EVENT_MUTE:
+        case EVENT_UNMUTE:
+                bits = e->value == EVENT_ALL_KINDS ? (1u << _FINDING_KIND_MAX) - 1 : 1u << e->value;
+                if (e->kind == EVENT_MUTE)
+                        t->muted |= bits;
+                else
+                        t->muted &= ~bits;
+                if (t->muted == before)
+                        return ALERTS_UNCHANGED;
+                return e->kind == EVENT_MUTE ? ALERTS_MUTED : ALERTS_UNMUTED;
+        default:
+                return ALERTS_UNCHANGED;
+        }
+}
+
+/* Whether the owner muted this kind on this device. */
+bool alerts_muted(const struct alerts *t, enum finding_kind k) {
+        return k >= 0 && k < _FINDING_KIND_MAX && (t->muted & (1u << k));
+}
+
+/* Whether a kind has an open alert the owner should see (open and not muted). */
+bool alerts_visible(const struct alerts *t, enum finding_kind k) {
+        return k >= 0 && k < _FINDING_KIND_MAX && t->is_open[k] && !alerts_muted(t, k);
+}
+
+/* The i-th cleared alert, oldest first. */
+const struct alert *alerts_history_get(const struct alerts *t, unsigned i) {
+        if (i >= t->n_history)
+                return NULL;
+        return &t->history[(t->next_history + ALERTS_HISTORY_MAX - t->n_history + i) % ALERTS_HISTORY_MAX];
+}
+
+/* An open or cleared alert by id. */
+const struct alert *alerts_find(const struct alerts *t, const char *id) {
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                if (t->is_open[k] && strcmp(t->open[k].id, id) == 0)
+                        return &t->open[k];
+        for (unsigned i = 0; i < t->n_history; i++) {
+                const struct alert *a = alerts_history_get(t, i);
+                if (strcmp(a->id, id) == 0)
+                        return a;
+        }
+        return NULL;
+}
+
+/* The device address an alert id starts with. */
+int alerts_id_address(const char *id, char ret[static ADDRESS_STRING_MAX]) {
+        char buf[ADDRESS_STRING_MAX];
+
+        if (!id || strlen(id) < 13 || id[12] != '-')
+                return -EINVAL;
+        for (int i = 0, j = 0; i < 6; i++) {
+                buf[j++] = id[2 * i];
+                buf[j++] = id[2 * i + 1];
+                buf[j++] = i < 5 ? ':' : '\0';
+        }
+        return address_normalize(buf, ret);
+}

@@ -1,0 +1,31 @@
+/* hpmon — figures at a glance (see figures.h). */
+#include <math.h>
+
+#include "figures.h"
+
+/* A learned rate or runtime is usable when it is a positive finite number. */
+static bool figures_known(double v) {
+        return isfinite(v) && v > 0;
+}
+
+/* Rounds to a tenth, so tiny changes of a learned median do not look like news. */
+static double figures_round(double v) {
+        return round(v * 10.0) / 10.0;
+}
+
+/* Derives the figures. Time to empty needs a connected headset with a level (a level
+ * seen before a gap says nothing about now) and a learned drain rate in use. */
+void figures_compute(const struct analyzer_figures *af, const struct devstate *s, struct figures *ret) {
+        *ret = (struct figures) {
+                .time_to_empty_h = -1,
+                .health_pct = -1,
+                .typical_charge_h = -1,
+                .cycles = figures_round((double) s->discharged / 100.0),
+        };
+        if (s->connected == 1 && s->percentage >= 0 && figures_known(af->drain_rate))
+                ret->time_to_empty_h = figures_round(s->percentage / af->drain_rate);
+        if (figures_known(af->runtime_h) && figures_known(af->early_runtime_h))
+                ret->health_pct = figures_round(100.0 * af->runtime_h / af->early_runtime_h);
+        if (figures_known(af->charge_rate))
+                ret->typical_charge_h = figures_round(100.0 / af->charge_rate);
+}

@@ -1,0 +1,197 @@
+/* Unit tests of daemon/bluez-decode.c: every value from BlueZ is checked. Messages are
+ * built by sd-bus itself on a bus over a socketpair (no daemon needed to build one). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bluez-decode.h"
+
+/* A started (unauthenticated) bus: enough for sd-bus to build and read messages. */
+static int setup_bus(void **state) {
+        sd_bus *bus = NULL;
+        int fds[2];
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+        assert_int_equal(sd_bus_new(&bus), 0);
+        assert_int_equal(sd_bus_set_fd(bus, fds[0], fds[0]), 0);
+        assert_int_equal(sd_bus_start(bus), 0);
+        close(fds[1]);
+        *state = bus;
+        return 0;
+}
+
+static int teardown_bus(void **state) {
+        sd_bus_close_unref(*state);
+        return 0;
+}
+
+/* A new signal message, ready to append a body to. */
+static sd_bus_message *new_message(void **state) {
+        sd_bus_message *m = NULL;
+
+        assert_int_equal(sd_bus_message_new_signal(*state, &m, "/org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF",
+                                                   "org.freedesktop.DBus.Properties", "PropertiesChanged"), 0);
+        return m;
+}
+
+/* Seals a message and rewinds it for reading, as if received. */
+static void seal(sd_bus_message *m) {
+        assert_int_equal(sd_bus_message_seal(m, 1, 0), 0);
+        assert_true(sd_bus_message_rewind(m, 1) >= 0);
+}
+
+/* Good Device1 properties are all read; what hpmond does not use is skipped, however nested. */
+static void test_device_good(void **state) {
+        sd_bus_message *m = new_message(state);
+        struct bluez_props p;
+
+        assert_true(sd_bus_message_append(m, "a{sv}", 6,
+                                          "Address", "s", "aa:bb:cc:dd:ee:ff",
+                                          "UUIDs", "as", 2, "0000110b-0000-1000-8000-00805f9b34fb", "x",
+                                          "Name", "s", "WH-1000XM4",
+                                          "Alias", "s", "My headphones",
+                                          "RSSI", "n", -60,
+                                          "Connected", "b", 1) >= 0);
+        seal(m);
+        assert_int_equal(bluez_decode_props(m, "org.bluez.Device1", &p), 1);
+        assert_int_equal(p.present, BLUEZ_PROP_ADDRESS | BLUEZ_PROP_NAME | BLUEZ_PROP_ALIAS | BLUEZ_PROP_CONNECTED);
+        assert_string_equal(p.address, "AA:BB:CC:DD:EE:FF");
+        assert_string_equal(p.name, "WH-1000XM4");
+        assert_string_equal(p.alias, "My headphones");
+        assert_true(p.connected);
+        assert_int_equal(p.n_problems, 0);
+        sd_bus_message_unref(m);
+}
+
+struct battery_case {
+        const char *name;
+        const char *sig;        /* variant signature of Percentage */
+        int value;
+        bool valid;
+};
+
+static const struct battery_case battery_cases[] = {
+        { "byte 80", "y", 80, true },
+        { "byte 0", "y", 0, true },
+        { "byte 100", "y", 100, true },
+        { "byte 101", "y", 101, false },
+        { "byte 255", "y", 255, false },
+        { "int32 80", "i", 80, false },
+        { "uint32 80", "u", 80, false },
+        { "string", "s", 0, false },
+};
+
+/* Battery1.Percentage must be a byte within 0..100; anything else is a problem, never a value. */
+static void test_battery(void **state) {
+        for (size_t i = 0; i < sizeof(battery_cases) / sizeof(battery_cases[0]); i++) {
+                const struct battery_case *c = &battery_cases[i];
+                sd_bus_message *m = new_message(state);
+                struct bluez_props p;
+                int r;
+
+                if (c->sig[0] == 's')
+                        r = sd_bus_message_append(m, "a{sv}", 1, "Percentage", "s", "eighty");
+                else if (c->sig[0] == 'y')
+                        r = sd_bus_message_append(m, "a{sv}", 1, "Percentage", "y", (uint8_t) c->value);
+                else
+                        r = sd_bus_message_append(m, "a{sv}", 1, "Percentage", c->sig, (int32_t) c->value);
+                assert_true(r >= 0);
+                seal(m);
+                assert_int_equal(bluez_decode_props(m, "org.bluez.Battery1", &p), 1);
+                if (c->valid) {
+                        if (!(p.present & BLUEZ_PROP_PERCENTAGE) || p.percentage != c->value)
+                                fail_msg("%s: not read", c->name);
+                        assert_int_equal(p.n_problems, 0);
+                } else {
+                        if (p.present & BLUEZ_PROP_PERCENTAGE)
+                                fail_msg("%s: accepted", c->name);
+                        assert_int_equal(p.n_problems, 1);
+                        assert_non_null(strstr(p.problems[0], "Percentage"));
+                }
+                sd_bus_message_unref(m);
+        }
+}
+
+/* Wrong types and bad addresses on Device1 are problems; the good properties still count. */
+static void test_device_bad(void **state) {
+        sd_bus_message *m = new_message(state);
+        struct bluez_props p;
+
+        assert_true(sd_bus_message_append(m, "a{sv}", 5,
+                                          "Connected", "s", "yes",
+                                          "Address", "s", "not-an-address",
+                                          "Name", "u", 7,
+                                          "Alias", "s", "ok",
+                                          "Percentage", "y", 50 /* not a Device1 property */) >= 0);
+        seal(m);
+        assert_int_equal(bluez_decode_props(m, "org.bluez.Device1", &p), 1);
+        assert_int_equal(p.present, BLUEZ_PROP_ALIAS);
+        assert_int_equal(p.n_problems, 3);
+        assert_non_null(strstr(p.problems[0], "Connected"));
+        assert_non_null(strstr(p.problems[1], "not a Bluetooth address"));
+        sd_bus_message_unref(m);
+}
+
+/* A huge name is cut to 248 bytes on a UTF-8 boundary; control characters become spaces. */
+static void test_names(void **state) {
+        sd_bus_message *m = new_message(state);
+        struct bluez_props p;
+        char huge[10000];
+
+        /* "é" is two bytes: after one 'x', byte 248 falls inside one */
+        size_t o = 0;
+
+        huge[o++] = 'x';
+        while (o + 2 < sizeof(huge))
+                memcpy(huge + o, "\xc3\xa9", 2), o += 2;
+        huge[o] = '\0';
+        assert_true(sd_bus_message_append(m, "a{sv}", 2, "Alias", "s", huge, "Name", "s", "a\nb\tc") >= 0);
+        seal(m);
+        assert_int_equal(bluez_decode_props(m, "org.bluez.Device1", &p), 1);
+        assert_true(strlen(p.alias) <= CHARGELOG_NAME_MAX);
+        assert_int_equal(strlen(p.alias) % 2, 1);      /* 'x' plus whole two-byte characters */
+        assert_string_equal(p.name, "a b c");
+        sd_bus_message_unref(m);
+}
+
+/* A body that is not a{sv} fails as a whole. */
+static void test_not_a_dict(void **state) {
+        sd_bus_message *m = new_message(state);
+        struct bluez_props p;
+
+        assert_true(sd_bus_message_append(m, "s", "nope") >= 0);
+        seal(m);
+        assert_true(bluez_decode_props(m, "org.bluez.Device1", &p) < 0);
+        sd_bus_message_unref(m);
+}
+
+/* Merging keeps old values for what the newer report lacks. */
+static void test_merge(void **state) {
+        struct bluez_props a = { .present = BLUEZ_PROP_CONNECTED | BLUEZ_PROP_PERCENTAGE, .connected = true, .percentage = 80 };
+        struct bluez_props b = { .present = BLUEZ_PROP_PERCENTAGE, .percentage = 70 };
+
+        bluez_decode_merge(&a, &b);
+        assert_true(a.connected);
+        assert_int_equal(a.percentage, 70);
+        assert_int_equal(a.present, BLUEZ_PROP_CONNECTED | BLUEZ_PROP_PERCENTAGE);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_device_good, setup_bus, teardown_bus),
+                cmocka_unit_test_setup_teardown(test_battery, setup_bus, teardown_bus),
+                cmocka_unit_test_setup_teardown(test_device_bad, setup_bus, teardown_bus),
+                cmocka_unit_test_setup_teardown(test_names, setup_bus, teardown_bus),
+                cmocka_unit_test_setup_teardown(test_not_a_dict, setup_bus, teardown_bus),
+                cmocka_unit_test(test_merge),
+        };
+        return cmocka_run_group_tests_name("/bluez-decode", tests, NULL, NULL);
+}
