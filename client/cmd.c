@@ -7,6 +7,7 @@
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_history_entry;
 extern const struct cmd_entry cmd_monitor_entry;
+extern const struct cmd_entry cmd_analyze_entry;
 extern const struct cmd_entry cmd_help_entry;
 
 /* Every command hpctl has, in the order help lists them. */
@@ -14,6 +15,7 @@ const struct cmd_entry *const cmd_table[] = {
         &cmd_status_entry,
         &cmd_history_entry,
         &cmd_monitor_entry,
+        &cmd_analyze_entry,
         &cmd_help_entry,
         NULL,
 };
