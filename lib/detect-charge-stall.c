@@ -10,11 +10,11 @@
  * (and at least charge-stall.min-wait) is "stopped while plugged in".
  *
  * Flicker: a stalled gauge wanders a step either side of where it stopped, and the core's
- * hysteresis may read a wander of two steps as a fall. So a fall only suspends the count:
- * back at the peak before going three steps below it, the level was flat all along and the
- * count resumes (a stall already due is then raised at once); three steps below, it was a
- * real fall and the rise is forgotten. One step below the peak is flicker and does not
- * even suspend; "below 90 %" is judged on that lower level (a 10 % gauge stalled at 85
+ * hysteresis may read a wander of two steps as a fall. So two steps below the peak only
+ * suspends the count: back at the peak before going three steps below it, the level was
+ * flat all along and the count resumes (a stall already due is then raised at once);
+ * three steps below, it was a real fall and the rise is forgotten. One step below the peak
+ * is flicker and does not suspend (nor does it resume a suspended count); "below 90 %" is judged on that lower level (a 10 % gauge stalled at 85
  * reads 80 and 90 in turn). A flap (history.flap) keeps all this: the headset did not leave
  * the charger for a link that dropped for seconds.
  *
@@ -96,7 +96,8 @@ static void detect_charge_stall_update(struct analyzer *a, void *state, const st
                 } else if (st->rising && u->level <= st->peak - 2 * s)
                         st->suspended = true;
                 else if (st->rising) {
-                        st->suspended = false;
+                        if (u->level >= st->peak)
+                                st->suspended = false;
                         if (u->level < st->low)
                                 st->low = u->level;
                 }

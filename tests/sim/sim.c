@@ -254,7 +254,7 @@ static void sim_log(struct sim_dev *d, int64_t t, enum event_kind kind, int valu
         if (kind == EVENT_BATTERY) {
                 d->last_logged = value;
                 if (value <= 20 && d->low_armed) {
-                        sim_label(d, FINDING_LOW_BATTERY, t, t + 2 * SIM_MIN);
+                        sim_label(d, FINDING_LOW_BATTERY, t, t + 15 * SIM_MIN);
                         d->low_armed = false;
                 } else if (value >= 30)
                         d->low_armed = true;
