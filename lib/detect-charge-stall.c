@@ -14,7 +14,9 @@
  * suspends the count: back at the peak before going three steps below it, the level was
  * flat all along and the count resumes (a stall already due is then raised at once);
  * three steps below, it was a real fall and the rise is forgotten. One step below the peak
- * is flicker and does not suspend (nor does it resume a suspended count); "below 90 %" is judged on that lower level (a 10 % gauge stalled at 85
+ * is flicker and does not suspend (nor does it resume a suspended count, unless the level
+ * has wandered between one and two steps below for a whole falling step's time without
+ * going further: then the peak was a flicker above a plateau, which becomes the peak); "below 90 %" is judged on that lower level (a 10 % gauge stalled at 85
  * reads 80 and 90 in turn). A flap (history.flap) keeps all this: the headset did not leave
  * the charger for a link that dropped for seconds.
  *
@@ -32,6 +34,7 @@ struct detect_charge_stall_state {
         double rise_pace_ms;
         double fall_pace_ms;
         int low;                /* lowest level since the peak, while within a step of it */
+        int64_t suspended_since;
 };
 
 /* Arms the timer from the peak when counting, else disarms it. */
@@ -93,11 +96,19 @@ static void detect_charge_stall_update(struct analyzer *a, void *state, const st
                         /* a real fall: the charger was pulled, or charging reversed */
                         analyzer_clear(a, FINDING_CHARGE_STALL, u->t);
                         st->rising = false;
-                } else if (st->rising && u->level <= st->peak - 2 * s)
+                } else if (st->rising && u->level <= st->peak - 2 * s) {
+                        if (!st->suspended)
+                                st->suspended_since = u->t;
                         st->suspended = true;
-                else if (st->rising) {
+                } else if (st->rising) {
                         if (u->level >= st->peak)
                                 st->suspended = false;
+                        else if (st->suspended && u->t - st->suspended_since >= (int64_t) analyzer_fall_pace_ms(a)) {
+                                /* a falling step's time between two levels and never a third step
+                                 * down: a plateau a step lower, not a fall (the peak was flicker) */
+                                st->peak -= s;
+                                st->suspended = false;
+                        }
                         if (u->level < st->low)
                                 st->low = u->level;
                 }
