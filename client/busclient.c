@@ -10,12 +10,12 @@
 /* Connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS or the standard socket), registering
  * hpmond's errors so sd_bus_error_get_errno() knows them: the same table the daemon uses. */
 int busclient_open(sd_bus **ret) {
-        static sd_bus_error_map map[8];
+        static sd_bus_error_map map[16];
         size_t n = 0;
         int r;
 
         if (!map[0].name) {
-                for (const struct busdef_error *e = busdef_errors; e->name && n < 7; e++, n++)
+                for (const struct busdef_error *e = busdef_errors; e->name && n < 15; e++, n++)
                         map[n] = (sd_bus_error_map) SD_BUS_ERROR_MAP(e->name, e->errnum);
                 map[n] = (sd_bus_error_map) SD_BUS_ERROR_MAP_END;
                 (void) sd_bus_error_add_map(map);
@@ -35,6 +35,9 @@ int busclient_fail(int r, const sd_bus_error *error, const char *what) {
                                            SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_DISCONNECTED))
                         fprintf(stderr, "hpctl: hpmond is not running (nothing owns %s on the system bus)\n",
                                 HPMON_BUS_NAME);
+                else if (sd_bus_error_has_names(error, HPMON_ERROR_NOT_AUTHORIZED,
+                                                SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED))
+                        fprintf(stderr, "hpctl: %s: not authorized (polkit said no)\n", what);
                 else if (sd_bus_error_has_name(error, SD_BUS_ERROR_ACCESS_DENIED))
                         fprintf(stderr, "hpctl: %s: permission denied (%s)\n", what, error->message ? error->message : error->name);
                 else
@@ -42,6 +45,14 @@ int busclient_fail(int r, const sd_bus_error *error, const char *what) {
         } else
                 fprintf(stderr, "hpctl: %s: %s\n", what, strerror(r < 0 ? -r : r));
         return 1;
+}
+
+/* Frees a NULL-terminated list of strings; returns NULL. */
+static char **busclient_strv_free(char **l) {
+        for (char **s = l; s && *s; s++)
+                free(*s);
+        free(l);
+        return NULL;
 }
 
 /* Reads an a{sv} of org.hpmon.Monitor1.Device into *d, noting which properties it held. */
@@ -86,6 +97,44 @@ int busclient_read_device_props(sd_bus_message *m, struct busclient_device *d, u
                 } else if (strcmp(key, "LastChange") == 0) {
                         r = sd_bus_message_read(m, "v", "d", &d->last_change);
                         changed |= BUSCLIENT_LAST_CHANGE;
+                } else if (strcmp(key, "Alerts") == 0) {
+                        struct busalert *list = NULL;
+                        size_t n = 0;
+
+                        r = sd_bus_message_enter_container(m, 'v', "a" BUSALERT_SIGNATURE);
+                        if (r >= 0)
+                                r = busalert_read_array(m, &list, &n);
+                        if (r >= 0) {
+                                busalert_array_free(d->alerts, d->n_alerts);
+                                d->alerts = list;
+                                d->n_alerts = n;
+                                r = sd_bus_message_exit_container(m);
+                        }
+                        changed |= BUSCLIENT_ALERTS;
+                } else if (strcmp(key, "Muted") == 0) {
+                        char **l = NULL;
+
+                        r = sd_bus_message_enter_container(m, 'v', "as");
+                        if (r >= 0)
+                                r = sd_bus_message_read_strv(m, &l);
+                        if (r >= 0) {
+                                busclient_strv_free(d->muted);
+                                d->muted = l;
+                                r = sd_bus_message_exit_container(m);
+                        }
+                        changed |= BUSCLIENT_MUTED;
+                } else if (strcmp(key, "TimeToEmpty") == 0) {
+                        r = sd_bus_message_read(m, "v", "d", &d->time_to_empty);
+                        changed |= BUSCLIENT_FIGURES;
+                } else if (strcmp(key, "Health") == 0) {
+                        r = sd_bus_message_read(m, "v", "d", &d->health);
+                        changed |= BUSCLIENT_FIGURES;
+                } else if (strcmp(key, "TypicalChargeTime") == 0) {
+                        r = sd_bus_message_read(m, "v", "d", &d->typical_charge_time);
+                        changed |= BUSCLIENT_FIGURES;
+                } else if (strcmp(key, "Cycles") == 0) {
+                        r = sd_bus_message_read(m, "v", "d", &d->cycles);
+                        changed |= BUSCLIENT_FIGURES;
                 } else
                         r = sd_bus_message_skip(m, "v");
                 if (r < 0)
@@ -109,21 +158,12 @@ static int busclient_compare(const void *a, const void *b) {
         return c ? c : strcmp(x->address, y->address);
 }
 
-/* Lists every device with GetManagedObjects, and whether bluetoothd is running. */
-int busclient_list(sd_bus *bus, struct busclient_device **ret, size_t *ret_n, bool *ret_bluez) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
+/* Reads a GetManagedObjects reply of hpmond into a list of devices, ordered by name. */
+int busclient_read_objects(sd_bus_message *reply, struct busclient_device **ret, size_t *ret_n) {
         struct busclient_device *devs = NULL;
         size_t n = 0;
-        int r, running = 1;
+        int r;
 
-        r = sd_bus_call_method(bus, HPMON_BUS_NAME, HPMON_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", &error, &reply, NULL);
-        if (r < 0) {
-                busclient_fail(r, &error, "cannot list devices");
-                sd_bus_error_free(&error);
-                return r;
-        }
         r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
         while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
                 const char *path, *iface;
@@ -142,12 +182,10 @@ int busclient_list(sd_bus *bus, struct busclient_device **ret, size_t *ret_n, bo
                                 }
                                 devs = nd;
                                 d = &devs[n++];
-                                *d = (struct busclient_device) { .percentage = -1 };
+                                *d = (struct busclient_device) BUSCLIENT_DEVICE_INIT;
                                 r = busclient_read_device_props(reply, d, NULL);
-                        } else if (r >= 0 && strcmp(iface, HPMON_MANAGER_IFACE) == 0) {
-                                /* the manager itself sits under the object manager too */
-                                r = sd_bus_message_skip(reply, "a{sv}");
                         } else if (r >= 0)
+                                /* the manager itself sits under the object manager too */
                                 r = sd_bus_message_skip(reply, "a{sv}");
                         if (r >= 0)
                                 r = sd_bus_message_exit_container(reply);
@@ -157,10 +195,34 @@ int busclient_list(sd_bus *bus, struct busclient_device **ret, size_t *ret_n, bo
                 if (r >= 0)
                         r = sd_bus_message_exit_container(reply);
         }
+        if (r < 0) {
+                busclient_devices_free(devs, n);
+                return r;
+        }
+        if (n > 1)
+                qsort(devs, n, sizeof(*devs), busclient_compare);
+        *ret = devs;
+        *ret_n = n;
+        return 0;
+}
+
+/* Lists every device with GetManagedObjects, and whether bluetoothd is running. */
+int busclient_list(sd_bus *bus, struct busclient_device **ret, size_t *ret_n, bool *ret_bluez) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int r, running = 1;
+
+        r = sd_bus_call_method(bus, HPMON_BUS_NAME, HPMON_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                               "GetManagedObjects", &error, &reply, NULL);
+        if (r < 0) {
+                busclient_fail(r, &error, "cannot list devices");
+                sd_bus_error_free(&error);
+                return r;
+        }
+        r = busclient_read_objects(reply, ret, ret_n);
         sd_bus_message_unref(reply);
         if (r < 0) {
                 fprintf(stderr, "hpctl: hpmond's device list is malformed: %s\n", strerror(-r));
-                busclient_devices_free(devs, n);
                 return r;
         }
 
@@ -169,11 +231,68 @@ int busclient_list(sd_bus *bus, struct busclient_device **ret, size_t *ret_n, bo
                                                 "BluezRunning", NULL, 'b', &running);
                 *ret_bluez = r < 0 ? true : running;
         }
-        if (n > 1)
-                qsort(devs, n, sizeof(*devs), busclient_compare);
-        *ret = devs;
-        *ret_n = n;
         return 0;
+}
+
+/* GetAlerts(all): the active alerts of every device, and with `all` the cleared ones too;
+ * says why on failure. */
+int busclient_get_alerts(sd_bus *bus, bool all, struct busalert **ret, size_t *ret_n) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, HPMON_BUS_NAME, HPMON_MANAGER_PATH, HPMON_MANAGER_IFACE, "GetAlerts",
+                               &error, &reply, "b", (int) all);
+        if (r < 0) {
+                busclient_fail(r, &error, "cannot list alerts");
+                sd_bus_error_free(&error);
+                return r;
+        }
+        r = busalert_read_array(reply, ret, ret_n);
+        sd_bus_message_unref(reply);
+        if (r < 0)
+                fprintf(stderr, "hpctl: hpmond's alert list is malformed: %s\n", strerror(-r));
+        return r;
+}
+
+/* Mute(address, kind) or Unmute: validates both first (hpmond does too), so a typo never
+ * reaches polkit; kind NULL, "" or "all" means every kind. Says why on failure. */
+int busclient_set_muted(const char *address_arg, const char *kind_arg, bool mute) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        char address[ADDRESS_STRING_MAX];
+        const char *kind = "";
+        sd_bus *bus = NULL;
+        int r;
+
+        if (address_normalize(address_arg, address) < 0) {
+                fprintf(stderr, "hpctl: '%s' is not a Bluetooth address (expected AA:BB:CC:DD:EE:FF)\n", address_arg);
+                return -EINVAL;
+        }
+        if (kind_arg && *kind_arg && strcmp(kind_arg, "all") != 0) {
+                if (finding_kind_from_string(kind_arg) < 0) {
+                        fprintf(stderr, "hpctl: '%s' is not a kind of alert (one of", kind_arg);
+                        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                                fprintf(stderr, "%s %s", k ? "," : "", finding_kind_to_string(k));
+                        fprintf(stderr, ", or all)\n");
+                        return -EINVAL;
+                }
+                kind = kind_arg;
+        }
+        r = busclient_open(&bus);
+        if (r < 0)
+                return r;
+        (void) sd_bus_set_allow_interactive_authorization(bus, true);
+        r = sd_bus_call_method(bus, HPMON_BUS_NAME, HPMON_MANAGER_PATH, HPMON_MANAGER_IFACE, mute ? "Mute" : "Unmute",
+                               &error, NULL, "ss", address, kind);
+        if (r < 0) {
+                if (sd_bus_error_has_name(&error, HPMON_ERROR_NO_SUCH_DEVICE))
+                        fprintf(stderr, "hpctl: no device %s (hpctl status lists the known ones)\n", address);
+                else
+                        busclient_fail(r, &error, mute ? "cannot mute" : "cannot unmute");
+        }
+        sd_bus_error_free(&error);
+        sd_bus_flush_close_unref(bus);
+        return r;
 }
 
 /* Validates an address argument and asks hpmond for its object; says why on failure. */
@@ -208,7 +327,10 @@ int busclient_resolve(sd_bus *bus, const char *arg, char address[static ADDRESS_
 
 /* Frees a device list. */
 void busclient_devices_free(struct busclient_device *d, size_t n) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 free(d[i].name);
+                busalert_array_free(d[i].alerts, d[i].n_alerts);
+                busclient_strv_free(d[i].muted);
+        }
         free(d);
 }

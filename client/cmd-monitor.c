@@ -56,7 +56,7 @@ static struct busclient_device *cmd_monitor_device(struct cmd_monitor *m, const 
         if (!grown)
                 return NULL;
         m->devs = grown;
-        m->devs[m->n] = (struct busclient_device) { .percentage = -1 };
+        m->devs[m->n] = (struct busclient_device) BUSCLIENT_DEVICE_INIT;
         snprintf(m->devs[m->n].address, sizeof(m->devs[0].address), "%s", address);
         return &m->devs[m->n++];
 }

@@ -5,17 +5,27 @@
 #include "cmd.h"
 
 extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_alerts_entry;
+extern const struct cmd_entry cmd_ack_entry;
+extern const struct cmd_entry cmd_mute_entry;
+extern const struct cmd_entry cmd_unmute_entry;
 extern const struct cmd_entry cmd_history_entry;
 extern const struct cmd_entry cmd_monitor_entry;
 extern const struct cmd_entry cmd_analyze_entry;
+extern const struct cmd_entry cmd_notify_entry;
 extern const struct cmd_entry cmd_help_entry;
 
 /* Every command hpctl has, in the order help lists them. */
 const struct cmd_entry *const cmd_table[] = {
         &cmd_status_entry,
+        &cmd_alerts_entry,
+        &cmd_ack_entry,
+        &cmd_mute_entry,
+        &cmd_unmute_entry,
         &cmd_history_entry,
         &cmd_monitor_entry,
         &cmd_analyze_entry,
+        &cmd_notify_entry,
         &cmd_help_entry,
         NULL,
 };

@@ -97,3 +97,14 @@ struct json_object *render_json_time(double unix_s) {
         snprintf(buf, sizeof(buf), "%.3f", unix_s);
         return json_object_new_double_s(unix_s, buf);
 }
+
+/* A number as JSON, with up to 10 significant digits (0.05, not 0.050000000000000003), or
+ * null when it is none (JSON has no infinity or NaN). */
+struct json_object *render_json_number(double v) {
+        char buf[32];
+
+        if (!isfinite(v))
+                return NULL;
+        snprintf(buf, sizeof(buf), "%.10g", v);
+        return json_object_new_double_s(v, buf);
+}

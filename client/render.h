@@ -15,3 +15,4 @@ const char *render_level_color(int percentage);
 void render_sparkline(FILE *f, const int *levels, size_t n);
 int render_json(FILE *f, struct json_object *o);
 struct json_object *render_json_time(double unix_s);
+struct json_object *render_json_number(double v);

@@ -12,12 +12,25 @@
 #   - hpmond with its own state directory, started with NOTIFY_SOCKET pointing at a
 #     datagram socket of ours: it is ready when it sends READY=1.
 #
+# and, for the tests that ask for them (alerts, issue 5):
+#
+#   - dbusmock's "polkitd" template as org.freedesktop.PolicyKit1 on the system bus
+#     (the bus lets the test user own it and anyone call it, as polkit's own policy
+#     does): PolkitMock;
+#   - a private *session* bus (a dbus-daemon with a generated session
+#     configuration: no service directories, so nothing real is ever activated)
+#     with dbusmock's "notification_daemon" template: SessionBus,
+#     NotificationMock;
+#   - the desktop agent `hpctl notify` on both buses: Env.spawn_notify().
+#
 # Nothing here sleeps and hopes.  We wait for real events: the bus address that
 # dbus-daemon prints once it listens, NameOwnerChanged, READY=1, PropertiesChanged
 # and InterfacesAdded on hpmond's API, the AddMatch replies a client receives
-# (seen through a bus monitor), lines on a pipe.  The only bounded polls are on
-# hpmond's stderr file, where no event exists.  Every wait has a generous
-# deadline that fails the test.
+# (seen through a bus monitor), AlertRaised/AlertCleared, the MethodCalled signal
+# a dbusmock mock emits for every call it gets (Notify, CheckAuthorization), lines
+# on a pipe.  The only bounded polls are on hpmond's stderr file and the agent's
+# state file, where no event exists.  Every wait has a generous deadline that
+# fails the test.
 #
 # This file is also a small program, used by the harness itself:
 #   hpmontest.py bluez-mock --preload JSON
@@ -283,6 +296,25 @@ _TEST_USER_POLICY = '''\
 '''
 
 
+# For the mocked polkitd, after polkit's own org.freedesktop.PolicyKit1.conf: root
+# (here: the user running the test, who also drives the mock's controls) owns
+# org.freedesktop.PolicyKit1; everybody may call the authority, as on a real system.
+_POLKIT_POLICY = '''\
+  <policy user="{user}">
+    <allow own="org.freedesktop.PolicyKit1"/>
+    <allow send_destination="org.freedesktop.PolicyKit1"/>
+  </policy>
+  <policy context="default">
+    <allow send_destination="org.freedesktop.PolicyKit1"
+           send_interface="org.freedesktop.PolicyKit1.Authority"/>
+    <allow send_destination="org.freedesktop.PolicyKit1"
+           send_interface="org.freedesktop.DBus.Properties"/>
+    <allow send_destination="org.freedesktop.PolicyKit1"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+'''
+
+
 def _policy_text(user):
     """The project's own bus policy with @HPMON_USER@ → user (like sed)."""
     if not os.path.exists(HPMON_POLICY):
@@ -318,6 +350,7 @@ class Bus:
                     '  <auth>EXTERNAL</auth>\n'
                     + _DEFAULT_POLICY
                     + _TEST_USER_POLICY.format(user=self.user)
+                    + _POLKIT_POLICY.format(user=self.user)
                     + f'  <include>{self.policy_path}</include>\n'
                     '</busconfig>\n')
         self.proc = None
@@ -681,12 +714,282 @@ class Hpmond:
             return [ln for ln in f.read().splitlines() if re.match(r'<[0-4]>', ln)]
 
 
+# ------------------------------------------------------------------ alerts (issue 5)
+# The alert contract (dbus/org.hpmon.Monitor1.xml, org.hpmon.Monitor1.Manager.rst):
+# an alert is (ssssddba{sd}a(ss)) = (id, address, kind, severity, raised, cleared,
+# acknowledged, evidence, advice); the id is "AABBCCDDEEFF-<kind>-<raised Unix ms>".
+
+POLKIT = 'org.freedesktop.PolicyKit1'
+POLKIT_PATH = '/org/freedesktop/PolicyKit1/Authority'
+POLKIT_IFACE = 'org.freedesktop.PolicyKit1.Authority'
+ACTION_MANAGE_ALERTS = 'org.hpmon.Monitor1.manage-alerts'
+
+NOTIFICATIONS = 'org.freedesktop.Notifications'
+NOTIFICATIONS_PATH = '/org/freedesktop/Notifications'
+
+ERROR_NO_SUCH_ALERT = 'org.hpmon.Monitor1.Error.NoSuchAlert'
+ERROR_NOT_AUTHORIZED = 'org.hpmon.Monitor1.Error.NotAuthorized'
+ERROR_NO_SUCH_DEVICE = 'org.hpmon.Monitor1.Error.NoSuchDevice'
+ERROR_INVALID_ARGS = 'org.freedesktop.DBus.Error.InvalidArgs'
+
+# DESIGN.md's table, in the order of lib/finding.h (charge logs name kinds by index).
+KINDS = ('charge-stall', 'slow-charge', 'intermittent-charge', 'fast-drain', 'battery-degraded',
+         'sudden-drop', 'not-holding-charge', 'connection-unstable', 'low-battery', 'deep-discharge-risk')
+SEVERITIES = ('info', 'warning', 'critical')
+ALERT_SIGNATURE = '(ssssddba{sd}a(ss))'
+ALERT_FIELDS = ('id', 'address', 'kind', 'severity', 'raised', 'cleared', 'acknowledged', 'evidence', 'advice')
+_ALERT_ID = re.compile(r'^([0-9A-F]{12})-([a-z-]+)-(\d+)$')
+
+
+def alert_from_dbus(value):
+    """One alert struct → a dict of ALERT_FIELDS; advice as [{'ref', 'title'}] like hpctl's JSON."""
+    v = _unwrap(value)
+    if not isinstance(v, tuple) or len(v) != len(ALERT_FIELDS):
+        fail(f'an alert is a {ALERT_SIGNATURE} struct', repr(v))
+    a = dict(zip(ALERT_FIELDS, v))
+    a['advice'] = [{'ref': r, 'title': title} for r, title in a['advice']]
+    return a
+
+
+def alerts_from_dbus(value):
+    return [alert_from_dbus(x) for x in value]
+
+
+def alert_id(address, kind, raised_ms):
+    return f'{address.replace(":", "").upper()}-{kind}-{int(raised_ms)}'
+
+
+def check_alert(a, what, address=None, kind=None, json_=False):
+    """Every field of one alert (a dict, from D-Bus or, json_=True, from hpctl's
+    --json, where an active alert's cleared may be null) is well formed."""
+    problems = []
+    m = _ALERT_ID.match(str(a.get('id', '')))
+    if not m:
+        problems.append(f'id {a.get("id")!r} is not AABBCCDDEEFF-<kind>-<ms>')
+    if a.get('kind') not in KINDS:
+        problems.append(f'kind {a.get("kind")!r} is none of the ten')
+    if m and m.group(2) != a.get('kind'):
+        problems.append('id names another kind')
+    if a.get('severity') not in SEVERITIES:
+        problems.append(f'severity {a.get("severity")!r}')
+    raised = a.get('raised')
+    if not isinstance(raised, (int, float)) or isinstance(raised, bool) or raised <= 0:
+        problems.append(f'raised {raised!r}')
+    elif m and abs(int(m.group(3)) - raised * 1000) > 1.0:
+        problems.append(f'id says raised at {m.group(3)} ms, raised is {raised}')
+    cleared = a.get('cleared')
+    if json_ and cleared is None:
+        cleared = 0
+    if not isinstance(cleared, (int, float)) or isinstance(cleared, bool) or \
+            (cleared != 0 and isinstance(raised, (int, float)) and cleared < raised):
+        problems.append(f'cleared {cleared!r} (0 or at/after raised)')
+    if not isinstance(a.get('acknowledged'), bool):
+        problems.append(f'acknowledged {a.get("acknowledged")!r}')
+    ev = a.get('evidence')
+    if not isinstance(ev, dict) or not all(isinstance(k, str) and isinstance(x, (int, float)) for k, x in ev.items()):
+        problems.append(f'evidence {ev!r} (names → numbers)')
+    adv = a.get('advice')
+    if not isinstance(adv, list) or not all(isinstance(x, dict) and isinstance(x.get('ref'), str)
+                                            and isinstance(x.get('title'), str) for x in adv):
+        problems.append(f'advice {adv!r} ([{{ref, title}}])')
+    if address is not None:
+        if 'address' in a and a['address'] != address:
+            problems.append(f'address {a["address"]!r}, want {address!r}')
+        if m and m.group(1) != address.replace(':', '').upper():
+            problems.append(f'id is not for {address}')
+    if kind is not None and a.get('kind') != kind:
+        problems.append(f'kind {a.get("kind")!r}, want {kind!r}')
+    if problems:
+        fail(f'{what}: alert well formed', '; '.join(problems) + f'\n{a!r}')
+    ok(f'{what}: alert well formed ({a["id"]}, {a["severity"]})')
+
+
+def _alert_matches(a, want):
+    return all(a.get(k) == v for k, v in want.items())
+
+
+class DbusMockService:
+    """A dbusmock template run as a service on one of our buses; its calls are
+    seen through the MethodCalled signal every dbusmock object emits."""
+
+    def __init__(self, env, template, bus_name, path, system=True, conn=None, bus_address=None):
+        self.env = env
+        self.template = template
+        self.bus_name = bus_name
+        self.path = path
+        self.system = system
+        self.conn = conn or env.conn
+        self.bus_address = bus_address or env.bus.address
+        self.proc = None
+        self.runs = 0
+        self.calls = []       # {'time', 'method', 'args'} in the order the mock got them
+        self.conn.add_signal_receiver(self._on_called, signal_name='MethodCalled', dbus_interface=MOCK_IFACE,
+                                      path=path)
+
+    def _on_called(self, method, args):
+        self.calls.append({'time': time.time(), 'method': str(method), 'args': _unwrap(args), 'raw': args})
+
+    def start(self, parameters=None):
+        if self.proc and self.proc.alive():
+            fail(f'{self.template} mock already running')
+        self.runs += 1
+        self.log_path = os.path.join(self.env.tmp, f'{self.template}-mock-{self.runs}.log')
+        argv = [PYTHON3, '-m', 'dbusmock', '--template', self.template,
+                '--system' if self.system else '--session', '-l', self.log_path]
+        if parameters:
+            argv += ['-p', json.dumps(parameters)]
+        env = dict(os.environ)
+        env['DBUS_SYSTEM_BUS_ADDRESS' if self.system else 'DBUS_SESSION_BUS_ADDRESS'] = self.bus_address
+        out_path = self.log_path + '.out'
+        out = open(out_path, 'wb')
+        self.proc = Proc(argv, f'{self.template} mock #{self.runs}', env=env, stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        self.env.procs.append(self.proc)
+        self.env.diag_files += [self.log_path, out_path]
+        self.env.wait_name_on(self.conn, self.bus_name, True, guard=(self.proc, f'the {self.template} mock'))
+        note(f'{self.template} mock #{self.runs} owns {self.bus_name} (pid {self.proc.pid})')
+
+    def stop(self):
+        if self.proc:
+            self.proc.end()
+            self.env.wait_name_on(self.conn, self.bus_name, False)
+
+    def call(self, iface, method, sig='', args=()):
+        return self.conn.call_blocking(self.bus_name, self.path, iface, method, sig, args, timeout=TIMEOUT)
+
+    def mark(self):
+        self.env.loop.drain()
+        return len(self.calls)
+
+    def called(self, method, since=0):
+        return [c for c in self.calls[since:] if c['method'] == method]
+
+    def get_calls(self, method):
+        """The mock's own record (GetMethodCalls): the truth, whatever signals we missed."""
+        return [_unwrap(args) for _, args in self.call(MOCK_IFACE, 'GetMethodCalls', 's', (method,))]
+
+
+class PolkitMock(DbusMockService):
+    """dbusmock's polkitd as org.freedesktop.PolicyKit1: every action is refused
+    until set_allowed() lists it.  checks() are the CheckAuthorization calls."""
+
+    def __init__(self, env):
+        super().__init__(env, 'polkitd', POLKIT, POLKIT_PATH, system=True)
+
+    def start(self, allowed=()):
+        super().start()
+        self.set_allowed(allowed)
+
+    def set_allowed(self, actions):
+        self.call(MOCK_IFACE, 'SetAllowed', 'as', (dbus.Array(list(actions), signature='s'),))
+        note(f'polkit mock allows {list(actions) or "nothing"}')
+
+    def wait_checks(self, since=0):
+        """At least one CheckAuthorization after mark `since` (MethodCalled is emitted
+        before the mock answers, so it is here by the time the caller has its answer;
+        this only spares the test a race with our own dispatching)."""
+        return self.env.loop.until(lambda: self.checks(since), 'a CheckAuthorization call on the polkit mock')
+
+    def checks(self, since=0):
+        """[{'subject': (kind, details), 'action': str, 'details': {}, 'flags': int}]
+        after mark `since`; call mark() or drain first for the latest."""
+        out = []
+        for c in self.called('CheckAuthorization', since):
+            subject, action, details, flags, _cancel = c['args']
+            out.append({'subject': subject, 'action': action, 'details': details, 'flags': flags})
+        return out
+
+
+class SessionBus:
+    """A private dbus-daemon acting as a desktop session's bus.
+
+    Its configuration is Debian's /usr/share/dbus-1/session.conf without the
+    service directories and includes: nothing is ever activated, so a real
+    notification daemon on the machine can never answer in place of the mock.
+    """
+
+    def __init__(self, env):
+        self.env = env
+        tmp = env.tmp
+        self.socket_path = os.path.join(tmp, 'session_bus_socket')
+        self.config_path = os.path.join(tmp, 'session.conf')
+        self.log_path = os.path.join(tmp, 'session-dbus-daemon.log')
+        with open(self.config_path, 'w') as f:
+            f.write('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"\n'
+                    ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
+                    '<busconfig>\n'
+                    '  <type>session</type>\n'
+                    '  <keep_umask/>\n'
+                    f'  <listen>unix:path={self.socket_path}</listen>\n'
+                    '  <auth>EXTERNAL</auth>\n'
+                    '  <policy context="default">\n'
+                    '    <allow send_destination="*" eavesdrop="true"/>\n'
+                    '    <allow eavesdrop="true"/>\n'
+                    '    <allow own="*"/>\n'
+                    '  </policy>\n'
+                    '</busconfig>\n')
+        self.proc = None
+        self.address = None
+        self.conn = None
+
+    def start(self):
+        log = open(self.log_path, 'wb')
+        self.proc = Proc([DBUS_DAEMON, '--config-file=' + self.config_path, '--print-address',
+                          '--nofork', '--nopidfile', '--nosyslog'],
+                         'session dbus-daemon', stdout=subprocess.PIPE, stderr=log)
+        log.close()
+        self.env.procs.append(self.proc)
+        self.env.diag_files.append(self.log_path)
+        r, _, _ = select.select([self.proc.popen.stdout], [], [], TIMEOUT)
+        line = self.proc.popen.stdout.readline().decode().strip() if r else ''
+        if not line:
+            fail('session dbus-daemon did not print its address', _tail(self.log_path))
+        self.address = line
+        self.conn = dbus.bus.BusConnection(self.address)
+        self.env.cleanups.append(self.conn.close)
+        note(f'private session bus at {self.address}')
+        return self.address
+
+
+class NotificationMock(DbusMockService):
+    """dbusmock's notification_daemon as org.freedesktop.Notifications on a SessionBus."""
+
+    def __init__(self, env, session):
+        super().__init__(env, 'notification_daemon', NOTIFICATIONS, NOTIFICATIONS_PATH, system=False,
+                         conn=session.conn, bus_address=session.address)
+
+    FIELDS = ('app_name', 'replaces_id', 'icon', 'summary', 'body', 'actions', 'hints', 'timeout')
+
+    def notifications(self, since=0):
+        """The Notify calls seen since mark `since`, as dicts of FIELDS; 'urgency_type'
+        is the D-Bus type of the urgency hint ('y' as the specification says)."""
+        out = []
+        for c in self.called('Notify', since):
+            n = dict(zip(self.FIELDS, c['args']), time=c['time'])
+            u = dict(c['raw'][6]).get('urgency') if len(c['raw']) > 6 else None
+            n['urgency_type'] = None if u is None else 'y' if isinstance(u, dbus.Byte) else type(u).__name__
+            out.append(n)
+        return out
+
+    def recorded(self):
+        """The Notify calls as the mock itself recorded them (GetMethodCalls)."""
+        return [dict(zip(self.FIELDS, args)) for args in self.get_calls('Notify')]
+
+    def wait_notify(self, pred, what, since=0):
+        return self.env.loop.until(lambda: next((n for n in self.notifications(since) if pred(n)), None),
+                                   f'a Notify call on the mock notification daemon: {what}')
+
+
 # ------------------------------------------------------------------ charge log
 
 class ChargeLog:
     """A charge log v1 file read strictly (DESIGN.md, "Charge log v1")."""
 
-    LINE = re.compile(r'^(\d+\.\d{3}),(connected|battery),(-?\d+)$')
+    LINE = re.compile(r'^(\d+\.\d{3}),(connected|battery|ack|mute|unmute),(-?\d+)$')
+    # The owner's own events (issue 5) name a finding kind by its index in
+    # DESIGN.md's table (lib/event.h); mute/unmute may say -1, all kinds.
+    KINDS = KINDS
+    ALL_KINDS = -1
 
     def __init__(self, path):
         self.path = path
@@ -721,6 +1024,11 @@ class ChargeLog:
     def values(self, event):
         return [v for (_, e, v) in self.events if e == event]
 
+    def owner_events(self):
+        """ack/mute/unmute lines as (event, kind name or "" for all kinds), in order."""
+        return [(e, '' if v == self.ALL_KINDS else self.KINDS[v] if 0 <= v < len(self.KINDS) else v)
+                for (_, e, v) in self.events if e in ('ack', 'mute', 'unmute')]
+
     def check_well_formed(self, address, name=None):
         check(self.comments[:1] == ['# hpmon charge log v1'], f'{os.path.basename(self.path)}: first line is "# hpmon charge log v1"',
               repr(self.comments[:1]))
@@ -735,9 +1043,15 @@ class ChargeLog:
                 fail('battery value outside 0-100 in log', f'{t},{e},{v}')
             if e == 'connected' and v not in (0, 1):
                 fail('connected value not 0/1 in log', f'{t},{e},{v}')
-        ok('every logged value is in range (battery 0-100, connected 0/1)')
+            if e == 'ack' and not 0 <= v < len(self.KINDS):
+                fail('ack value is not a finding kind in log', f'{t},{e},{v}')
+            if e in ('mute', 'unmute') and not self.ALL_KINDS <= v < len(self.KINDS):
+                fail(f'{e} value is not a finding kind or -1 in log', f'{t},{e},{v}')
+        ok('every logged value is in range (battery 0-100, connected 0/1, kinds 0-9 or -1)')
         last = {}
         for t, e, v in self.events:
+            if e not in ('connected', 'battery'):
+                continue      # two episodes may be acknowledged one after the other
             if last.get(e) == v:
                 fail('log has two consecutive equal values for one event', f'{e},{v} at {t}\n{self.text}')
             last[e] = v
@@ -755,6 +1069,8 @@ class Env:
     def __init__(self, name):
         self.name = name
         self.procs = []
+        self.cleanups = []       # callables run first on exit, last added first
+        self.diag_files = []     # more files shown when a test fails
 
     def __enter__(self):
         _require_imports()
@@ -797,12 +1113,21 @@ class Env:
                                       dbus_interface=OM_IFACE, path_keyword='path')
         self.conn.add_signal_receiver(self._on_ifaces_removed, signal_name='InterfacesRemoved',
                                       dbus_interface=OM_IFACE, path_keyword='path')
+        self.alert_signals = []  # AlertRaised/AlertCleared from hpmond's manager
+        for member in ('AlertRaised', 'AlertCleared'):
+            self.conn.add_signal_receiver(self._on_alert_signal, signal_name=member, dbus_interface=MANAGER_IFACE,
+                                          member_keyword='member', path_keyword='path', sender_keyword='sender')
         return self
 
     def __exit__(self, exc_type, exc, tb):
         failed = exc_type is not None and not issubclass(exc_type, TestSkip)
         if failed and self.bus is not None:
             self.dump_diagnostics()
+        for c in reversed(self.cleanups):
+            try:
+                c()
+            except Exception:  # pylint: disable=broad-except
+                traceback.print_exc()
         for p in reversed(self.procs):
             p.end()
         if self.hpmond is not None and self.hpmond.proc is not None:
@@ -829,6 +1154,8 @@ class Env:
                 print(f'# --- {os.path.join(devdir, n)}:\n{_tail(os.path.join(devdir, n), 80)}', flush=True)
         if getattr(self.mock, 'log_path', None):
             print(f'# --- {self.mock.log_path} (tail):\n{_tail(self.mock.log_path, 25)}', flush=True)
+        for path in self.diag_files:
+            print(f'# --- {path} (tail):\n{_tail(path, 40)}', flush=True)
         print(f'# --- {self.bus.log_path}:\n{_tail(self.bus.log_path)}', flush=True)
 
     # signal handlers (they only record; waits look at the records)
@@ -851,6 +1178,14 @@ class Env:
         if str(path) == MANAGER_PATH:
             self.removed.append((str(obj), _unwrap(ifaces)))
 
+    def _on_alert_signal(self, *args, member=None, path=None, sender=None):
+        if str(path) != MANAGER_PATH:
+            return
+        if len(args) != 1:
+            fail(f'{member} carries one alert', repr(args))
+        self.alert_signals.append({'signal': str(member), 'alert': alert_from_dbus(args[0]), 'time': time.time(),
+                                   'sender': str(sender)})
+
     # bus names
 
     def name_owner(self, name):
@@ -858,6 +1193,25 @@ class Env:
             return str(self.conn.call_blocking(DBUS_NAME, DBUS_PATH, DBUS_NAME, 'GetNameOwner', 's', (name,)))
         except dbus.DBusException:
             return ''
+
+    def wait_name_on(self, conn, name, present, guard=None):
+        """NameOwnerChanged on any bus connection (a session bus): `name` has (or has no) owner."""
+        seen = {}
+
+        def changed(n, old, new):
+            seen[str(n)] = str(new)
+        rx = conn.add_signal_receiver(changed, signal_name='NameOwnerChanged', dbus_interface=DBUS_NAME,
+                                      bus_name=DBUS_NAME, path=DBUS_PATH, arg0=name)
+        saved = list(self.loop.guards)
+        if guard:
+            self.loop.guards.append(guard)
+        try:
+            initial = bool(conn.call_blocking(DBUS_NAME, DBUS_PATH, DBUS_NAME, 'NameHasOwner', 's', (name,)))
+            self.loop.until(lambda: bool(seen.get(name, initial)) == present,
+                            f'{name} to {"appear" if present else "vanish"} on the bus')
+        finally:
+            self.loop.guards = saved
+            rx.remove()
 
     def wait_name(self, name, present, guard=None):
         """NameOwnerChanged: wait until `name` has (or has no) owner."""
@@ -953,6 +1307,79 @@ class Env:
         return self.loop.until(lambda: value in self.published(path, prop, since),
                                f'PropertiesChanged {prop}={value!r} on {path}')
 
+    # alerts (issue 5)
+
+    def manager_alerts(self):
+        """Manager.Alerts: the active alerts that are not muted."""
+        return alerts_from_dbus(self.call(MANAGER_PATH, PROPS_IFACE, 'Get', 'ss', (MANAGER_IFACE, 'Alerts')))
+
+    def device_alerts(self, path):
+        return alerts_from_dbus(self.call(path, PROPS_IFACE, 'Get', 'ss', (DEVICE_IFACE, 'Alerts')))
+
+    def get_alerts(self, all_=False):
+        """Manager.GetAlerts(all): active ones, or every one kept, cleared too."""
+        return alerts_from_dbus(self.call(MANAGER_PATH, MANAGER_IFACE, 'GetAlerts', 'b', (dbus.Boolean(all_),)))
+
+    def acknowledge(self, alert_id_):
+        self.call(MANAGER_PATH, MANAGER_IFACE, 'Acknowledge', 's', (alert_id_,))
+
+    def mute(self, address, kind=''):
+        self.call(MANAGER_PATH, MANAGER_IFACE, 'Mute', 'ss', (address, kind))
+
+    def unmute(self, address, kind=''):
+        self.call(MANAGER_PATH, MANAGER_IFACE, 'Unmute', 'ss', (address, kind))
+
+    def call_error(self, fn, *args):
+        """The D-Bus error name a call fails with, or None if it succeeds."""
+        try:
+            fn(*args)
+        except dbus.DBusException as e:
+            note(f'{getattr(fn, "__name__", fn)}{args} → {e.get_dbus_name()}: {e.get_dbus_message()}')
+            return e.get_dbus_name()
+        return None
+
+    def alert_mark(self):
+        """A position in the record of AlertRaised/AlertCleared (queued ones dispatched first)."""
+        self.loop.drain()
+        return len(self.alert_signals)
+
+    def alert_signals_since(self, since=0, signal_=None, **want):
+        """[alert] carried by the signals after mark `since`, of one member if given,
+        whose fields equal `want` (kind=..., address=..., severity=...)."""
+        return [s['alert'] for s in self.alert_signals[since:]
+                if (signal_ is None or s['signal'] == signal_) and _alert_matches(s['alert'], want)]
+
+    def wait_alert_signal(self, signal_, since=0, **want):
+        """AlertRaised or AlertCleared after mark `since` carrying an alert with `want`."""
+        return self.loop.until(lambda: next(iter(self.alert_signals_since(since, signal_, **want)), None),
+                               f'{signal_} with {want}')
+
+    def wait_alerts(self, cond, what):
+        """cond(Manager.Alerts) holds: checked now and after every signal (Alerts
+        emits PropertiesChanged, AlertRaised/AlertCleared come with it)."""
+        return self.loop.until(lambda: cond(self.manager_alerts()), what)
+
+    def wait_manager_changed(self, prop, since, pred=None):
+        """PropertiesChanged on the Manager naming `prop` (its value satisfying
+        pred, if given) after mark `since`."""
+        def found():
+            for c in self.changes[since:]:
+                if c['path'] != MANAGER_PATH or c['iface'] != MANAGER_IFACE:
+                    continue
+                if prop in c['changed'] and (pred is None or pred(c['changed'][prop])):
+                    return c
+                if prop in c['invalidated'] and pred is None:
+                    return c
+            return None
+        return self.loop.until(found, f'PropertiesChanged Manager.{prop}')
+
+    def write_config(self, text, name='hpmon.conf'):
+        """A config file for `hpmond --config FILE`."""
+        path = os.path.join(self.tmp, name)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
     # the charge log
 
     def log_path(self, address):
@@ -1036,6 +1463,139 @@ class Env:
         note(f'hpctl monitor (pid {proc.pid}) has its matches in place')
         return proc
 
+    def dbus_send(self, dest, path, method, *args, user=None):
+        """`dbus-send --system --print-reply` (as `user`); returns (error name or
+        None, CompletedProcess).  method is "interface.Member"; args in
+        dbus-send's syntax ("string:…")."""
+        tool = shutil.which('dbus-send')
+        if not tool:
+            skip('dbus-send not found')
+        argv = [tool, '--system', '--print-reply', f'--dest={dest}', path, method, *args]
+        if user is not None:
+            argv = self.as_user(user, argv)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=_die_with_parent,
+                           env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address))
+        m = re.match(r'Error (\S+?):', r.stderr.strip())
+        err = m.group(1) if r.returncode != 0 and m else ('(failed)' if r.returncode != 0 else None)
+        note(f'$ dbus-send {method.rsplit(".", 1)[-1]} {" ".join(args)}{" (as " + user + ")" if user else ""}'
+             f' → {err or "ok"}')
+        return err, r
+
+    def hpctl_as_user_ok(self, user):
+        """Make HPCTL runnable by `user` (a copy in our world if the tree is not
+        reachable) and the bus socket reachable; skips when that cannot be."""
+        global HPCTL  # pylint: disable=global-statement
+        probe = subprocess.run(self.as_user(user, ['/usr/bin/test', '-w', self.bus.socket_path, '-a', '-x', HPCTL]))
+        if probe.returncode != 0:
+            copy = os.path.join(self.tmp, 'hpctl')
+            shutil.copy(HPCTL, copy)
+            os.chmod(copy, 0o755)
+            note(f'{user} cannot run {HPCTL} where it is; using a copy in {self.tmp}')
+            HPCTL = copy
+            probe = subprocess.run(self.as_user(user, ['/usr/bin/test', '-w', self.bus.socket_path, '-a', '-x',
+                                                       HPCTL]))
+            if probe.returncode != 0:
+                skip(f'{user} cannot reach {self.bus.socket_path} or run {HPCTL}')
+
+    def session(self):
+        """A private session bus with dbusmock's notification daemon on it, once per test."""
+        if getattr(self, '_session', None) is None:
+            bus = SessionBus(self)
+            bus.start()
+            notifier = NotificationMock(self, bus)
+            notifier.start()
+            self._session = (bus, notifier)
+        return self._session
+
+    def wait_remembered(self, agent, ids):
+        """The agent's memory ($XDG_STATE_HOME/hpmon/notified) names every id in
+        `ids`.  It is a plain file, written when Notify's reply arrives: there is
+        no event, so this is a bounded poll."""
+        path = os.path.join(agent.state_home, 'hpmon', 'notified')
+
+        def remembered():
+            try:
+                with open(path) as f:
+                    text = f.read()
+            except OSError:
+                return None
+            return text if all(i in text for i in ids) else None
+        return self.loop.until(remembered, f'{path} to name {", ".join(ids)}', poll=0.05)
+
+    def stop_notify(self, agent):
+        """Stop an agent from spawn_notify() once it is quiet: every call it made to
+        hpmond and to the notification daemon has its answer.  SIGTERM; it must
+        exit 0."""
+        try:
+            self.loop.until(lambda: agent.watch.client_idle(agent.pid)
+                            and not agent.session_watch.client_unanswered(agent.pid),
+                            f'{agent.name} to have every answer from hpmond and the notification daemon')
+        except TestFailure as e:
+            raise TestFailure(f'{e}; unanswered: hpmond {agent.watch.client_unanswered(agent.pid)}, '
+                              f'notification daemon {agent.session_watch.client_unanswered(agent.pid)}') from None
+        self.loop.guards = [g for g in self.loop.guards if g[0] is not agent]
+        agent.send_signal(signal.SIGTERM)
+        status = agent.wait()
+        check_no_sanitizer_report('\n'.join(agent.errs.lines), agent.name)
+        if status != 0:
+            fail(f'{agent.name} exit status on SIGTERM', f'{status}, want 0: {" | ".join(agent.errs.lines)}')
+        ok(f'{agent.name} exited 0 on SIGTERM')
+
+    @staticmethod
+    def _covers_alert_raised(rule):
+        if 'AlertRaised' in rule:
+            return True
+        return "member=" not in rule and ("interface='org.hpmon.Monitor1.Manager'" in rule
+                                          or ("interface=" not in rule and "type='signal'" in rule))
+
+    def spawn_notify(self, *args, session=None, state_home=None, env_extra=None, expect_calls=True, name=None):
+        """Start `hpctl notify ARGS` (the desktop agent) and wait until it is ready:
+        the bus has answered its AddMatch for AlertRaised and, with expect_calls,
+        it has asked hpmond for what is active (any call) and has every answer —
+        from then on an alert raised reaches it as a signal, and what it
+        found at start is in its hands.  The returned Proc has .lines, .errs,
+        .watch (a MatchWatch on the system bus that keeps recording its calls to
+        hpmond: .watch.client_requests(pid), .watch.client_idle(pid)) and
+        .session_watch (the same for its calls to the notification daemon)."""
+        if not (os.path.isfile(HPCTL) and os.access(HPCTL, os.X_OK)):
+            fail(f'hpctl not built: {HPCTL} (set HPCTL)')
+        if session is None:
+            session = self.session()[0]
+        state_home = state_home or os.path.join(self.tmp, 'agent-state')
+        os.makedirs(state_home, exist_ok=True)
+        watch = MatchWatch(self, calls_to=BUS_NAME)
+        self.cleanups.append(watch.close)
+        session_watch = MatchWatch(self, address=session.address, calls_to=NOTIFICATIONS, query_conn=session.conn)
+        self.cleanups.append(session_watch.close)
+        env = dict(os.environ)
+        env.pop('DBUS_SESSION_BUS_ADDRESS', None)
+        env['DBUS_SYSTEM_BUS_ADDRESS'] = self.bus.address
+        env['DBUS_SESSION_BUS_ADDRESS'] = session.address
+        env['XDG_STATE_HOME'] = state_home
+        env['NO_COLOR'] = '1'
+        env.update(env_extra or {})
+        name = name or f'hpctl notify #{sum(1 for p in self.procs if p.name.startswith("hpctl notify")) + 1}'
+        proc = Proc([HPCTL, 'notify', *args], name, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.procs.append(proc)
+        proc.lines = LineReader(proc.popen.stdout, lambda ln: note(f'{name} | {ln}'))
+        proc.errs = LineReader(proc.popen.stderr, lambda ln: note(f'{name} ! {ln}'))
+        proc.watch = watch
+        proc.session_watch = session_watch
+        proc.state_home = state_home
+
+        def ready():
+            if not proc.alive():
+                fail(f'{name} exited early', f'status {proc.returncode}: {" | ".join(proc.errs.lines)}')
+            if not watch.client_ready(proc.pid, covers=self._covers_alert_raised):
+                return False
+            return not expect_calls or watch.client_idle(proc.pid)
+        self.loop.until(ready, f'{name} to add its AlertRaised match'
+                        + (' and have its answers from hpmond' if expect_calls else ''))
+        note(f'{name} (pid {proc.pid}) is ready: '
+             + ', '.join(r['member'].rsplit('.', 1)[-1] for r in watch.client_requests(proc.pid)))
+        return proc
+
+
 
 class LineReader:
     """Collects lines from a pipe through the GLib main loop."""
@@ -1081,16 +1641,27 @@ class MatchWatch:
     signal to it.  That is an event we can wait for instead of sleeping.
     """
 
-    def __init__(self, env):
+    def __init__(self, env, address=None, calls_to=None, query_conn=None):
+        """address: the bus to watch (the system bus by default), query_conn an
+        ordinary connection to it (a monitor may not send).  calls_to: a bus name;
+        every method call to it is recorded too, with its answer, in `requests`
+        (see client_idle())."""
         self.env = env
+        self.address = address or env.bus.address
+        self.query_conn = query_conn or env.conn
+        self.calls_to = calls_to
         self.calls = {}       # (sender, serial) → rule
         self.done = {}        # sender → [rules answered]
-        self.conn = dbus.bus.BusConnection(env.bus.address)
+        self.requests = {}    # (sender, serial) → {'member', 'answered', 'error'}
+        self._pids = {}
+        self.conn = dbus.bus.BusConnection(self.address)
         self.conn.add_message_filter(self._filter)
+        rules = ["type='method_call',interface='org.freedesktop.DBus',member='AddMatch'",
+                 "type='method_return'", "type='error'"]
+        if calls_to:
+            rules.append(f"type='method_call',destination='{calls_to}'")
         self.conn.call_blocking(DBUS_NAME, DBUS_PATH, 'org.freedesktop.DBus.Monitoring', 'BecomeMonitor',
-                                'asu', (dbus.Array(["type='method_call',interface='org.freedesktop.DBus',member='AddMatch'",
-                                                    "type='method_return'", "type='error'"],
-                                                   signature='s'), dbus.UInt32(0)))
+                                'asu', (dbus.Array(rules, signature='s'), dbus.UInt32(0)))
 
     def _filter(self, conn, msg):
         t = msg.get_type()
@@ -1099,26 +1670,65 @@ class MatchWatch:
             args = msg.get_args_list()
             if args:
                 self.calls[(msg.get_sender(), msg.get_serial())] = str(args[0])
-        elif t == dbus.lowlevel.MESSAGE_TYPE_METHOD_RETURN:
+        elif t == dbus.lowlevel.MESSAGE_TYPE_METHOD_CALL and self.calls_to \
+                and msg.get_destination() == self.calls_to and not msg.get_no_reply():
+            self.requests[(msg.get_sender(), msg.get_serial())] = {
+                'member': f'{msg.get_interface()}.{msg.get_member()}', 'answered': False, 'error': None}
+        elif t in (dbus.lowlevel.MESSAGE_TYPE_METHOD_RETURN, dbus.lowlevel.MESSAGE_TYPE_ERROR):
             key = (msg.get_destination(), msg.get_reply_serial())
-            if key in self.calls:
+            if key in self.calls and t == dbus.lowlevel.MESSAGE_TYPE_METHOD_RETURN:
                 self.done.setdefault(key[0], []).append(self.calls.pop(key))
+            if key in self.requests:
+                self.requests[key]['answered'] = True
+                if t == dbus.lowlevel.MESSAGE_TYPE_ERROR:
+                    self.requests[key]['error'] = msg.get_error_name()
         return dbus.lowlevel.HANDLER_RESULT_HANDLED
 
-    def client_ready(self, pid):
+    def _pid_of(self, sender):
+        if sender in self._pids:
+            return self._pids[sender]
+        try:
+            pid = int(self.query_conn.call_blocking(DBUS_NAME, DBUS_PATH, DBUS_NAME, 'GetConnectionUnixProcessID',
+                                                    's', (sender,)))
+        except dbus.DBusException:
+            return None
+        self._pids[sender] = pid      # unique names are never reused
+        return pid
+
+    def senders_of(self, pid):
+        """The unique names (on this bus) seen from process `pid`."""
+        names = {k[0] for k in self.requests} | {k[0] for k in self.calls} | set(self.done)
+        return [n for n in names if self._pid_of(n) == pid]
+
+    def client_requests(self, pid):
+        """The method calls process `pid` made to `calls_to`, in order."""
+        senders = set(self.senders_of(pid))
+        return [dict(r, sender=k[0]) for k, r in sorted(self.requests.items(), key=lambda kv: kv[0][1])
+                if k[0] in senders]
+
+    def client_idle(self, pid):
+        """Process `pid` called `calls_to` at least once and has every answer."""
+        reqs = self.client_requests(pid)
+        return bool(reqs) and all(r['answered'] for r in reqs)
+
+    def client_unanswered(self, pid):
+        """The calls process `pid` made to `calls_to` that have no answer yet."""
+        return [r for r in self.client_requests(pid) if not r['answered']]
+
+    def client_ready(self, pid, covers=None):
+        """Process `pid` has AddMatch answered for a rule `covers` accepts (by
+        default: one that covers PropertiesChanged) and none unanswered."""
         for sender, rules in self.done.items():
             if any(k[0] == sender for k in self.calls):
                 continue      # AddMatch calls still unanswered
-            covers = [r for r in rules
-                      if 'PropertiesChanged' in r or ("member=" not in r and "type='signal'" in r)]
-            if not covers:
+            if covers is None:
+                good = [r for r in rules
+                        if 'PropertiesChanged' in r or ("member=" not in r and "type='signal'" in r)]
+            else:
+                good = [r for r in rules if covers(r)]
+            if not good:
                 continue
-            try:
-                owner_pid = int(self.env.conn.call_blocking(DBUS_NAME, DBUS_PATH, DBUS_NAME,
-                                                            'GetConnectionUnixProcessID', 's', (sender,)))
-            except dbus.DBusException:
-                continue
-            if owner_pid == pid:
+            if self._pid_of(sender) == pid:
                 return True
         return False
 
