@@ -5,9 +5,9 @@
  *   - Feed it the device's events in log order with analyzer_feed(); call
  *     analyzer_advance(now) between events and at the end. Time comes only from events
  *     and from advance(): the analyzer never reads a clock, a file or the bus.
- *   - It keeps at most one timer. analyzer_next_deadline() says when (Unix ms, INT64_MAX
- *     for none); the daemon arms one timer for it and calls advance() when it fires. Timers
- *     that fall due before an event fire inside analyzer_feed(), before the event is seen.
+ *   - Detectors keep timers; analyzer_next_deadline() says when the earliest is due (Unix
+ *     ms, INT64_MAX for none); the daemon arms one timer for it and calls advance() when it
+ *     fires. Timers due before an event fire inside analyzer_feed(), before the event.
  *   - Findings go to the callback given to analyzer_new(), synchronously, from inside
  *     feed() and advance(). The callback must not call back into the same analyzer.
  *   - Deterministic and causal: a finding's time is when it could first be known, the
@@ -19,8 +19,9 @@
  * from warning to critical with a second RAISED) and CLEARED when it ends; at most one
  * episode per kind is open. When each ends:
  *
- *   charge-stall         the level moves again (charging resumed or the charger was pulled)
- *   slow-charge          the rise ends (reversal, disconnect) or reaches slow-charge.below
+ *   charge-stall         the level moves again (a new step up, or a fall of three steps)
+ *   slow-charge          the rise ends (reversal, reconnection after more than a flap) or
+ *                        reaches slow-charge.below
  *   intermittent-charge  a whole window passes without another reversal
  *   fast-drain           the recent drain rate is back under the midpoint of 1 and factor
  *   battery-degraded     runtime per charge is back above fraction + 0.05 of early life
@@ -28,6 +29,7 @@
  *   not-holding-charge   a charge from ≥ from lasts longer than `within` without reaching `to`
  *   connection-unstable  a whole window passes without another connect
  *   low-battery          the level is seen at warning + 2 steps (at most warning + 10) or more
+ *                        (raised only once a second low report or low-battery.confirm confirms it)
  *   deep-discharge-risk  the level is seen above the empty threshold again
  *
  * Time going backwards: the analyzer runs on its own monotonic timeline (an event older
