@@ -3,13 +3,14 @@
  *
  * One sd-event loop carries both buses (sd_bus_attach_event), so there is nothing to poll:
  *
- *   system bus                                          session bus
- *   AlertRaised ──────────────────────┐                 org.freedesktop.Notifications
- *   start, hpmond (re)appears:        ├─▶ consider ─▶ Notify ─▶ remember (id, severity)
- *     GetManagedObjects (names, Alerts)┘                          in $XDG_STATE_HOME/hpmon/notified
- *   AlertCleared, acknowledged ─────────────────────▶ CloseNotification
- *                                ActionInvoked("acknowledge") ◀─ the person clicks
- *   Acknowledge(id) ◀──────────────────────────────────┘
+ *   system bus                                      session bus (org.freedesktop.Notifications)
+ *
+ *   AlertRaised ─────────────────────────┐
+ *   Alerts changed (an unmuted kind) ────┼─▶ consider ─▶ Notify ─▶ remember (id, severity) in
+ *   start, hpmond (re)appears:           │                         $XDG_STATE_HOME/hpmon/notified
+ *     GetManagedObjects (names, Alerts) ─┘
+ *   AlertCleared, acknowledged, muted ──────────────▶ CloseNotification
+ *   Acknowledge(id) ◀───────────────────────────────── ActionInvoked("acknowledge"): a click
  *
  * An alert is shown once per (id, severity): an escalation (low-battery warning → critical)
  * shows again, replacing the first notification. What was shown is remembered on disk after
@@ -90,6 +91,7 @@ struct notify_job {
 
 /* ---------------------------------------------------------------- bookkeeping */
 
+/* Drops a reference to a job; frees it with the last one. Returns NULL. */
 static struct notify_job *notify_job_unref(struct notify_job *j) {
         if (j && --j->n_ref == 0) {
                 free(j->id);
@@ -103,6 +105,7 @@ static void notify_job_destroy_cb(void *userdata) {
         notify_job_unref(userdata);
 }
 
+/* Whether that alert is on its way at that severity or a higher one. */
 static bool notify_pending_has(const struct notify_agent *n, const char *id, int level) {
         for (size_t i = 0; i < n->n_pending; i++)
                 if (strcmp(n->pending[i].id, id) == 0 && n->pending[i].level >= level)
@@ -110,6 +113,7 @@ static bool notify_pending_has(const struct notify_agent *n, const char *id, int
         return false;
 }
 
+/* Marks an alert as on its way, so that a signal and a read of Alerts do not both show it. */
 static int notify_pending_add(struct notify_agent *n, const char *id, int level) {
         struct notify_pending *grown = realloc(n->pending, (n->n_pending + 1) * sizeof(*grown));
         char *copy = strdup(id);
@@ -125,6 +129,7 @@ static int notify_pending_add(struct notify_agent *n, const char *id, int level)
         return 0;
 }
 
+/* Its Notify has an answer, or failed: no longer on its way. */
 static void notify_pending_remove(struct notify_agent *n, const char *id, int level) {
         for (size_t i = 0; i < n->n_pending; i++)
                 if (strcmp(n->pending[i].id, id) == 0 && n->pending[i].level == level) {
@@ -142,6 +147,7 @@ static struct notify_shown *notify_shown_find(struct notify_agent *n, const char
         return NULL;
 }
 
+/* The alert a notification id shows, or NULL. */
 static struct notify_shown *notify_shown_by_notification(struct notify_agent *n, uint32_t notification) {
         for (size_t i = 0; i < n->n_shown; i++)
                 if (n->shown[i].notification == notification)
@@ -149,6 +155,7 @@ static struct notify_shown *notify_shown_by_notification(struct notify_agent *n,
         return NULL;
 }
 
+/* Notes which notification shows an alert now (a replacement keeps the id or gets a new one). */
 static void notify_shown_set(struct notify_agent *n, const char *id, uint32_t notification) {
         struct notify_shown *s = notify_shown_find(n, id), *grown;
         char *copy;
@@ -167,11 +174,13 @@ static void notify_shown_set(struct notify_agent *n, const char *id, uint32_t no
         n->shown[n->n_shown++] = (struct notify_shown) { .id = copy, .notification = notification };
 }
 
+/* Forgets one notification. */
 static void notify_shown_remove(struct notify_agent *n, struct notify_shown *s) {
         free(s->id);
         *s = n->shown[--n->n_shown];
 }
 
+/* Forgets every notification (the server that knew their ids is gone). */
 static void notify_shown_clear(struct notify_agent *n) {
         for (size_t i = 0; i < n->n_shown; i++)
                 free(n->shown[i].id);
