@@ -11,11 +11,9 @@ extern const struct cmd_entry cmd_mute_entry;
 extern const struct cmd_entry cmd_unmute_entry;
 extern const struct cmd_entry cmd_history_entry;
 extern const struct cmd_entry cmd_monitor_entry;
+extern const struct cmd_entry cmd_analyze_entry;
 extern const struct cmd_entry cmd_notify_entry;
 extern const struct cmd_entry cmd_help_entry;
-/* Weak: its address is NULL, and the table simply ends before it, until client/cmd-analyze.c
- * is linked in (listing it in client_hpctl_SOURCES is all it takes). */
-extern const struct cmd_entry cmd_analyze_entry __attribute__((weak));
 
 /* Every command hpctl has, in the order help lists them. */
 const struct cmd_entry *const cmd_table[] = {
@@ -26,9 +24,9 @@ const struct cmd_entry *const cmd_table[] = {
         &cmd_unmute_entry,
         &cmd_history_entry,
         &cmd_monitor_entry,
+        &cmd_analyze_entry,
         &cmd_notify_entry,
         &cmd_help_entry,
-        &cmd_analyze_entry,     /* last: NULL (the end) while there is no analyze */
         NULL,
 };
 

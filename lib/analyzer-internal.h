@@ -24,6 +24,12 @@
 #define ANALYZER_NEVER INT64_MAX
 #define ANALYZER_MINUTE_MS INT64_C(60000)
 #define ANALYZER_HOUR_MS INT64_C(3600000)
+/* A battery line this long after a connect is not the level read at connection: writers
+ * log a level only when it differs from the last one logged, so the level at connection
+ * was the last one logged, and this line is a change within the connection. */
+#define ANALYZER_CONNECT_REPORT_MS INT64_C(60000)
+
+#define ANALYZER_LEG_STEPS_MAX 8
 
 /* A maximal rise or fall of the filtered level within one connection. */
 struct analyzer_leg {
@@ -36,6 +42,10 @@ struct analyzer_leg {
         int l_prev;
         int64_t t_last;         /* last boundary */
         int l_last;
+        double pace_ms;         /* time per step at the last boundary: the slower of the last
+                                 * interval and the leg's average, both as of that boundary */
+        double cc_step_ms[ANALYZER_LEG_STEPS_MAX]; /* rising: the latest times per step below the knee, ring */
+        unsigned n_cc_steps;
         unsigned cc_boundaries; /* rising: boundaries at or below slow-charge.below */
         int64_t t_cc_last;
         int l_cc_last;
@@ -63,8 +73,8 @@ struct analyzer_ring {
 
 enum analyzer_what {
         ANALYZER_CONNECT,       /* connected 0→1; `implicit` when only a battery report showed it */
-        ANALYZER_DISCONNECT,    /* connected 1→0 */
-        ANALYZER_LEG_END,       /* `leg` ended (reversal, disconnect, gap); its record, if kept, is in history */
+        ANALYZER_DISCONNECT,    /* connected 1→0; the leg in progress ends at the next connect unless it is a flap */
+        ANALYZER_LEG_END,       /* `leg` ended (reversal, reconnection, gap); its record, if kept, is in history */
         ANALYZER_LEVEL,         /* a battery report with a new value, or the first of a connection */
         ANALYZER_BREAK,         /* a discontinuity inside a connection: time went back, or a resync */
 };
@@ -73,7 +83,8 @@ enum analyzer_what {
 struct analyzer_update {
         enum analyzer_what what;
         int64_t t;
-        bool implicit;                  /* CONNECT */
+        bool implicit;                  /* CONNECT: only a battery report showed it */
+        bool flap;                      /* CONNECT: within history.flap of the disconnect; the run goes on */
         const struct analyzer_leg *leg; /* LEG_END: the leg that ended */
 
         /* LEVEL */
@@ -110,6 +121,7 @@ struct analyzer {
         struct event last;              /* the last event fed, as given, for duplicate lines */
 
         int connected;                  /* -1 unknown, 0, 1 */
+        bool connect_logged;            /* this connection began with a logged connect (not implied, no break since) */
         int64_t connected_since;
         int64_t disconnected_since;
 
@@ -131,8 +143,9 @@ struct analyzer {
         struct analyzer_record charge_buf[ANALYZER_CHARGES_MAX];
         struct analyzer_record drain_buf[ANALYZER_DRAINS_MAX];
         struct analyzer_ring charges, drains;
-        double early[ANALYZER_EARLY_MAX];
+        double early[ANALYZER_EARLY_MAX];       /* rates of the first falls ever recorded */
         unsigned n_early;
+        double early_points, early_hours;       /* and their sums */
         double gap_charge_bound;        /* best lower bound on the charge rate from rises across gaps, %/h */
 
         bool open[_FINDING_KIND_MAX];
@@ -166,7 +179,9 @@ double analyzer_median(const double *v, unsigned n);
 bool analyzer_usual_charge_rate(const struct analyzer *a, double *ret);
 bool analyzer_drain_baseline(const struct analyzer *a, unsigned exclude_flags, double *ret);
 double analyzer_fall_pace_ms(const struct analyzer *a);
+double analyzer_slow_charge_threshold(const struct analyzer *a, double *ret_usual);
 unsigned analyzer_ring_size(const struct analyzer_ring *ring);
 const struct analyzer_record *analyzer_ring_get(const struct analyzer_ring *ring, unsigned age);
 unsigned analyzer_leg_steps(const struct analyzer *a, const struct analyzer_leg *leg);
 double analyzer_leg_rate(const struct analyzer_leg *leg);
+double analyzer_leg_cc_rate(const struct analyzer *a, const struct analyzer_leg *leg);

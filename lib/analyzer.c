@@ -30,8 +30,9 @@ void analyzer_config_init(struct analyzer_config *c) {
                 .min_drains = 3,
                 .min_leg_ms = 20 * ANALYZER_MINUTE_MS,
                 .silence_ms = 30 * ANALYZER_MINUTE_MS,
+                .flap_ms = 2 * ANALYZER_MINUTE_MS,
 
-                .stall_factor = 3.0,
+                .stall_factor = 2.0,
                 .stall_min_wait_ms = 15 * ANALYZER_MINUTE_MS,
                 .stall_below = 90,
 
@@ -45,16 +46,18 @@ void analyzer_config_init(struct analyzer_config *c) {
                 .intermittent_window_ms = 3 * ANALYZER_HOUR_MS,
 
                 .fast_drain_factor = 1.8,
-                .fast_drain_min_ms = 60 * ANALYZER_MINUTE_MS,
+                .fast_drain_min_ms = 120 * ANALYZER_MINUTE_MS,
                 .fast_drain_lookback_ms = 48 * ANALYZER_HOUR_MS,
 
                 .degraded_fraction = 0.7,
-                .degraded_early = 8,
-                .degraded_recent = 8,
+                .degraded_early = 16,
+                .degraded_recent = 16,
 
                 .sudden_drop_points = 20,
+                .sudden_drop_within_ms = 15 * ANALYZER_MINUTE_MS,
                 .sudden_drop_confirm_ms = 5 * ANALYZER_MINUTE_MS,
                 .sudden_drop_max_rate = 30.0,
+                .sudden_drop_drain_factor = 4.0,
 
                 .not_holding_from = 90,
                 .not_holding_to = 20,
@@ -226,6 +229,24 @@ bool analyzer_drain_baseline(const struct analyzer *a, unsigned exclude_flags, d
         return analyzer_ring_median(&a->drains, exclude_flags, a->config.min_drains, ret);
 }
 
+/* The rate (%/h) below which a rise is slow: a fraction of the usual charge rate, or before
+ * there is one, the fallback rate (raised, never lowered, by half the best lower bound a
+ * rise across a gap gave). *ret_usual is the usual rate, or NAN. */
+double analyzer_slow_charge_threshold(const struct analyzer *a, double *ret_usual) {
+        const struct analyzer_config *c = &a->config;
+        double usual, t;
+
+        if (analyzer_usual_charge_rate(a, &usual) && usual > 0) {
+                *ret_usual = usual;
+                return c->slow_fraction * usual;
+        }
+        *ret_usual = NAN;
+        t = c->slow_fallback_rate;
+        if (c->slow_fraction * a->gap_charge_bound > t)
+                t = c->slow_fraction * a->gap_charge_bound;
+        return t;
+}
+
 /* How long one step takes falling in use: learned, or from the typical drain rate. */
 double analyzer_fall_pace_ms(const struct analyzer *a) {
         double rate;
@@ -251,6 +272,17 @@ double analyzer_leg_rate(const struct analyzer_leg *leg) {
         return (double) abs(leg->l_last - leg->l_first) / analyzer_hours(leg->t_last - leg->t_first);
 }
 
+/* A rising leg's charge rate below the knee (%/h) from the median of its latest times per
+ * step: a step or two of gauge noise before the charger took over does not drag it down. */
+double analyzer_leg_cc_rate(const struct analyzer *a, const struct analyzer_leg *leg) {
+        unsigned n = leg->n_cc_steps < ANALYZER_LEG_STEPS_MAX ? leg->n_cc_steps : ANALYZER_LEG_STEPS_MAX;
+        double pace = analyzer_median(leg->cc_step_ms, n);
+
+        if (n == 0 || !(pace > 0))
+                return NAN;
+        return (double) a->step / analyzer_hours((int64_t) pace);
+}
+
 /* Euclid. */
 static int analyzer_gcd(int x, int y) {
         while (y) {
@@ -262,11 +294,13 @@ static int analyzer_gcd(int x, int y) {
 }
 
 /* Learns the reporting step from the last few changes: their greatest common divisor.
- * A window, not all history, so a firmware update or a new transport can change it. */
+ * A window, not all history, so a firmware update or a new transport can change it.
+ * Changes over 20 points (no headset reports coarser steps) say nothing about the step:
+ * a collapse or a charge across a gap must not make a 1 % headset look like a 40 % one. */
 static void analyzer_learn_step(struct analyzer *a, int delta) {
         int g = 0;
 
-        if (delta <= 0)
+        if (delta <= 0 || delta > 20)
                 return;
         a->deltas[a->next_delta] = delta;
         a->next_delta = (a->next_delta + 1) % ANALYZER_DELTAS_MAX;
@@ -308,8 +342,11 @@ static void analyzer_record_leg(struct analyzer *a, const struct analyzer_leg *l
                 rec.hours = analyzer_hours(dur);
                 rec.rate = rec.points / rec.hours;
                 analyzer_ring_push(&a->drains, &rec);
-                if (a->n_early < a->config.degraded_early && a->n_early < ANALYZER_EARLY_MAX)
+                if (a->n_early < a->config.degraded_early && a->n_early < ANALYZER_EARLY_MAX) {
                         a->early[a->n_early++] = rec.rate;
+                        a->early_points += rec.points;
+                        a->early_hours += rec.hours;
+                }
         } else if (leg->dir > 0 && leg->cc_boundaries >= 2) {
                 int64_t dur = leg->t_cc_last - leg->t_first;
 
@@ -344,6 +381,11 @@ static void analyzer_boundary(struct analyzer *a, int64_t t, int v) {
                 L->t_first = t;
                 L->l_first = v;
         } else {
+                int s = a->step > 0 ? a->step : 1;
+                double last = (double) (t - L->t_last) / ((double) abs(v - L->l_last) / s);
+                double avg = (double) (t - L->t_first) / ((double) abs(v - L->l_first) / s);
+
+                L->pace_ms = last > avg ? last : avg;
                 L->t_prev = L->t_last;
                 L->l_prev = L->l_last;
         }
@@ -351,6 +393,13 @@ static void analyzer_boundary(struct analyzer *a, int64_t t, int v) {
         L->l_last = v;
         L->boundaries++;
         if (L->dir > 0 && v <= a->config.slow_below && L->cc_boundaries + 1 == L->boundaries) {
+                if (L->cc_boundaries > 0) {
+                        int s = a->step > 0 ? a->step : 1;
+
+                        L->cc_step_ms[L->n_cc_steps % ANALYZER_LEG_STEPS_MAX] =
+                                (double) (t - L->t_cc_last) / ((double) abs(v - L->l_cc_last) / s);
+                        L->n_cc_steps++;
+                }
                 L->cc_boundaries++;
                 L->t_cc_last = t;
                 L->l_cc_last = v;
@@ -365,20 +414,31 @@ static void analyzer_boundary(struct analyzer *a, int64_t t, int v) {
 static void analyzer_break(struct analyzer *a, int64_t t) {
         analyzer_end_leg(a, t);
         a->in_run = false;
+        a->connect_logged = false;
         a->pending = -1;
         a->flicker = -1;
         analyzer_notify(a, &(struct analyzer_update) { .what = ANALYZER_BREAK, .t = t });
 }
 
 /* Starts a connection. */
+/* Starts a connection. One that comes back within history.flap of a disconnect is a flap:
+ * the link dropped for a moment, the headset and its charger did not, so the run of levels
+ * and the leg in progress carry on. Otherwise the leg ends here (not at the disconnect, so
+ * that a flap never cuts it) and the next report starts a new run. */
 static void analyzer_connect(struct analyzer *a, int64_t t, bool implicit) {
-        analyzer_end_leg(a, t);
+        bool flap = a->in_run && a->connected == 0 && t - a->disconnected_since <= a->config.flap_ms;
+
+        if (!flap) {
+                analyzer_end_leg(a, t);
+                a->in_run = false;
+                a->connected_since = t;
+                a->connect_logged = !implicit;
+        }
         a->connected = 1;
-        a->connected_since = t;
-        a->in_run = false;
         a->pending = -1;
         a->flicker = -1;
-        analyzer_notify(a, &(struct analyzer_update) { .what = ANALYZER_CONNECT, .t = t, .implicit = implicit });
+        analyzer_notify(a, &(struct analyzer_update) { .what = ANALYZER_CONNECT, .t = t, .implicit = implicit,
+                                                       .flap = flap });
 }
 
 /* A connected event. connected=1 while connected means the writer lost track (a restart,
@@ -393,10 +453,8 @@ static void analyzer_connected_event(struct analyzer *a, int64_t t, int value) {
         }
         if (a->connected == 0)
                 return;
-        analyzer_end_leg(a, t);
         a->connected = 0;
         a->disconnected_since = t;
-        a->in_run = false;
         a->pending = -1;
         a->flicker = -1;
         analyzer_notify(a, &(struct analyzer_update) { .what = ANALYZER_DISCONNECT, .t = t });
@@ -455,10 +513,22 @@ static void analyzer_change(struct analyzer *a, int64_t t, int v, struct analyze
                 analyzer_boundary(a, t, v);
                 u->boundary = u->moved = true;
         } else if (towards == 0) {
-                /* back to the filtered level: flicker */
+                /* back to the filtered level: flicker. The level has just crossed into
+                 * this step again, so this is the latest boundary into it: time steps
+                 * from here, not from a crossing the flicker has since undone. */
                 if (a->pending >= 0)
                         a->flicker = a->pending;
                 a->pending = -1;
+                if (a->leg.boundaries == 1) {
+                        a->leg.t_first = t;
+                        if (a->leg.cc_boundaries == 1)
+                                a->leg.t_cc_last = t;
+                }
+                if (a->leg.boundaries >= 1) {
+                        a->leg.t_last = t;
+                        if (a->leg.cc_boundaries == a->leg.boundaries)
+                                a->leg.t_cc_last = t;
+                }
         } else if (abs(v - a->filtered) >= 2 * s) {
                 int pend = a->pending;
                 int64_t pend_t = a->pending_time;
@@ -495,6 +565,18 @@ static void analyzer_battery_event(struct analyzer *a, int64_t t, int v) {
 
         if (a->connected != 1)
                 analyzer_connect(a, t, true);
+        if (!a->in_run && a->connect_logged && a->level >= 0 && a->level_valid_time && v != a->level &&
+            t - a->connected_since >= ANALYZER_CONNECT_REPORT_MS) {
+                /* no line at the connect: the level then was the last one logged */
+                a->in_run = true;
+                a->level_time = a->connected_since;
+                a->filtered = a->level;
+                a->pending = -1;
+                a->flicker = -1;
+                a->last_move = a->connected_since;
+                a->leg = (struct analyzer_leg) { .origin = a->level };
+                u.prev_time = a->connected_since;
+        }
         u.same_connection = a->in_run && a->level_valid_time;
         if (!a->in_run) {
                 analyzer_first_report(a, t, v, &u);
@@ -556,7 +638,7 @@ int analyzer_feed(struct analyzer *a, const struct event *e) {
                 a->offset += a->now - t;
                 t = a->now;
                 a->level_valid_time = false;
-                if (a->connected == 1)
+                if (a->connected == 1 || a->in_run)
                         analyzer_break(a, t);
         }
         analyzer_run_timers(a, t);
@@ -653,7 +735,7 @@ bool analyzer_get_open(const struct analyzer *a, enum finding_kind k, struct fin
 
 /* What the analyzer has learned about its device. */
 void analyzer_get_figures(const struct analyzer *a, struct analyzer_figures *ret) {
-        double early = analyzer_median(a->early, a->n_early), drain = NAN, charge = NAN;
+        double early = a->early_hours > 0 ? a->early_points / a->early_hours : NAN, drain = NAN, charge = NAN;
 
         (void) analyzer_drain_baseline(a, 0, &drain);
         (void) analyzer_usual_charge_rate(a, &charge);

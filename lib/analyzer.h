@@ -5,9 +5,9 @@
  *   - Feed it the device's events in log order with analyzer_feed(); call
  *     analyzer_advance(now) between events and at the end. Time comes only from events
  *     and from advance(): the analyzer never reads a clock, a file or the bus.
- *   - It keeps at most one timer. analyzer_next_deadline() says when (Unix ms, INT64_MAX
- *     for none); the daemon arms one timer for it and calls advance() when it fires. Timers
- *     that fall due before an event fire inside analyzer_feed(), before the event is seen.
+ *   - Detectors keep timers; analyzer_next_deadline() says when the earliest is due (Unix
+ *     ms, INT64_MAX for none); the daemon arms one timer for it and calls advance() when it
+ *     fires. Timers due before an event fire inside analyzer_feed(), before the event.
  *   - Findings go to the callback given to analyzer_new(), synchronously, from inside
  *     feed() and advance(). The callback must not call back into the same analyzer.
  *   - Deterministic and causal: a finding's time is when it could first be known, the
@@ -19,8 +19,9 @@
  * from warning to critical with a second RAISED) and CLEARED when it ends; at most one
  * episode per kind is open. When each ends:
  *
- *   charge-stall         the level moves again (charging resumed or the charger was pulled)
- *   slow-charge          the rise ends (reversal, disconnect) or reaches slow-charge.below
+ *   charge-stall         the level moves again (a new step up, or a fall of three steps)
+ *   slow-charge          the rise ends (reversal, reconnection after more than a flap) or
+ *                        reaches slow-charge.below
  *   intermittent-charge  a whole window passes without another reversal
  *   fast-drain           the recent drain rate is back under the midpoint of 1 and factor
  *   battery-degraded     runtime per charge is back above fraction + 0.05 of early life
@@ -28,6 +29,7 @@
  *   not-holding-charge   a charge from ≥ from lasts longer than `within` without reaching `to`
  *   connection-unstable  a whole window passes without another connect
  *   low-battery          the level is seen at warning + 2 steps (at most warning + 10) or more
+ *                        (raised only once a second low report or low-battery.confirm confirms it)
  *   deep-discharge-risk  the level is seen above the empty threshold again
  *
  * Time going backwards: the analyzer runs on its own monotonic timeline (an event older
@@ -53,9 +55,10 @@ struct analyzer_config {
         unsigned min_drains;                    /* drains before the drain baseline counts (3) */
         int64_t min_leg_ms;                     /* shortest rise/fall kept in history (20 min) */
         int64_t silence_ms;                     /* a ≥ 2-step change after this much silence hides a gap (30 min) */
+        int64_t flap_ms;                        /* a reconnection this soon is a flap, not a gap (2 min) */
 
         /* [charge-stall] */
-        double stall_factor;                    /* flat for this many times a step's time (3) */
+        double stall_factor;                    /* flat for this many times a step's time (2) */
         int64_t stall_min_wait_ms;              /* and at least this long (15 min) */
         int stall_below;                        /* only below this level (90) */
 
@@ -72,18 +75,20 @@ struct analyzer_config {
 
         /* [fast-drain] */
         double fast_drain_factor;               /* recent ≥ factor × baseline (1.8) */
-        int64_t fast_drain_min_ms;              /* recent = at least this much in-use drain (60 min) */
+        int64_t fast_drain_min_ms;              /* recent = at least this much in-use drain (2 h) */
         int64_t fast_drain_lookback_ms;         /* taken from the last (2 d) */
 
         /* [battery-degraded] */
         double degraded_fraction;               /* runtime now ≤ fraction × early life (0.7) */
-        unsigned degraded_early;                /* discharges that define early life (8) */
-        unsigned degraded_recent;               /* discharges that define now (8) */
+        unsigned degraded_early;                /* discharges that define early life (16) */
+        unsigned degraded_recent;               /* discharges that define now (16) */
 
         /* [sudden-drop] */
         int sudden_drop_points;                 /* one report falls at least (20) */
+        int64_t sudden_drop_within_ms;          /* (or a few reports within this, 15 min) */
         int64_t sudden_drop_confirm_ms;         /* and does not come back within (5 min) */
         double sudden_drop_max_rate;            /* faster than any use could drain, %/h (30) */
+        double sudden_drop_drain_factor;        /* or than this many times the learned drain rate (4) */
 
         /* [not-holding-charge] */
         int not_holding_from;                   /* from ≥ (90) */

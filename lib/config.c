@@ -36,6 +36,8 @@ static const struct config_key config_table[] = {
           "shortest rise or fall that is learned from" },
         { "history", "silence", CONFIG_DURATION, CONFIG_OFF(silence_ms), 60e3, 86400e3,
           "a change of two steps or more after this much silence is treated as a gap" },
+        { "history", "flap", CONFIG_DURATION, CONFIG_OFF(flap_ms), 0, 3600e3,
+          "a link that comes back this soon dropped for a moment: a charge in progress carries over" },
 
         CONFIG_ENABLED("charge-stall", FINDING_CHARGE_STALL),
         { "charge-stall", "factor", CONFIG_NUMBER, CONFIG_OFF(stall_factor), 1, 100,
@@ -82,10 +84,14 @@ static const struct config_key config_table[] = {
         CONFIG_ENABLED("sudden-drop", FINDING_SUDDEN_DROP),
         { "sudden-drop", "points", CONFIG_PERCENT, CONFIG_OFF(sudden_drop_points), 2, 100,
           "one report falls at least this many points (and at least two steps)" },
+        { "sudden-drop", "within", CONFIG_DURATION, CONFIG_OFF(sudden_drop_within_ms), 0, 86400e3,
+          "measured from any report of the connection this recent (a few quick reports count as one)" },
         { "sudden-drop", "confirm", CONFIG_DURATION, CONFIG_OFF(sudden_drop_confirm_ms), 0, 86400e3,
           "and does not come back within this long" },
         { "sudden-drop", "max-drain-rate", CONFIG_NUMBER, CONFIG_OFF(sudden_drop_max_rate), 1, 10000,
           "and fell faster than any use drains (%/h)" },
+        { "sudden-drop", "drain-factor", CONFIG_NUMBER, CONFIG_OFF(sudden_drop_drain_factor), 1, 1000,
+          "or, once the drain rate is learned, faster than this many times it" },
 
         CONFIG_ENABLED("not-holding-charge", FINDING_NOT_HOLDING_CHARGE),
         { "not-holding-charge", "from", CONFIG_PERCENT, CONFIG_OFF(not_holding_from), 1, 100,
@@ -307,6 +313,7 @@ struct config_parse {
         bool at_line_start;
         struct analyzer_config config;
         unsigned error_line;            /* first line the handler refused, 0 none */
+        int read_errno;                 /* reading failed (a directory, an I/O error) */
         char error[256];
 };
 
@@ -316,8 +323,11 @@ static char *config_reader_cb(char *str, int num, void *stream) {
         char *s = fgets(str, num, p->f);
         size_t n;
 
-        if (!s)
+        if (!s) {
+                if (ferror(p->f))
+                        p->read_errno = errno ? errno : EIO;
                 return NULL;
+        }
         if (p->at_line_start)
                 p->line++;
         n = strlen(s);
@@ -349,6 +359,13 @@ static int config_load_stream(FILE *f, const char *name, struct analyzer_config 
         r = ini_parse_stream(config_reader_cb, &p, config_handler_cb, &p);
         if (r == -2)
                 return -ENOMEM;
+        if (p.read_errno) {
+                if (reterr) {
+                        snprintf(reterr->message, sizeof(reterr->message), "%s: %s", name, strerror(p.read_errno));
+                        reterr->line = 0;
+                }
+                return -p.read_errno;
+        }
         if (r > 0) {
                 if (reterr) {
                         if (p.error_line == (unsigned) r)
@@ -404,6 +421,10 @@ int config_load_string(const char *text, const char *name, struct analyzer_confi
         FILE *f;
         int r;
 
+        if (!*text) {
+                analyzer_config_init(ret);
+                return 0;
+        }
         f = fmemopen((void *) text, strlen(text), "r");
         if (!f)
                 return -errno;

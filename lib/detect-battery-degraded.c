@@ -1,11 +1,11 @@
 /* hpmon — battery-degraded: runtime per full charge is now at most 70 % of what it was in
  * early life.
  *
- * Runtime per full charge is 100 % over the drain rate in use. Early life is the median of
+ * Runtime per full charge is 100 % over the drain rate in use. Early life is the drain of
  * the first battery-degraded.early-discharges falls the analyzer ever measured for the
- * device (kept for good); now is the median of the newest recent-discharges, judged only
- * once they are all later than the early ones. Medians of whole falls, not single steps,
- * so one heavy session does not age a battery. */
+ * device (kept for good); now is that of the newest recent-discharges, judged only once
+ * they are all later than the early ones. Both are points over hours summed across whole
+ * falls, so one heavy session does not age a battery and a usual mix of use cancels out. */
 #include "analyzer-internal.h"
 
 struct detect_battery_degraded_state {
@@ -18,8 +18,7 @@ static void detect_battery_degraded_update(struct analyzer *a, void *state, cons
         struct detect_battery_degraded_state *st = state;
         const struct analyzer_config *c = &a->config;
         const struct analyzer_record *newest;
-        double v[ANALYZER_DRAINS_MAX], early, now, runtime, early_runtime;
-        unsigned n;
+        double points = 0, hours = 0, early, now, runtime, early_runtime;
         struct finding f;
 
         if (u->what != ANALYZER_LEG_END || u->leg->dir >= 0)
@@ -32,11 +31,14 @@ static void detect_battery_degraded_update(struct analyzer *a, void *state, cons
         if (a->n_early < c->degraded_early || st->seen < c->degraded_early + c->degraded_recent)
                 return;
 
-        n = c->degraded_recent;
-        for (unsigned i = 0; i < n; i++)
-                v[i] = analyzer_ring_get(&a->drains, i)->rate;
-        now = analyzer_median(v, n);
-        early = analyzer_median(a->early, a->n_early);
+        for (unsigned i = 0; i < c->degraded_recent; i++) {
+                const struct analyzer_record *r = analyzer_ring_get(&a->drains, i);
+
+                points += r->points;
+                hours += r->hours;
+        }
+        now = hours > 0 ? points / hours : NAN;
+        early = a->early_hours > 0 ? a->early_points / a->early_hours : NAN;
         if (!(now > 0) || !(early > 0))
                 return;
         runtime = 100.0 / now;

@@ -1,81 +1,138 @@
-/* hpmon — charge-stall: the level was rising, then sits still for much longer than this
- * device takes per step, rising or falling, below 90 %.
+/* hpmon — charge-stall: the level was rising, then neither rises nor falls for much longer
+ * than this device takes per step, rising or falling, below 90 %.
  *
- * Why both paces: a charger pulled mid-charge leaves the level flat until the first step
- * down, which takes a falling step's time (longer still when idle); only flat for several
- * times the slower of the two is "stopped while plugged in". Silence is not a stall: the
- * timer is armed only once a rise of at least one whole step interval (two boundaries) has
- * been seen in this connection, so a headset that is silent on the charger and jumps to
- * 100 on reconnection never arms it. One-step flicker is not movement (see analyzer.c). */
+ * A rise is the core's rising leg with a whole step interval (two boundaries), at least
+ * two steps and 3 points up, at a charging pace (half slow-charge's threshold or more: a
+ * 1 % gauge wandering up two points while idle is not charging); its last boundary is the
+ * peak, and the flat time counts from the peak. Why both paces: a charger
+ * pulled mid-charge leaves the level flat until the first steps down, which take a falling
+ * step's time each; only flat for charge-stall.factor times the slower of the two paces
+ * (and at least charge-stall.min-wait) is "stopped while plugged in".
+ *
+ * Flicker: a stalled gauge wanders a step either side of where it stopped, and the core's
+ * hysteresis may read a wander of two steps as a fall. So two steps below the peak only
+ * suspends the count: back at the peak before going three steps below it, the level was
+ * flat all along and the count resumes (a stall already due is then raised at once);
+ * three steps below, it was a real fall and the rise is forgotten. One step below the peak
+ * is flicker and does not suspend (nor does it resume a suspended count, unless the level
+ * has wandered between one and two steps below for a whole falling step's time without
+ * going further: then the peak was a flicker above a plateau, which becomes the peak); "below 90 %" is judged on that lower level (a 10 % gauge stalled at 85
+ * reads 80 and 90 in turn). A flap (history.flap) keeps all this: the headset did not leave
+ * the charger for a link that dropped for seconds.
+ *
+ * Silence is not a stall: only a rise seen while connected starts the count, so a headset
+ * silent on the charger that jumps to 100 on reconnection never does. The episode ends
+ * with the next move: a new peak or a real fall. */
 #include "analyzer-internal.h"
 
 struct detect_charge_stall_state {
-        double wait_ms;         /* the wait the armed timer was computed with */
-        double pace_ms;         /* the slower step time it used */
+        bool rising;            /* a rise was seen and not undone by a real fall */
+        bool suspended;         /* the level is below the peak (a fall or flicker) */
+        int peak;               /* last rising boundary */
+        int64_t flat_since;     /* its time */
+        int start;              /* where the rise began */
         double rise_pace_ms;
         double fall_pace_ms;
+        int low;                /* lowest level since the peak, while within a step of it */
+        int64_t suspended_since;
 };
 
-/* Whether the device is in the state a stall grows from: connected, rising, below the limit. */
-static bool detect_charge_stall_rising(const struct analyzer *a) {
-        return a->connected == 1 && a->leg.dir > 0 && a->leg.boundaries >= 2 &&
-               a->filtered < a->config.stall_below;
-}
-
-/* The rising leg's time per step: the slower of its last interval and its average, so the
- * slowing above the CV knee and the jitter of single steps both lengthen the wait. */
-static double detect_charge_stall_rise_pace(const struct analyzer *a) {
-        const struct analyzer_leg *L = &a->leg;
-        int s = a->step > 0 ? a->step : 1;
-        double last, avg;
-
-        last = (double) (L->t_last - L->t_prev) / ((double) abs(L->l_last - L->l_prev) / s);
-        avg = (double) (L->t_last - L->t_first) / ((double) abs(L->l_last - L->l_first) / s);
-        return last > avg ? last : avg;
-}
-
-/* Re-arms (or disarms) the timer from the last movement. */
+/* Arms the timer from the peak when counting, else disarms it. */
 static void detect_charge_stall_rearm(struct analyzer *a, struct detect_charge_stall_state *st) {
         double pace, wait;
 
-        if (analyzer_is_open(a, FINDING_CHARGE_STALL) || !detect_charge_stall_rising(a)) {
+        if (!st->rising || st->suspended || a->connected != 1 || st->low >= a->config.stall_below ||
+            analyzer_is_open(a, FINDING_CHARGE_STALL)) {
                 analyzer_arm(a, FINDING_CHARGE_STALL, ANALYZER_NEVER);
                 return;
         }
-        st->rise_pace_ms = detect_charge_stall_rise_pace(a);
         st->fall_pace_ms = analyzer_fall_pace_ms(a);
         pace = st->rise_pace_ms > st->fall_pace_ms ? st->rise_pace_ms : st->fall_pace_ms;
         wait = a->config.stall_factor * pace;
         if (wait < (double) a->config.stall_min_wait_ms)
                 wait = (double) a->config.stall_min_wait_ms;
-        st->pace_ms = pace;
-        st->wait_ms = wait;
-        analyzer_arm(a, FINDING_CHARGE_STALL, a->last_move + (int64_t) wait);
+        analyzer_arm(a, FINDING_CHARGE_STALL, st->flat_since + (int64_t) wait);
 }
 
-/* Movement clears an open stall; every change re-arms from the last movement. */
+/* Whether the core's current leg is a rise that can stall. */
+static bool detect_charge_stall_is_rise(const struct analyzer *a) {
+        const struct analyzer_leg *L = &a->leg;
+        int risen = a->filtered - L->origin;
+        double usual;
+
+        return L->dir > 0 && L->boundaries >= 2 && risen >= 2 * a->step && risen >= 3 &&
+               analyzer_leg_rate(L) >= 0.5 * analyzer_slow_charge_threshold(a, &usual);
+}
+
+/* Follows rises, falls and flaps. */
 static void detect_charge_stall_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_charge_stall_state *st = state;
+        int s = a->step > 0 ? a->step : 1;
 
-        if (u->what == ANALYZER_LEVEL && u->moved)
-                analyzer_clear(a, FINDING_CHARGE_STALL, u->t);
+        switch (u->what) {
+        case ANALYZER_DISCONNECT:
+                break;
+        case ANALYZER_CONNECT:
+                if (!u->flap)
+                        st->rising = false;
+                break;
+        case ANALYZER_BREAK:
+                st->rising = false;
+                break;
+        case ANALYZER_LEG_END:
+                break;
+        case ANALYZER_LEVEL:
+                if (detect_charge_stall_is_rise(a) && a->filtered > (st->rising ? st->peak : -1)) {
+                        /* a new peak */
+                        if (!st->rising)
+                                st->start = a->leg.origin;
+                        analyzer_clear(a, FINDING_CHARGE_STALL, u->t);
+                        st->rising = true;
+                        st->suspended = false;
+                        st->peak = st->low = a->filtered;
+                        st->flat_since = a->leg.t_last;
+                        st->rise_pace_ms = a->leg.pace_ms;
+                } else if (st->rising && u->level <= st->peak - 3 * s) {
+                        /* a real fall: the charger was pulled, or charging reversed */
+                        analyzer_clear(a, FINDING_CHARGE_STALL, u->t);
+                        st->rising = false;
+                } else if (st->rising && u->level <= st->peak - 2 * s) {
+                        if (!st->suspended)
+                                st->suspended_since = u->t;
+                        st->suspended = true;
+                } else if (st->rising) {
+                        if (u->level >= st->peak)
+                                st->suspended = false;
+                        else if (st->suspended && u->t - st->suspended_since >= (int64_t) analyzer_fall_pace_ms(a)) {
+                                /* a falling step's time between two levels and never a third step
+                                 * down: a plateau a step lower, not a fall (the peak was flicker) */
+                                st->peak -= s;
+                                st->suspended = false;
+                        }
+                        if (u->level < st->low)
+                                st->low = u->level;
+                }
+                break;
+        }
         detect_charge_stall_rearm(a, st);
 }
 
-/* Flat for the whole wait: a stall, timed at the moment the wait ran out. */
+/* Flat for the whole wait: a stall, timed when the wait ran out (or, if the level was
+ * wandering below the peak then, when it came back). */
 static void detect_charge_stall_timer(struct analyzer *a, void *state, int64_t due) {
         struct detect_charge_stall_state *st = state;
         struct finding f;
 
-        if (!detect_charge_stall_rising(a) || analyzer_is_open(a, FINDING_CHARGE_STALL))
+        if (!st->rising || st->suspended || a->connected != 1 || analyzer_is_open(a, FINDING_CHARGE_STALL))
                 return;
         analyzer_finding_init(a, FINDING_CHARGE_STALL, FINDING_WARNING, due, &f);
-        (void) finding_add_evidence(&f, "level_pct", a->filtered);
-        (void) finding_add_evidence(&f, "flat_min", (double) (due - a->last_move) / ANALYZER_MINUTE_MS);
+        (void) finding_add_evidence(&f, "level_pct", st->peak);
+        (void) finding_add_evidence(&f, "flat_min", (double) (due - st->flat_since) / ANALYZER_MINUTE_MS);
         (void) finding_add_evidence(&f, "rise_step_min", st->rise_pace_ms / ANALYZER_MINUTE_MS);
         (void) finding_add_evidence(&f, "fall_step_min", st->fall_pace_ms / ANALYZER_MINUTE_MS);
-        (void) finding_add_evidence(&f, "charge_rate_pct_per_h", analyzer_leg_rate(&a->leg));
-        (void) finding_add_evidence(&f, "risen_pct", a->leg.l_last - a->leg.origin);
+        (void) finding_add_evidence(&f, "charge_rate_pct_per_h",
+                                    st->rise_pace_ms > 0 ? a->step / analyzer_hours((int64_t) st->rise_pace_ms) : NAN);
+        (void) finding_add_evidence(&f, "risen_pct", st->peak - st->start);
         (void) finding_add_evidence(&f, "step_pct", a->step);
         analyzer_raise(a, &f);
 }

@@ -1,12 +1,15 @@
 /* hpmon — fast-drain: the recent drain rate in use is at least 1.8 times this device's
  * baseline.
  *
- * "Recent" is the in-use drain of the newest falls (the one in progress included), back
- * until fast-drain.min-duration of falling has been measured, within fast-drain.lookback;
- * it is points over hours summed across those falls, so short and long falls weigh by
- * their length. The baseline is the median of the older falls, leaving out those recorded
- * while an episode was open, so a lasting fault does not become the norm. Only falls
- * measured while connected count: a change across a gap says nothing about drain. */
+ * Both rates are measured the same way, points over hours summed across whole falls, so
+ * short and long falls weigh by their length and a mix of calls, music and idle time
+ * averages out the same on both sides. "Recent" is the newest falls (the one in progress
+ * included), back until fast-drain.min-duration of falling has been measured, within
+ * fast-drain.lookback. The baseline is every older fall in history, leaving out those
+ * recorded while an episode was open (so a lasting fault does not become the norm), and
+ * counts only once it holds history.min-discharges falls and three times the recent
+ * window's hours. Only falls measured while connected count: a change across a gap says
+ * nothing about drain. */
 #include "analyzer-internal.h"
 
 struct detect_fast_drain_state {
@@ -15,18 +18,17 @@ struct detect_fast_drain_state {
 
 /* Measures the recent drain rate and the baseline before it; false without enough of either. */
 static bool detect_fast_drain_measure(const struct analyzer *a, int64_t now, double *ret_recent, double *ret_hours,
-                                      double *ret_baseline, unsigned *ret_falls) {
+                                      double *ret_baseline, double *ret_baseline_hours) {
         const struct analyzer_config *c = &a->config;
         const struct analyzer_leg *L = &a->leg;
-        double points = 0, hours = 0, v[ANALYZER_DRAINS_MAX];
-        unsigned used = 0, falls = 0, nb = 0, size = analyzer_ring_size(&a->drains);
+        double points = 0, hours = 0, min_h = analyzer_hours(c->fast_drain_min_ms), bp = 0, bh = 0;
+        unsigned used = 0, nb = 0, size = analyzer_ring_size(&a->drains);
 
         if (L->dir < 0 && L->boundaries >= 2 && L->t_last > L->t_first) {
                 points += L->l_first - L->l_last;
                 hours += analyzer_hours(L->t_last - L->t_first);
-                falls++;
         }
-        while (hours < analyzer_hours(c->fast_drain_min_ms) && used < size) {
+        while (hours < min_h && used < size) {
                 const struct analyzer_record *r = analyzer_ring_get(&a->drains, used);
 
                 if (r->t_end < now - c->fast_drain_lookback_ms)
@@ -34,37 +36,38 @@ static bool detect_fast_drain_measure(const struct analyzer *a, int64_t now, dou
                 points += r->points;
                 hours += r->hours;
                 used++;
-                falls++;
         }
-        if (hours < analyzer_hours(c->fast_drain_min_ms) || !(hours > 0))
+        if (hours < min_h || !(hours > 0))
                 return false;
         for (unsigned i = used; i < size; i++) {
                 const struct analyzer_record *r = analyzer_ring_get(&a->drains, i);
 
-                if (!(r->flags & (1u << FINDING_FAST_DRAIN)))
-                        v[nb++] = r->rate;
+                if (r->flags & (1u << FINDING_FAST_DRAIN))
+                        continue;
+                bp += r->points;
+                bh += r->hours;
+                nb++;
         }
-        if (nb < c->min_drains || nb == 0)
+        if (nb < c->min_drains || bh < 3 * min_h || !(bp > 0))
                 return false;
         *ret_recent = points / hours;
         *ret_hours = hours;
-        *ret_baseline = analyzer_median(v, nb);
-        *ret_falls = falls;
-        return *ret_baseline > 0;
+        *ret_baseline = bp / bh;
+        *ret_baseline_hours = bh;
+        return true;
 }
 
 /* Judges at every falling boundary and whenever a fall ends. */
 static void detect_fast_drain_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_fast_drain_state *st = state;
         const struct analyzer_config *c = &a->config;
-        double recent, hours, baseline;
-        unsigned falls;
+        double recent, hours, baseline, baseline_hours;
         struct finding f;
 
         if (!((u->what == ANALYZER_LEVEL && u->boundary && a->leg.dir < 0) ||
               (u->what == ANALYZER_LEG_END && u->leg->dir < 0)))
                 return;
-        if (!detect_fast_drain_measure(a, u->t, &recent, &hours, &baseline, &falls))
+        if (!detect_fast_drain_measure(a, u->t, &recent, &hours, &baseline, &baseline_hours))
                 return;
         if (analyzer_is_open(a, FINDING_FAST_DRAIN)) {
                 if (recent < (1.0 + c->fast_drain_factor) / 2.0 * st->baseline)
@@ -79,6 +82,7 @@ static void detect_fast_drain_update(struct analyzer *a, void *state, const stru
         (void) finding_add_evidence(&f, "baseline_pct_per_h", baseline);
         (void) finding_add_evidence(&f, "ratio", recent / baseline);
         (void) finding_add_evidence(&f, "measured_h", hours);
+        (void) finding_add_evidence(&f, "baseline_h", baseline_hours);
         (void) finding_add_evidence(&f, "runtime_h", 100.0 / recent);
         (void) finding_add_evidence(&f, "baseline_runtime_h", 100.0 / baseline);
         (void) finding_add_evidence(&f, "level_pct", a->level);

@@ -3,8 +3,10 @@
  *
  * The core's hysteresis already refuses one-step flicker as a reversal; this counts a
  * reversal once both the leg before it and the leg after it have moved the required
- * number of steps, at the boundary where the second one does. A disconnect starts the
- * count again: legs are compared only while the same connection watched them both. */
+ * number of steps, at the boundary where the second one does. A rise counts only at a
+ * charging pace (at least slow-charge's threshold): a gauge that wobbles two steps up
+ * while the headset drains is noise, not a charger coming and going. A reconnection (other
+ * than a flap) starts the count again: legs are compared only within one connection. */
 #include "analyzer-internal.h"
 
 #define DETECT_INTERMITTENT_MAX 16
@@ -14,6 +16,7 @@ struct detect_intermittent_charge_state {
         unsigned n, next;
         int prev_dir;                           /* direction of the leg before the current, 0 none */
         unsigned prev_steps;
+        double prev_rate;                       /* its rate, %/h */
         bool counted;                           /* the current leg's reversal is counted */
 };
 
@@ -41,16 +44,22 @@ static void detect_intermittent_charge_update(struct analyzer *a, void *state, c
         const struct analyzer_config *c = &a->config;
         unsigned n;
         int64_t oldest;
+        double rise_rate, usual;
         struct finding f;
 
         switch (u->what) {
         case ANALYZER_LEG_END:
                 st->prev_dir = u->leg->dir;
                 st->prev_steps = analyzer_leg_steps(a, u->leg);
+                st->prev_rate = analyzer_leg_rate(u->leg);
                 st->counted = false;
                 return;
-        case ANALYZER_CONNECT:
         case ANALYZER_DISCONNECT:
+                return;
+        case ANALYZER_CONNECT:
+                if (u->flap)
+                        return;
+                /* fall through */
         case ANALYZER_BREAK:
                 st->n = st->next = 0;
                 st->prev_dir = 0;
@@ -66,6 +75,9 @@ static void detect_intermittent_charge_update(struct analyzer *a, void *state, c
         }
         if (!u->boundary || st->counted || st->prev_dir == 0 || st->prev_dir != -a->leg.dir ||
             st->prev_steps < c->intermittent_leg_steps || analyzer_leg_steps(a, &a->leg) < c->intermittent_leg_steps)
+                return;
+        rise_rate = a->leg.dir > 0 ? analyzer_leg_rate(&a->leg) : st->prev_rate;
+        if (!(rise_rate >= analyzer_slow_charge_threshold(a, &usual)))
                 return;
 
         st->counted = true;

@@ -1,29 +1,16 @@
 /* hpmon — slow-charge: a sustained rise below 80 % at under half this device's usual
  * charge rate, or under 25 %/h before it has a usual rate.
  *
- * The rate is measured boundary to boundary (time per step), so it means the same at 1 %
- * and at 20 % steps; it is judged only once the rise has lasted slow-charge.min-duration.
+ * The rate is the step over the median of the rise's latest times per step (boundary to
+ * boundary), so it means the same at 1 % and at 20 % steps, and a step of gauge noise
+ * before the charger took over does not make a normal charge look slow. It is judged once
+ * the rise has lasted slow-charge.min-duration and risen at least a step and 5 points: a
+ * 1 % gauge wandering a point or two up while idle is not a sustained rise.
  * Rises that were themselves slow are kept out of the usual rate. A rise seen only across
  * a gap bounds the charge rate from below, so it may raise the no-history threshold (half
  * that bound) but never lower it. A rise that stops altogether is charge-stall's: an open
  * stall keeps this quiet. */
 #include "analyzer-internal.h"
-
-/* The threshold (%/h) below which a rise is slow, and whether it comes from history. */
-static double detect_slow_charge_threshold(const struct analyzer *a, double *ret_usual) {
-        const struct analyzer_config *c = &a->config;
-        double usual, t;
-
-        if (analyzer_usual_charge_rate(a, &usual) && usual > 0) {
-                *ret_usual = usual;
-                return c->slow_fraction * usual;
-        }
-        *ret_usual = NAN;
-        t = c->slow_fallback_rate;
-        if (c->slow_fraction * a->gap_charge_bound > t)
-                t = c->slow_fraction * a->gap_charge_bound;
-        return t;
-}
 
 /* Judges the rise at each of its boundaries below the knee; clears when the rise ends. */
 static void detect_slow_charge_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
@@ -33,7 +20,7 @@ static void detect_slow_charge_update(struct analyzer *a, void *state, const str
         int64_t dur;
         struct finding f;
 
-        if (u->what == ANALYZER_LEG_END || u->what == ANALYZER_DISCONNECT || u->what == ANALYZER_BREAK) {
+        if (u->what == ANALYZER_LEG_END || u->what == ANALYZER_BREAK || (u->what == ANALYZER_CONNECT && !u->flap)) {
                 analyzer_clear(a, FINDING_SLOW_CHARGE, u->t);
                 return;
         }
@@ -48,15 +35,16 @@ static void detect_slow_charge_update(struct analyzer *a, void *state, const str
         if (L->cc_boundaries < 2 || L->cc_boundaries != L->boundaries || L->l_first >= c->slow_below)
                 return;
         dur = L->t_cc_last - L->t_first;
-        if (dur < c->slow_min_duration_ms)
+        if (dur < c->slow_min_duration_ms || L->l_cc_last - L->l_first < 5)
                 return;
-        rate = (L->l_cc_last - L->l_first) / analyzer_hours(dur);
-        threshold = detect_slow_charge_threshold(a, &usual);
+        rate = analyzer_leg_cc_rate(a, L);
+        threshold = analyzer_slow_charge_threshold(a, &usual);
         if (!(rate < threshold))
                 return;
 
         analyzer_finding_init(a, FINDING_SLOW_CHARGE, FINDING_WARNING, u->t, &f);
         (void) finding_add_evidence(&f, "rate_pct_per_h", rate);
+        (void) finding_add_evidence(&f, "average_rate_pct_per_h", (L->l_cc_last - L->l_first) / analyzer_hours(dur));
         (void) finding_add_evidence(&f, "threshold_pct_per_h", threshold);
         if (!isnan(usual))
                 (void) finding_add_evidence(&f, "usual_rate_pct_per_h", usual);

@@ -1,59 +1,118 @@
 /* hpmon — sudden-drop: one report falls at least 20 points and does not come back within
  * minutes.
  *
- * "One report" is compared with the report before it in the same connection: across a
- * gap the headset may simply have been used elsewhere. At coarse steps one step can be 20
- * points, so the fall must also be at least two steps; and it must be faster than any use
- * could drain (its smallest possible size, one step less, over the time since the report
- * before), so a writer that missed reports for an hour does not look like a collapse.
- * Then it waits sudden-drop.confirm: a glitch that comes back (within half the threshold
- * of where it fell from) is forgotten; one that stays, or a headset that switches off, is
- * raised at the end of the wait. The episode ends when the level is back where it fell from. */
+ * The fall is measured from the report before, or from any report of the same connection
+ * within sudden-drop.within (a few reports in quick succession: a 20 % headset that goes 80, 60, 40 in eight
+ * minutes has collapsed as surely as one that jumps); across a gap the headset may simply
+ * have been used elsewhere. At coarse steps one step can be 20 points, so the fall must
+ * also be at least two steps; and it must be faster than any use could drain: its smallest
+ * possible size (one step less) over the time it took must exceed sudden-drop.max-drain-rate,
+ * or, once the device's drain rate is known, drain-factor times that if lower. So a writer
+ * that missed reports for an hour does not look like a collapse, while a coarse-step
+ * headset that drains slowly still can. A fall that only undoes a jump up of the report
+ * before it (a one-report spike) is a glitch. Then it waits sudden-drop.confirm: a level
+ * that comes back (within half the threshold of where it fell from) is forgotten; one that
+ * stays, or a headset that switches off, is raised at the end of the wait. The episode
+ * ends when the level is back where it fell from. */
 #include "analyzer-internal.h"
 
+#define DETECT_SUDDEN_DROP_RECENT 16
+
+struct detect_sudden_drop_report {
+        int64_t t;
+        int level;
+};
+
 struct detect_sudden_drop_state {
+        struct detect_sudden_drop_report recent[DETECT_SUDDEN_DROP_RECENT];     /* this connection, ring */
+        unsigned n, next;
         bool pending;
         int before;             /* level before the fall */
         int after;              /* level it fell to */
         int latest;             /* newest level during the wait */
         int64_t at;             /* time of the fall */
-        double gap_min;         /* minutes since the report before it */
+        double fall_min;        /* minutes the fall took */
         int cleared_at;         /* open episode: level that ends it */
 };
+
+/* A recent report by age (0 the newest). */
+static const struct detect_sudden_drop_report *detect_sudden_drop_get(const struct detect_sudden_drop_state *st,
+                                                                      unsigned age) {
+        return &st->recent[(st->next + DETECT_SUDDEN_DROP_RECENT - 1 - age) % DETECT_SUDDEN_DROP_RECENT];
+}
+
+/* Looks for a fall to this report from the latest recent one it is sudden from. */
+static bool detect_sudden_drop_find(const struct analyzer *a, const struct detect_sudden_drop_state *st,
+                                    const struct analyzer_update *u, int *ret_before, double *ret_min) {
+        const struct analyzer_config *c = &a->config;
+        int need = c->sudden_drop_points > 2 * a->step ? c->sudden_drop_points : 2 * a->step;
+        double limit = c->sudden_drop_max_rate, baseline;
+
+        if (analyzer_drain_baseline(a, 1u << FINDING_FAST_DRAIN, &baseline) && c->sudden_drop_drain_factor * baseline < limit)
+                limit = c->sudden_drop_drain_factor * baseline;
+        for (unsigned age = 0; age < st->n; age++) {
+                const struct detect_sudden_drop_report *r = detect_sudden_drop_get(st, age);
+                int drop = r->level - u->level;
+                double hours = analyzer_hours(u->t - r->t);
+
+                if (age > 0 && u->t - r->t > c->sudden_drop_within_ms)
+                        break;          /* the report just before always counts */
+                if (drop < need)
+                        continue;
+                if (hours > 0 && (drop - a->step) / hours <= limit)
+                        continue;
+                if (age + 1 < st->n) {
+                        const struct detect_sudden_drop_report *p = detect_sudden_drop_get(st, age + 1);
+
+                        if (r->level - p->level >= need && abs(u->level - p->level) <= 2 * a->step)
+                                continue;       /* a spike up and back */
+                }
+                *ret_before = r->level;
+                *ret_min = hours * 60.0;
+                return true;
+        }
+        return false;
+}
+
+/* Remembers a report of this connection. */
+static void detect_sudden_drop_remember(struct detect_sudden_drop_state *st, int64_t t, int level) {
+        st->recent[st->next] = (struct detect_sudden_drop_report) { .t = t, .level = level };
+        st->next = (st->next + 1) % DETECT_SUDDEN_DROP_RECENT;
+        if (st->n < DETECT_SUDDEN_DROP_RECENT)
+                st->n++;
+}
 
 /* Looks for a fall, follows the wait, and ends an episode on recovery. */
 static void detect_sudden_drop_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_sudden_drop_state *st = state;
-        const struct analyzer_config *c = &a->config;
-        int drop, need;
-        double hours;
+        int before;
+        double minutes;
 
+        if (u->what == ANALYZER_BREAK || (u->what == ANALYZER_CONNECT && !u->flap)) {
+                st->n = st->next = 0;
+                return;
+        }
         if (u->what != ANALYZER_LEVEL)
                 return;
         if (analyzer_is_open(a, FINDING_SUDDEN_DROP) && u->level >= st->cleared_at)
                 analyzer_clear(a, FINDING_SUDDEN_DROP, u->t);
         if (st->pending) {
                 st->latest = u->level;
+                detect_sudden_drop_remember(st, u->t, u->level);
                 return;
         }
-        if (!u->same_connection || u->prev_level < 0 || analyzer_is_open(a, FINDING_SUDDEN_DROP))
-                return;
-        drop = u->prev_level - u->level;
-        need = c->sudden_drop_points > 2 * a->step ? c->sudden_drop_points : 2 * a->step;
-        if (drop < need)
-                return;
-        hours = analyzer_hours(u->t - u->prev_time);
-        if (hours > 0 && (drop - a->step) / hours <= c->sudden_drop_max_rate)
-                return;
-        *st = (struct detect_sudden_drop_state) {
-                .pending = true,
-                .before = u->prev_level,
-                .after = u->level,
-                .latest = u->level,
-                .at = u->t,
-                .gap_min = hours * 60.0,
-        };
-        analyzer_arm(a, FINDING_SUDDEN_DROP, u->t + c->sudden_drop_confirm_ms);
+        if (u->same_connection && st->n == 0 && u->prev_level >= 0)
+                detect_sudden_drop_remember(st, u->prev_time, u->prev_level);  /* the level at the connect */
+        if (u->same_connection && !analyzer_is_open(a, FINDING_SUDDEN_DROP) &&
+            detect_sudden_drop_find(a, st, u, &before, &minutes)) {
+                st->pending = true;
+                st->before = before;
+                st->after = st->latest = u->level;
+                st->at = u->t;
+                st->fall_min = minutes;
+                analyzer_arm(a, FINDING_SUDDEN_DROP, u->t + a->config.sudden_drop_confirm_ms);
+        }
+        detect_sudden_drop_remember(st, u->t, u->level);
 }
 
 /* The wait is over: raise unless the level came back. */
@@ -71,7 +130,7 @@ static void detect_sudden_drop_timer(struct analyzer *a, void *state, int64_t du
         (void) finding_add_evidence(&f, "before_pct", st->before);
         (void) finding_add_evidence(&f, "after_pct", st->after);
         (void) finding_add_evidence(&f, "drop_pct", st->before - st->after);
-        (void) finding_add_evidence(&f, "minutes_between_reports", st->gap_min);
+        (void) finding_add_evidence(&f, "fall_min", st->fall_min);
         (void) finding_add_evidence(&f, "level_after_wait_pct", st->latest);
         (void) finding_add_evidence(&f, "wait_min", (double) (due - st->at) / ANALYZER_MINUTE_MS);
         analyzer_raise(a, &f);

@@ -1,0 +1,89 @@
+/* hpmon — unit tests of the advice table (lib/advice.c) and of the finding names (lib/finding.c). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "advice.h"
+#include "finding.h"
+
+/* What the guide says each kind leads to (DESIGN.md's table), as "Step 1,Step 2". */
+static const char *const advice_expected[_FINDING_KIND_MAX] = {
+        [FINDING_CHARGE_STALL] = "Step 1,Step 2,Step 3",
+        [FINDING_SLOW_CHARGE] = "Step 2,Step 3",
+        [FINDING_INTERMITTENT_CHARGE] = "Step 1,Step 2",
+        [FINDING_FAST_DRAIN] = "Step 4,Step 5,Step 6",
+        [FINDING_BATTERY_DEGRADED] = "Step 6,Replace",
+        [FINDING_SUDDEN_DROP] = "Step 6",
+        [FINDING_NOT_HOLDING_CHARGE] = "Step 6,Q4",
+        [FINDING_CONNECTION_UNSTABLE] = "Step 4,Step 5",
+        [FINDING_LOW_BATTERY] = "",
+        [FINDING_DEEP_DISCHARGE_RISK] = "Q4",
+};
+
+/* Every kind has a meaning, an action and the guide's steps, titled as the guide titles them. */
+static void test_table(void **state) {
+        for (int k = 0; k < _FINDING_KIND_MAX; k++) {
+                const struct advice *a = advice_for((enum finding_kind) k);
+                char refs[128] = "";
+
+                assert_non_null(a);
+                assert_int_equal(a->kind, k);
+                assert_true(strlen(a->meaning) > 5);
+                assert_true(strlen(a->action) > 5);
+                assert_true(a->n_steps <= ADVICE_STEPS_MAX);
+                for (unsigned i = 0; i < a->n_steps; i++) {
+                        assert_true(strlen(a->steps[i].title) > 5);
+                        if (i)
+                                strcat(refs, ",");
+                        strcat(refs, a->steps[i].ref);
+                }
+                assert_string_equal(refs, advice_expected[k]);
+        }
+        assert_null(advice_for(_FINDING_KIND_MAX));
+        assert_null(advice_for(_FINDING_KIND_INVALID));
+        assert_string_equal(advice_for(FINDING_CHARGE_STALL)->meaning, "charging stopped before full");
+        assert_string_equal(advice_for(FINDING_CHARGE_STALL)->steps[0].title, "Inspect the Charging Port");
+}
+
+/* Names go both ways, and unknown names are refused. */
+static void test_names(void **state) {
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                assert_int_equal(finding_kind_from_string(finding_kind_to_string((enum finding_kind) k)), k);
+        assert_int_equal(finding_kind_from_string("charge_stall"), _FINDING_KIND_INVALID);
+        assert_int_equal(finding_kind_from_string(NULL), _FINDING_KIND_INVALID);
+        assert_null(finding_kind_to_string(_FINDING_KIND_MAX));
+        assert_string_equal(finding_state_to_string(FINDING_CLEARED), "cleared");
+        assert_string_equal(finding_severity_to_string(FINDING_CRITICAL), "critical");
+        assert_null(finding_severity_to_string(_FINDING_SEVERITY_MAX));
+}
+
+/* Evidence is a small fixed array, looked up by name. */
+static void test_evidence(void **state) {
+        struct finding f = {};
+        char names[FINDING_EVIDENCE_MAX][8];
+
+        for (int i = 0; i < FINDING_EVIDENCE_MAX; i++) {
+                snprintf(names[i], sizeof(names[i]), "e%d", i);
+                assert_int_equal(finding_add_evidence(&f, names[i], i), 0);
+        }
+        assert_int_equal(finding_add_evidence(&f, "one-too-many", 1), -ENOSPC);
+        assert_non_null(finding_get_evidence(&f, "e3"));
+        assert_true(finding_get_evidence(&f, "e3")->value == 3);
+        assert_null(finding_get_evidence(&f, "e9"));
+}
+
+/* Runs them. */
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                { .name = "/advice/table", .test_func = test_table },
+                { .name = "/finding/names", .test_func = test_names },
+                { .name = "/finding/evidence", .test_func = test_evidence },
+        };
+        return _cmocka_run_group_tests("advice", tests, sizeof(tests) / sizeof(tests[0]), NULL, NULL);
+}
