@@ -41,6 +41,8 @@ const struct cmd_entry cmd_analyze_entry = {
 struct cmd_analyze_log {
         const char *path;
         const struct analyzer_config *config;
+        const char *config_path;
+        struct analyzer_config own;     /* with the headset's [device ...] section, as hpmond runs it */
         char address[ADDRESS_STRING_MAX];
         char name[CHARGELOG_NAME_MAX + 1];
         struct analyzer *analyzer;
@@ -200,6 +202,9 @@ static int cmd_analyze_log(struct cmd_analyze_log *log) {
         snprintf(stem, sizeof(stem), "%s", base ? base + 1 : log->path);
         stem[strcspn(stem, ".")] = '\0';
         (void) address_from_underscores(stem, log->address);
+        /* the global file was checked already; this adds the headset's own section */
+        if (*log->address && config_load_file_for(log->config_path, log->address, &log->own, NULL) == 0)
+                log->config = &log->own;
 
         r = chargelog_read_file(log->path, &h, log, NULL);
         if (r < 0)
@@ -238,6 +243,7 @@ static int cmd_analyze_exec(const struct cmd_entry *self, struct cmd_args *args)
                 struct cmd_analyze_log log = {
                         .path = args->argv[i],
                         .config = &config,
+                        .config_path = config_path ? config_path : CONFIG_FILE,
                         .until_ms = until_ms,
                 };
                 size_t open = 0;

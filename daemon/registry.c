@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "registry.h"
 #include "service.h"
@@ -145,6 +146,7 @@ static int registry_insert(struct context *c, const char address[static ADDRESS_
                            struct chargelog *log, struct device **ret) {
         struct device *d, **n;
         size_t i;
+        int r;
 
         n = realloc(c->devices, (c->n_devices + 1) * sizeof(*c->devices));
         if (!n)
@@ -164,7 +166,18 @@ static int registry_insert(struct context *c, const char address[static ADDRESS_
         devstate_init(&d->state);
         alerts_init(&d->alerts, address);
         figures_compute(&(struct analyzer_figures) { .drain_rate = NAN }, &d->state, &d->figures);
-        if (analyzer_new(&c->config, address, registry_finding_cb, d, &d->analyzer) < 0) {
+        {
+                /* the headset's own thresholds: the global ones with its [device ...] section over them */
+                struct analyzer_config own = c->config;
+                struct config_error err = {};
+
+                if (config_load_file_for(c->config_path, address, &own, &err) < 0) {
+                        log_warning("%s, using the global thresholds for %s.", err.message, address);
+                        own = c->config;
+                }
+                r = analyzer_new(&own, address, registry_finding_cb, d, &d->analyzer);
+        }
+        if (r < 0) {
                 free(d->name);
                 free(d);
                 return -ENOMEM;

@@ -311,7 +311,10 @@ struct config_parse {
         FILE *f;
         unsigned line;                  /* line inih is on */
         bool at_line_start;
+        const char *device;             /* the device whose [device ...] section applies, or NULL */
+        bool device_pass;               /* second pass: only that section */
         struct analyzer_config config;
+        struct analyzer_config scratch; /* other devices' sections are checked here */
         unsigned error_line;            /* first line the handler refused, 0 none */
         int read_errno;                 /* reading failed (a directory, an I/O error) */
         char error[256];
@@ -335,12 +338,44 @@ static char *config_reader_cb(char *str, int num, void *stream) {
         return s;
 }
 
+/* A key of a [device AA:BB:CC:DD:EE:FF] section: "kind.key = value", the same keys as the
+ * global sections. Applied (second pass) when the section is the device's; otherwise
+ * only checked, so a typo in any device's section is reported wherever it is. */
+static int config_device_key(struct config_parse *p, const char *section, const char *name, const char *value,
+                             char *err, size_t err_size) {
+        char address[ADDRESS_STRING_MAX], sub[64];
+        const char *dot = strchr(name, '.');
+        bool mine;
+
+        if (address_normalize(section + strlen(CONFIG_DEVICE_SECTION), address) < 0) {
+                snprintf(err, err_size, "[%s]: not a Bluetooth address (expected [device AA:BB:CC:DD:EE:FF])", section);
+                return -EINVAL;
+        }
+        if (!dot || dot == name || (size_t) (dot - name) >= sizeof(sub)) {
+                snprintf(err, err_size, "[%s]: '%s' is not section.key (for instance low-battery.warning)", section, name);
+                return -EINVAL;
+        }
+        memcpy(sub, name, (size_t) (dot - name));
+        sub[dot - name] = '\0';
+        mine = p->device && strcmp(p->device, address) == 0;
+        if (p->device_pass && !mine)
+                return 0;
+        return config_set(mine && p->device_pass ? &p->config : &p->scratch, sub, dot + 1, value, err, err_size);
+}
+
 /* inih's handler: one key. Keeps the first complaint; returns 0 so inih marks the line. */
 static int config_handler_cb(void *user, const char *section, const char *name, const char *value) {
         struct config_parse *p = user;
         char err[sizeof(p->error)];
+        int r;
 
-        if (config_set(&p->config, section, name, value ? value : "", err, sizeof(err)) == 0)
+        if (strncmp(section, CONFIG_DEVICE_SECTION, strlen(CONFIG_DEVICE_SECTION)) == 0)
+                r = config_device_key(p, section, name, value ? value : "", err, sizeof(err));
+        else if (p->device_pass)
+                return 1;       /* the global keys were read in the first pass */
+        else
+                r = config_set(&p->config, section, name, value ? value : "", err, sizeof(err));
+        if (r == 0)
                 return 1;
         if (p->error_line == 0) {
                 p->error_line = p->line;
@@ -349,14 +384,25 @@ static int config_handler_cb(void *user, const char *section, const char *name, 
         return 0;
 }
 
-/* Parses an open stream over `base` (the defaults), reporting errors against `name`. */
-static int config_load_stream(FILE *f, const char *name, struct analyzer_config *ret, struct config_error *reterr) {
-        struct config_parse p = { .f = f, .at_line_start = true };
+/* Parses an open stream over the defaults, reporting errors against `name`: the global
+ * sections first, then (a second pass over the same stream) the section of `device`, so a
+ * device's own values win wherever its section stands in the file. */
+static int config_load_stream(FILE *f, const char *name, const char *device, struct analyzer_config *ret,
+                              struct config_error *reterr) {
+        struct config_parse p = { .f = f, .at_line_start = true, .device = device };
         const char *problem;
         int r;
 
         analyzer_config_init(&p.config);
+        analyzer_config_init(&p.scratch);
         r = ini_parse_stream(config_reader_cb, &p, config_handler_cb, &p);
+        if (r == 0 && !p.read_errno && device) {
+                rewind(f);
+                p.line = 0;
+                p.at_line_start = true;
+                p.device_pass = true;
+                r = ini_parse_stream(config_reader_cb, &p, config_handler_cb, &p);
+        }
         if (r == -2)
                 return -ENOMEM;
         if (p.read_errno) {
@@ -393,6 +439,13 @@ static int config_load_stream(FILE *f, const char *name, struct analyzer_config 
 /* Loads a config file over the defaults. A missing file is the defaults (returns 0);
  * an unreadable one is its errno; a bad one is -EINVAL with reterr saying where and why. */
 int config_load_file(const char *path, struct analyzer_config *ret, struct config_error *reterr) {
+        return config_load_file_for(path, NULL, ret, reterr);
+}
+
+/* The same, with the [device ADDRESS] section of `address` (canonical; NULL for none) applied
+ * over the global values. */
+int config_load_file_for(const char *path, const char *address, struct analyzer_config *ret,
+                         struct config_error *reterr) {
         FILE *f;
         int r;
 
@@ -411,13 +464,19 @@ int config_load_file(const char *path, struct analyzer_config *ret, struct confi
                 }
                 return r;
         }
-        r = config_load_stream(f, path, ret, reterr);
+        r = config_load_stream(f, path, address, ret, reterr);
         fclose(f);
         return r;
 }
 
 /* Loads config text (tests, or a file already read), reporting errors against `name`. */
 int config_load_string(const char *text, const char *name, struct analyzer_config *ret, struct config_error *reterr) {
+        return config_load_string_for(text, name, NULL, ret, reterr);
+}
+
+/* Config text with one device's section applied (see config_load_file_for()). */
+int config_load_string_for(const char *text, const char *name, const char *address, struct analyzer_config *ret,
+                           struct config_error *reterr) {
         FILE *f;
         int r;
 
@@ -428,7 +487,7 @@ int config_load_string(const char *text, const char *name, struct analyzer_confi
         f = fmemopen((void *) text, strlen(text), "r");
         if (!f)
                 return -errno;
-        r = config_load_stream(f, name ? name : "<string>", ret, reterr);
+        r = config_load_stream(f, name ? name : "<string>", address, ret, reterr);
         fclose(f);
         return r;
 }

@@ -37,5 +37,12 @@ const struct config_key *config_keys(size_t *ret_n);
 int config_set(struct analyzer_config *c, const char *section, const char *name, const char *value,
                char *reterr, size_t reterr_size);
 int config_format_value(const struct analyzer_config *c, const struct config_key *k, char *buf, size_t size);
+/* Sections "[device AA:BB:CC:DD:EE:FF]" hold one headset's own values as "kind.key = value". */
+#define CONFIG_DEVICE_SECTION "device "
+
 int config_load_file(const char *path, struct analyzer_config *ret, struct config_error *reterr);
+int config_load_file_for(const char *path, const char *address, struct analyzer_config *ret,
+                         struct config_error *reterr);
+int config_load_string_for(const char *text, const char *name, const char *address, struct analyzer_config *ret,
+                           struct config_error *reterr);
 int config_load_string(const char *text, const char *name, struct analyzer_config *ret, struct config_error *reterr);

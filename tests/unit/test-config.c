@@ -187,8 +187,47 @@ static void test_manual(void **state) {
 }
 
 /* Runs the tables and the file tests. */
+/* [device ...] sections: a headset's own values win over the global ones wherever they
+ * stand; other headsets keep the global ones; every device section is checked. */
+static void test_device_sections(void **state) {
+        static const char text[] =
+                "[device aa:bb:cc:dd:ee:02]\n"
+                "low-battery.warning = 40\n"
+                "charge-stall.enabled = no\n"
+                "[low-battery]\n"
+                "warning = 25\n"
+                "[device AA:BB:CC:DD:EE:01]\n"
+                "low-battery.warning = 30\n";
+        struct analyzer_config c;
+        struct config_error e = {};
+
+        assert_int_equal(config_load_string_for(text, "t.conf", NULL, &c, &e), 0);
+        assert_int_equal(c.low_warning, 25);
+        assert_true(c.enabled[FINDING_CHARGE_STALL]);
+        assert_int_equal(config_load_string_for(text, "t.conf", "AA:BB:CC:DD:EE:01", &c, &e), 0);
+        assert_int_equal(c.low_warning, 30);
+        assert_int_equal(config_load_string_for(text, "t.conf", "AA:BB:CC:DD:EE:02", &c, &e), 0);
+        assert_int_equal(c.low_warning, 40);
+        assert_false(c.enabled[FINDING_CHARGE_STALL]);
+        assert_int_equal(config_load_string_for(text, "t.conf", "AA:BB:CC:DD:EE:03", &c, &e), 0);
+        assert_int_equal(c.low_warning, 25);
+
+        /* a mistake in another headset's section is still an error, with its line */
+        assert_int_equal(config_load_string_for("[device AA:BB:CC:DD:EE:09]\nlow-battery.warnin = 3\n", "t.conf",
+                                                "AA:BB:CC:DD:EE:01", &c, &e), -EINVAL);
+        assert_int_equal(e.line, 2);
+        assert_int_equal(config_load_string_for("[device AA:BB]\nlow-battery.warning = 3\n", "t.conf", NULL, &c, &e),
+                         -EINVAL);
+        assert_non_null(strstr(e.message, "not a Bluetooth address"));
+        assert_int_equal(config_load_string_for("[device AA:BB:CC:DD:EE:01]\nwarning = 3\n", "t.conf", NULL, &c, &e),
+                         -EINVAL);
+        assert_non_null(strstr(e.message, "section.key"));
+        assert_int_equal(config_load_string_for("[device AA:BB:CC:DD:EE:01]\nlow-battery.warning = 300\n", "t.conf",
+                                                "AA:BB:CC:DD:EE:01", &c, &e), -EINVAL);
+}
+
 int main(void) {
-        struct CMUnitTest tests[sizeof(goods) / sizeof(goods[0]) + sizeof(bads) / sizeof(bads[0]) + 3];
+        struct CMUnitTest tests[sizeof(goods) / sizeof(goods[0]) + sizeof(bads) / sizeof(bads[0]) + 4];
         size_t n = 0;
 
         for (size_t i = 0; i < sizeof(goods) / sizeof(goods[0]); i++)
@@ -200,5 +239,6 @@ int main(void) {
         tests[n++] = (struct CMUnitTest) { .name = "/config/file/missing-and-unreadable", .test_func = test_files };
         tests[n++] = (struct CMUnitTest) { .name = "/config/file/shipped", .test_func = test_shipped };
         tests[n++] = (struct CMUnitTest) { .name = "/config/file/manual", .test_func = test_manual };
+        tests[n++] = (struct CMUnitTest) { .name = "/config/device-sections", .test_func = test_device_sections };
         return _cmocka_run_group_tests("config", tests, n, NULL, NULL);
 }
