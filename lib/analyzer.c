@@ -69,6 +69,7 @@ void analyzer_config_init(struct analyzer_config *c) {
                 .low_warning = 20,
                 .low_critical = 10,
                 .low_confirm_ms = 2 * 60 * 1000,
+                .not_holding_confirm_ms = 2 * 60 * 1000,
 
                 .deep_level = 5,
                 .deep_after_ms = 72 * ANALYZER_HOUR_MS,

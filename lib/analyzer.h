@@ -94,6 +94,7 @@ struct analyzer_config {
         int not_holding_from;                   /* from ≥ (90) */
         int not_holding_to;                     /* to ≤ (20) */
         int64_t not_holding_within_ms;          /* within (90 min) */
+        int64_t not_holding_confirm_ms;         /* one low report waits this long for a second (2 min) */
 
         /* [connection-unstable] */
         unsigned unstable_connects;             /* connects (5) */

@@ -100,6 +100,8 @@ static const struct config_key config_table[] = {
           "to at most this level" },
         { "not-holding-charge", "within", CONFIG_DURATION, CONFIG_OFF(not_holding_within_ms), 60e3, 86400e3,
           "within this long" },
+        { "not-holding-charge", "confirm", CONFIG_DURATION, CONFIG_OFF(not_holding_confirm_ms), 0, 3600e3,
+          "a single low report counts only if no higher one comes within this long (a second low report confirms at once)" },
 
         CONFIG_ENABLED("connection-unstable", FINDING_CONNECTION_UNSTABLE),
         { "connection-unstable", "connects", CONFIG_COUNT, CONFIG_OFF(unstable_connects), 2, 64,

@@ -4,9 +4,11 @@
  * below, when that report is a change within a connection (a boundary); after a gap, at
  * the last report that was still ≥ 90, the earliest it can have left, so a headset used
  * elsewhere for hours is never mistaken for one that died. No healthy battery loses 70
- * points in 90 minutes by any use, so unlike drain rates this holds across gaps. The
- * episode ends when a later charge from ≥ 90 lasts longer than the window without
- * reaching ≤ 20. */
+ * points in 90 minutes by any use, so unlike drain rates this holds across gaps. One low
+ * report is not yet a fact: it is confirmed by a second one at or below 20 (at once), or
+ * by not-holding-charge.confirm passing with no higher report — a glitchy reading
+ * between two good ones never alerts. The episode ends when a later charge from ≥ 90
+ * lasts longer than the window without reaching ≤ 20. */
 #include "analyzer-internal.h"
 
 struct detect_not_holding_charge_state {
@@ -14,6 +16,8 @@ struct detect_not_holding_charge_state {
         int full_level;         /* highest level of that charge */
         int64_t last_full;      /* last report ≥ from */
         int64_t left;           /* when it left ≥ from, or -1 */
+        bool pending;           /* a low report waits for confirmation */
+        struct finding waiting; /* what it would raise */
 };
 
 /* Resets to "no full charge seen". */
@@ -32,6 +36,16 @@ static void detect_not_holding_charge_update(struct analyzer *a, void *state, co
 
         if (u->what != ANALYZER_LEVEL)
                 return;
+        if (st->pending) {
+                st->pending = false;
+                if (u->level <= c->not_holding_to) {
+                        /* a second low report: confirmed now */
+                        st->waiting.time_ms = u->t - a->offset;
+                        analyzer_raise(a, &st->waiting);
+                        return;
+                }
+                st->full = true;        /* the low report was a glitch: the charge goes on */
+        }
         if (u->level >= c->not_holding_from) {
                 if (!st->full || st->left >= 0)
                         st->full_level = u->level;
@@ -62,7 +76,24 @@ static void detect_not_holding_charge_update(struct analyzer *a, void *state, co
         (void) finding_add_evidence(&f, "drain_rate_pct_per_h",
                                     took > 0 ? (st->full_level - u->level) / analyzer_hours(took) : INFINITY);
         (void) finding_add_evidence(&f, "within_min", (double) c->not_holding_within_ms / ANALYZER_MINUTE_MS);
-        analyzer_raise(a, &f);
+        if (c->not_holding_confirm_ms <= 0) {
+                analyzer_raise(a, &f);
+                return;
+        }
+        st->pending = true;
+        st->waiting = f;
+        analyzer_arm(a, FINDING_NOT_HOLDING_CHARGE, u->t + c->not_holding_confirm_ms);
+}
+
+/* No higher report came within not-holding-charge.confirm: the low level stands. */
+static void detect_not_holding_charge_timer(struct analyzer *a, void *state, int64_t due) {
+        struct detect_not_holding_charge_state *st = state;
+
+        if (!st->pending)
+                return;
+        st->pending = false;
+        st->waiting.time_ms = due - a->offset;
+        analyzer_raise(a, &st->waiting);
 }
 
 const struct detector detect_not_holding_charge = {
@@ -70,4 +101,5 @@ const struct detector detect_not_holding_charge = {
         .state_size = sizeof(struct detect_not_holding_charge_state),
         .init = detect_not_holding_charge_init,
         .update = detect_not_holding_charge_update,
+        .timer = detect_not_holding_charge_timer,
 };
