@@ -206,25 +206,38 @@ done:
         return 0;
 }
 
-/* bluetoothd appeared (at start or after a restart): mirror everything it has. */
-static void bluez_appeared(struct bluez *b, const char *owner) {
+/* Asks the bluetoothd we follow for all its objects; the reply is a full sync. */
+static void bluez_request_objects(struct bluez *b) {
         struct context *c = b->c;
         int r;
 
-        free(b->owner);
-        b->owner = strdup(owner);
-        c->bluez_running = true;
-        service_bluez_running_changed(c);
-
         /* ask the unique name, so a call never auto-starts or reaches a later owner */
         b->sync_call = sd_bus_slot_unref(b->sync_call);
-        r = sd_bus_call_method_async(c->bus, &b->sync_call, owner, "/", "org.freedesktop.DBus.ObjectManager",
+        r = sd_bus_call_method_async(c->bus, &b->sync_call, b->owner, "/", "org.freedesktop.DBus.ObjectManager",
                                      "GetManagedObjects", bluez_managed_objects_cb, b, NULL);
         if (r < 0) {
                 log_warning_errno(r, "Cannot ask BlueZ for its devices: %m");
                 c->bluez_synced = true;
                 context_check_ready(c);
         }
+}
+
+/* bluetoothd appeared (at start or after a restart): mirror everything it has. */
+static void bluez_appeared(struct bluez *b, const char *owner) {
+        struct context *c = b->c;
+
+        free(b->owner);
+        b->owner = strdup(owner);
+        c->bluez_running = true;
+        service_bluez_running_changed(c);
+        if (b->owner)
+                bluez_request_objects(b);
+}
+
+/* Reads BlueZ's state again (after the host resumed): what is connected now is logged so. */
+void bluez_resync(struct bluez *b) {
+        if (b && b->owner)
+                bluez_request_objects(b);
 }
 
 /* bluetoothd is gone: every device it had is disconnected now. */

@@ -17,6 +17,7 @@
 
 struct busloop;
 struct bluez;
+struct sleep;
 
 /* One headset as hpmond publishes it. */
 struct device {
@@ -47,6 +48,7 @@ struct context {
         sd_bus *bus;
         struct busloop *busloop;
         struct bluez *bluez;
+        struct sleep *sleep;
 
         struct analyzer_config config;
         const char *config_path;

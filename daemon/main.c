@@ -21,6 +21,7 @@
 #include "polkit.h"
 #include "registry.h"
 #include "service.h"
+#include "sleep.h"
 #include "writer.h"
 
 #define MAIN_DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/hpmon"
@@ -180,6 +181,7 @@ static int main_parse_args(int argc, char *argv[], struct context *c, enum log_t
 
 /* Frees everything the context holds. */
 static void context_clear(struct context *c) {
+        c->sleep = sleep_free(c->sleep);
         c->bluez = bluez_free(c->bluez);
         polkit_free_all(c);
         writer_free(c);
@@ -230,7 +232,7 @@ int main(int argc, char *argv[]) {
                 log_error_errno(r, "Cannot connect to the system bus: %m");
                 goto fail;
         }
-        if (service_start(&c) < 0 || bluez_new(&c, &c.bluez) < 0)
+        if (service_start(&c) < 0 || bluez_new(&c, &c.bluez) < 0 || sleep_new(&c, &c.sleep) < 0)
                 goto fail;
         r = busloop_new(c.bus, c.base, &c.busloop);
         if (r < 0) {

@@ -315,6 +315,20 @@ _POLKIT_POLICY = '''\
 '''
 
 
+# For the mocked logind (test-host-sleep): like systemd's org.freedesktop.login1.conf,
+# root owns the name and anyone may call the manager (Inhibit is polkit's business).
+_LOGIND_POLICY = '''\
+  <policy user="{user}">
+    <allow own="org.freedesktop.login1"/>
+    <allow send_destination="org.freedesktop.login1"/>
+  </policy>
+  <policy context="default">
+    <allow send_destination="org.freedesktop.login1"
+           send_interface="org.freedesktop.login1.Manager"/>
+  </policy>
+'''
+
+
 def _policy_text(user):
     """The project's own bus policy with @HPMON_USER@ → user (like sed)."""
     if not os.path.exists(HPMON_POLICY):
@@ -351,6 +365,7 @@ class Bus:
                     + _DEFAULT_POLICY
                     + _TEST_USER_POLICY.format(user=self.user)
                     + _POLKIT_POLICY.format(user=self.user)
+                    + _LOGIND_POLICY.format(user=self.user)
                     + f'  <include>{self.policy_path}</include>\n'
                     '</busconfig>\n')
         self.proc = None
