@@ -277,8 +277,12 @@ static int bluez_name_owner_cb(sd_bus_message *m, void *userdata, sd_bus_error *
 /* NameOwnerChanged for org.bluez: bluetoothd stopped, started or was replaced. */
 static int match_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct bluez *b = userdata;
-        const char *name, *old_owner, *new_owner;
+        const char *name, *old_owner, *new_owner, *sender = sd_bus_message_get_sender(m);
 
+        /* sd-bus leaves the sender of the match to the bus, which only filters broadcasts:
+         * a NameOwnerChanged sent to us directly by a client is a forgery */
+        if (!sender || strcmp(sender, "org.freedesktop.DBus") != 0)
+                return 0;
         if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || strcmp(name, BLUEZ_BUS_NAME) != 0)
                 return 0;
         if (*old_owner || b->owner)
