@@ -586,6 +586,16 @@ class BluezMock:
     def get_percentage(self, address):
         return int(self.call(self.bluez_path(address), PROPS_IFACE, 'Get', 'ss', (BLUEZ_BATTERY, 'Percentage')))
 
+    def add_method(self, name, in_sig, out_sig, code):
+        """A method of the test's own on org.bluez.Mock at / (dbusmock AddMethod): `args`,
+        `objects` and `dbus` are in scope; setting `ret` returns it."""
+        self.call('/', MOCK_IFACE, 'AddMethod', 'sssss', (BLUEZ_MOCK_IFACE, name, in_sig, out_sig, code))
+
+    def call_async(self, path, iface, method, sig, args, on_done, timeout=TIMEOUT):
+        """An asynchronous call to the mock; on_done(error or None) runs from the main loop."""
+        self.conn.call_async(BLUEZ, path, iface, method, sig, args,
+                             reply_handler=lambda *_: on_done(None), error_handler=on_done, timeout=timeout)
+
 
 def _run_preloaded_mock(preload):
     """The bluez5 template with devices in place before org.bluez is taken."""
@@ -727,6 +737,23 @@ class Hpmond:
         with open(self.stderr_path, 'r', errors='replace') as f:
             f.seek(since)
             return [ln for ln in f.read().splitlines() if re.match(r'<[0-4]>', ln)]
+
+    def rss_kib(self):
+        """hpmond's resident set (VmRSS of /proc/PID/status) in KiB."""
+        with open(f'/proc/{self.proc.pid}/status') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1])
+        fail(f'no VmRSS in /proc/{self.proc.pid}/status')
+
+    def sanitized(self):
+        """Whether hpmond runs with AddressSanitizer: its allocator keeps freed memory in
+        quarantine and maps shadow memory, so its RSS says nothing about leaks."""
+        with open(f'/proc/{self.proc.pid}/maps') as f:
+            if 'libasan' in f.read():
+                return True
+        with open(HPMOND, 'rb') as f:
+            return b'__asan_init' in f.read()
 
 
 # ------------------------------------------------------------------ alerts (issue 5)
