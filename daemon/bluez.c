@@ -194,11 +194,15 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m);
         }
-        if (r < 0)
-                log_warning_errno(r, "BlueZ's object list is malformed, using what was read: %m");
         for (struct bluez_device *d = b->devices; d; d = d->next)
                 bluez_report(b, d, now);
-        registry_sync_end(c, now);
+        if (r < 0)
+                /* sd-bus refuses some strings libdbus lets through (noncharacters): then the
+                 * rest of the list cannot be read, and a device missing from it is not gone */
+                log_warning_errno(r, "BlueZ's object list could not be read to its end, using what was read "
+                                     "and keeping the devices after it as they were: %m");
+        else
+                registry_sync_end(c, now);
         log_info("BlueZ is running: %zu device(s) followed.", c->n_devices);
 done:
         c->bluez_synced = true;

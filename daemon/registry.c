@@ -212,11 +212,14 @@ static int registry_replay_event_cb(void *userdata, const struct event *e) {
 /* Replay callback: the last "# name=" comment names the device. */
 static void registry_replay_meta_cb(void *userdata, const char *key, size_t key_len, const char *value, size_t value_len) {
         struct registry_replay *rp = userdata;
-        char *n;
+        char raw[CHARGELOG_NAME_MAX * 4 + 1], clean[CHARGELOG_NAME_MAX + 1], *n;
 
         if (key_len != 4 || memcmp(key, "name", 4) != 0)
                 return;
-        n = strndup(value, value_len);
+        /* a file is no more trusted than the bus: the name is published, so it is cleaned */
+        snprintf(raw, sizeof(raw), "%.*s", (int) (value_len < sizeof(raw) - 1 ? value_len : sizeof(raw) - 1), value);
+        chargelog_clean_name(raw, clean, sizeof(clean));
+        n = strdup(clean);
         if (!n)
                 return;
         free(rp->d->name);

@@ -318,17 +318,66 @@ int chargelog_filename(const char address[static ADDRESS_STRING_MAX], char *buf,
         return 0;
 }
 
-/* Copies a device name into a header-safe form: no control characters, at most
- * CHARGELOG_NAME_MAX bytes, never cut inside a UTF-8 sequence. */
-void chargelog_clean_name(const char *name, char *buf, size_t size) {
-        size_t n = 0;
+/* Decodes one UTF-8 sequence at s; returns its length and the code point, or 0 if the
+ * bytes there are not a valid, shortest-form sequence of a scalar value. */
+static size_t chargelog_utf8_decode(const unsigned char *s, uint32_t *ret) {
+        uint32_t cp;
+        size_t len;
 
-        for (const char *p = name ? name : ""; *p && n < size - 1 && n < CHARGELOG_NAME_MAX; p++)
-                buf[n++] = ((unsigned char) *p < 0x20 || *p == 0x7f) ? ' ' : *p;
-        /* cut short before a continuation byte: step back to the start of its sequence */
-        if (name && name[n] != '\0')
-                while (n > 0 && ((unsigned char) name[n] & 0xc0) == 0x80)
-                        n--;
+        if (s[0] < 0x80) {
+                *ret = s[0];
+                return 1;
+        }
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                len = 2, cp = s[0] & 0x1f;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef)
+                len = 3, cp = s[0] & 0x0f;
+        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+                len = 4, cp = s[0] & 0x07;
+        else
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = cp << 6 | (s[i] & 0x3f);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        *ret = cp;
+        return len;
+}
+
+/* Copies a device name into a form every reader takes: valid UTF-8 (a byte that is not
+ * becomes '?'), no control characters (C0, DEL, C1 become spaces), no noncharacters
+ * (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF become '?': libdbus passes them, sd-bus refuses a
+ * message holding one), at most CHARGELOG_NAME_MAX bytes, never cut inside a character. */
+void chargelog_clean_name(const char *name, char *buf, size_t size) {
+        const unsigned char *p = (const unsigned char *) (name ? name : "");
+        size_t n = 0, max = size - 1 < CHARGELOG_NAME_MAX ? size - 1 : CHARGELOG_NAME_MAX;
+
+        while (*p) {
+                uint32_t cp;
+                size_t len = chargelog_utf8_decode(p, &cp);
+
+                if (len == 0 || (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe) {
+                        if (n + 1 > max)
+                                break;
+                        buf[n++] = '?';
+                        p += len ? len : 1;
+                } else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+                        if (n + 1 > max)
+                                break;
+                        buf[n++] = ' ';
+                        p += len;
+                } else {
+                        if (n + len > max)
+                                break;
+                        memcpy(buf + n, p, len);
+                        n += len;
+                        p += len;
+                }
+        }
         buf[n] = '\0';
 }
 
