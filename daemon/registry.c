@@ -257,6 +257,23 @@ static int registry_load_one(struct context *c, const char *fn) {
                 log_warning("%s/devices/%s: not named after a Bluetooth address, ignoring.", c->state_dir, fn);
                 return 0;
         }
+        {
+                /* appends go to the canonical name: a log spelt otherwise ("aa_bb_….csv") is
+                 * renamed to it, so the history is never split between two files */
+                char canonical[ADDRESS_STRING_MAX + 8];
+
+                (void) chargelog_filename(address, canonical, sizeof(canonical));
+                if (strcmp(fn, canonical) != 0) {
+                        if (faccessat(c->devices_fd, canonical, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+                            renameat(c->devices_fd, fn, c->devices_fd, canonical) < 0) {
+                                log_warning("%s/devices/%s: not the canonical name %s, which is taken or cannot be "
+                                            "given; ignoring it.", c->state_dir, fn, canonical);
+                                return 0;
+                        }
+                        log_notice("%s/devices/%s: renamed to %s.", c->state_dir, fn, canonical);
+                        return registry_load_one(c, canonical);
+                }
+        }
         if (registry_find(c, address))
                 return 0;
 

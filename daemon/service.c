@@ -372,20 +372,28 @@ static int property_get_figure(sd_bus *bus, const char *path, const char *interf
         return sd_bus_message_append(reply, "d", v);
 }
 
-/* What GetHistory's reader needs per event. */
+/* GetHistory returns at most this many events, the newest: a reply stays far below the bus's
+ * message limit (32 MiB on dbus-daemon) and quick to build, however long a log grows. */
+#define SERVICE_HISTORY_MAX 100000
+
+/* What GetHistory's reader needs: a ring of the newest events at or after `since`. */
 struct service_history {
-        sd_bus_message *reply;
         int64_t since_ms;
+        struct event *ring;
+        size_t n, next;
 };
 
-/* History callback: appends one event at or after `since` to the reply. */
+/* History callback: keeps one event at or after `since`, dropping the oldest past the cap. */
 static int service_history_event_cb(void *userdata, const struct event *e) {
         struct service_history *h = userdata;
 
         if (e->time_ms < h->since_ms)
                 return 0;
-        return sd_bus_message_append(h->reply, "(dsi)", (double) e->time_ms / 1000.0,
-                                     event_kind_to_string(e->kind), (int32_t) e->value);
+        h->ring[h->next] = *e;
+        h->next = (h->next + 1) % SERVICE_HISTORY_MAX;
+        if (h->n < SERVICE_HISTORY_MAX)
+                h->n++;
+        return 0;
 }
 
 /* Device.GetHistory(d since) → a(dsi): the device's log, read from disk on request. */
@@ -410,14 +418,21 @@ static int method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (fd < 0)
                 return service_error(error, -errno, "Cannot read the log of %s", d->address);
 
-        r = sd_bus_message_new_method_return(m, &reply);
+        h = (struct service_history) { .since_ms = (int64_t) (since * 1000.0) };
+        h.ring = malloc(SERVICE_HISTORY_MAX * sizeof(*h.ring));
+        r = h.ring ? chargelog_read_fd(fd, &handler, &h, NULL) : -ENOMEM;
+        close(fd);
+        if (r >= 0)
+                r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(dsi)");
-        if (r >= 0) {
-                h = (struct service_history) { .reply = reply, .since_ms = (int64_t) (since * 1000.0) };
-                r = chargelog_read_fd(fd, &handler, &h, NULL);
+        for (size_t i = 0; r >= 0 && i < h.n; i++) {
+                const struct event *e = &h.ring[(h.next + SERVICE_HISTORY_MAX - h.n + i) % SERVICE_HISTORY_MAX];
+
+                r = sd_bus_message_append(reply, "(dsi)", (double) e->time_ms / 1000.0, event_kind_to_string(e->kind),
+                                          (int32_t) e->value);
         }
-        close(fd);
+        free(h.ring);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r >= 0)

@@ -473,6 +473,19 @@ static int chargelog_cut_torn(int fd, off_t *size, off_t *ret_removed) {
         return 0;
 }
 
+/* Whether the header line "time,event,value" is among the first 64 KiB of a log. */
+static bool chargelog_has_header(int fd, off_t size) {
+        char buf[65536 + 1];
+        ssize_t n = pread(fd, buf, size < (off_t) sizeof(buf) - 1 ? (size_t) size : sizeof(buf) - 1, 0);
+
+        if (n <= 0)
+                return true;    /* cannot tell: leave the file alone */
+        buf[n] = '\0';
+        return strncmp(buf, CHARGELOG_HEADER "\n", sizeof(CHARGELOG_HEADER)) == 0 ||
+               strstr(buf, "\n" CHARGELOG_HEADER "\n") != NULL ||
+               strstr(buf, "\n" CHARGELOG_HEADER "\r\n") != NULL;
+}
+
 /* Opens a device's log in dir_fd for appending, creating it with its header if missing
  * and cutting a torn last line away. The address must be canonical (address_normalize()). */
 int chargelog_open(int dir_fd, const char address[static ADDRESS_STRING_MAX], const char *name,
@@ -517,6 +530,15 @@ int chargelog_open(int dir_fd, const char address[static ADDRESS_STRING_MAX], co
         if (r < 0) {
                 chargelog_close(log);
                 return r;
+        }
+        if (log->size > 0 && !chargelog_has_header(fd, log->size)) {
+                /* cut in the middle of its header (or never had one): add the header line,
+                 * so what is appended next is read as v1 events */
+                r = chargelog_write_line(log, CHARGELOG_HEADER "\n", sizeof(CHARGELOG_HEADER));
+                if (r < 0) {
+                        chargelog_close(log);
+                        return r;
+                }
         }
         if (log->size == 0) {
                 /* emptied (or found empty): give it its header again */

@@ -1,8 +1,5 @@
 #!/usr/bin/python3
-# Known bugs (an XFAIL test: Makefile.am lists it in XFAIL_TESTS; when every case here
-# passes, automake reports XPASS as a failure — then move it to INTEGRATION_TESTS).
-# Each case runs and says "ok" or "# BUG"; the test fails if any is a bug.
-#
+# Damaged and odd logs, once known bugs (each case says "ok" or "# BUG"; any bug fails it):
 #   1. A log cut in the middle of its header ("# hpmon charge log v1\n# address=…\n# na")
 #      loses the torn line and keeps no "time,event,value" header: hpmond appends events
 #      under the comments, so the log is no longer a v1 log and every later replay warns
