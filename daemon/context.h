@@ -36,7 +36,8 @@ struct device {
         size_t n_pending, pending_cap;
         unsigned dropped;               /* pending events dropped while the queue was full */
         struct ratelimit rate;          /* changes taken from BlueZ (registry.c) */
-        struct devstate_report held;    /* the latest change refused by `rate`, while holding */
+        struct devstate_report held;    /* the latest values refused by `rate`, while holding */
+        char held_name[CHARGELOG_NAME_MAX + 1]; /* and the latest name, "" if none came */
         int64_t held_time_ms;
         bool holding;
         struct event *hold_timer;       /* delivers `held` when `rate` allows; NULL until a flood */

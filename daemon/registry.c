@@ -353,24 +353,39 @@ static void registry_hold_cb(evutil_socket_t fd, short what, void *userdata) {
         struct device *d = userdata;
         struct context *c = d->context;
         struct devstate_report rep = d->held;
+        char name[sizeof(d->held_name)];
 
+        memcpy(name, d->held_name, sizeof(name));
         d->holding = false;
-        (void) registry_report(c, d->address, NULL, &rep, d->held_time_ms);
+        (void) registry_report(c, d->address, *name ? name : NULL, &rep, d->held_time_ms);
         if (c->busloop)
                 (void) busloop_rearm(c->busloop);
 }
 
-/* Whether a change may go through now. A device over its rate has its latest report held
- * (each newer one replaces it: the latest value wins) and delivered by a one-shot timer
- * when the bucket allows, so disk and memory stay bounded however fast it floods. */
-static bool registry_admit(struct context *c, struct device *d, const struct devstate_report *rep, int64_t now_ms) {
+/* Whether a change may go through now. A device over its rate has what it reports held
+ * — field by field, so the latest level survives a later report without one (a
+ * disconnect: bluetoothd removes Battery1), and the latest name too — and a one-shot
+ * timer delivers it when the bucket allows: disk and memory stay bounded however fast it
+ * floods, and the latest values win. */
+static bool registry_admit(struct context *c, struct device *d, const char *name, const struct devstate_report *rep,
+                           int64_t now_ms) {
         int64_t mono = context_mono_ms(), wait;
         struct timeval tv;
 
         if (!d->holding && ratelimit_take(&d->rate, mono))
                 return true;
 
-        d->held = *rep;
+        if (!d->holding) {
+                d->held = *rep;
+                d->held_name[0] = '\0';
+        } else {
+                if (rep->connected >= 0)
+                        d->held.connected = rep->connected;
+                if (rep->percentage >= 0)
+                        d->held.percentage = rep->percentage;
+        }
+        if (name)
+                snprintf(d->held_name, sizeof(d->held_name), "%s", name);
         d->held_time_ms = now_ms;
         if (d->holding)
                 return false;
@@ -392,11 +407,28 @@ static bool registry_admit(struct context *c, struct device *d, const struct dev
         return false;
 }
 
+static int registry_report_full(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
+                                const struct devstate_report *rep, int64_t now_ms, bool force);
+
+/* Delivers what a device has held at once (before a forced report, which must not be
+ * overtaken by older values delivered later by the hold timer). */
+static void registry_flush_held(struct context *c, struct device *d) {
+        struct devstate_report rep = d->held;
+        char name[sizeof(d->held_name)];
+
+        if (!d->holding)
+                return;
+        event_del(d->hold_timer);
+        d->holding = false;
+        memcpy(name, d->held_name, sizeof(name));
+        (void) registry_report_full(c, d->address, *name ? name : NULL, &rep, d->held_time_ms, true);
+}
+
 /* A device's state as BlueZ reports it now. A device is taken on when it first reports a
  * battery level (or when a log for it already exists); what changed is appended to its log
  * first and published after. */
-int registry_report(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
-                    const struct devstate_report *rep, int64_t now_ms) {
+static int registry_report_full(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
+                                const struct devstate_report *rep, int64_t now_ms, bool force) {
         struct event ev[2];
         struct device *d;
         unsigned mask = 0;
@@ -423,6 +455,15 @@ int registry_report(struct context *c, const char address[static ADDRESS_STRING_
         }
         d->seen_sync = c->sync;
 
+        if (force)
+                registry_flush_held(c, d);
+        else if (!added) {
+                /* anything to change? then it must pass the device's rate (names too) */
+                n = devstate_diff(&d->state, rep, now_ms, ev);
+                if ((n > 0 || (name && strcmp(name, d->name) != 0)) && !registry_admit(c, d, name, rep, now_ms))
+                        return 0;       /* held: delivered by the hold timer */
+        }
+
         if (name && !added && strcmp(name, d->name) != 0) {
                 char *copy = strdup(name);
 
@@ -437,8 +478,6 @@ int registry_report(struct context *c, const char address[static ADDRESS_STRING_
         }
 
         n = devstate_diff(&d->state, rep, now_ms, ev);
-        if (n > 0 && !added && !registry_admit(c, d, rep, now_ms))
-                n = 0;  /* held: delivered by the hold timer */
         for (size_t i = 0; i < n; i++) {
                 if (writer_submit(c, d, &ev[i]) < 0) {
                         log_error_errno(ENOMEM, "Cannot record a change of %s: %m", address);
@@ -458,6 +497,12 @@ int registry_report(struct context *c, const char address[static ADDRESS_STRING_
                 registry_arm_deadline(c);
         }
         return 0;
+}
+
+/* A device's state as BlueZ reports it now, subject to the device's rate. */
+int registry_report(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
+                    const struct devstate_report *rep, int64_t now_ms) {
+        return registry_report_full(c, address, name, rep, now_ms, false);
 }
 
 /* Logs one of the owner's events (ack, mute, unmute) for a device and applies it. */
@@ -488,8 +533,10 @@ void registry_sync_end(struct context *c, int64_t now_ms) {
         for (size_t i = 0; i < c->n_devices; i++) {
                 struct device *d = c->devices[i];
 
-                if (d->seen_sync != c->sync && d->state.connected != 0)
-                        (void) registry_report(c, d->address, NULL, &gone, now_ms);
+                /* forced past the rate: "bluetoothd went away" must be logged, never coalesced
+                 * away with the "connected" of a bluetoothd that came back quickly */
+                if (d->seen_sync != c->sync && (d->state.connected != 0 || d->holding))
+                        (void) registry_report_full(c, d->address, NULL, &gone, now_ms, true);
         }
 }
 

@@ -28,17 +28,21 @@ void devstate_apply(struct devstate *s, const struct event *e) {
         s->events++;
 }
 
-/* The events a report adds to the log, in log order: a connection change first, then a
- * battery level. A value equal to the last one logged is no change: a restarted daemon
+/* The events a report adds to the log, in log order: a connection first, then its level —
+ * but a level that comes with a disconnect was the last one before it, so it goes first. A value equal to the last one logged is no change: a restarted daemon
  * or bluetoothd re-reading the same levels adds no lines. Values out of range are not
  * reported here (the decoder drops them), but are ignored all the same. */
 size_t devstate_diff(const struct devstate *s, const struct devstate_report *r, int64_t now_ms,
                      struct event ret[static 2]) {
+        bool conn = (r->connected == 0 || r->connected == 1) && r->connected != s->connected;
+        bool level = event_value_valid(EVENT_BATTERY, r->percentage) && r->percentage != s->percentage;
         size_t n = 0;
 
-        if ((r->connected == 0 || r->connected == 1) && r->connected != s->connected)
-                ret[n++] = (struct event) { .time_ms = now_ms, .kind = EVENT_CONNECTED, .value = r->connected };
-        if (event_value_valid(EVENT_BATTERY, r->percentage) && r->percentage != s->percentage)
+        if (conn && r->connected == 1)
+                ret[n++] = (struct event) { .time_ms = now_ms, .kind = EVENT_CONNECTED, .value = 1 };
+        if (level)
                 ret[n++] = (struct event) { .time_ms = now_ms, .kind = EVENT_BATTERY, .value = r->percentage };
+        if (conn && r->connected == 0)
+                ret[n++] = (struct event) { .time_ms = now_ms, .kind = EVENT_CONNECTED, .value = 0 };
         return n;
 }

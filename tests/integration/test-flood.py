@@ -164,11 +164,16 @@ def check_flood(env, kind, f):
     check(f['sent'] / flood_s > 1000, f'{kind}: the flood ran at thousands of changes a second ({f["sent"] / flood_s:.0f}/s)')
     # Each change hpmond takes is one PropertiesChanged, and its log lines are exactly the
     # values that signal carries (a level, a connection, a name): count the one, check the other.
+    # Within one signal the log's order is hpmond's rule: a connect, then its level; but a
+    # level that comes with a disconnect was the last one before it, so it goes first.
     carried = []
     for c in f['published']:
-        for key, fmt in (('Connected', 'connected,{:d}'), ('Percentage', 'battery,{}'), ('Name', '# name={}')):
-            if key in c['changed']:
-                carried.append(fmt.format(c['changed'][key]))
+        ch = c['changed']
+        keys = ['Percentage', 'Connected'] if ch.get('Connected') is False else ['Connected', 'Percentage']
+        for key, fmt in zip(keys + ['Name'], [{'Connected': 'connected,{:d}', 'Percentage': 'battery,{}'}[k]
+                                              for k in keys] + ['# name={}']):
+            if key in ch:
+                carried.append(fmt.format(ch[key]))
     logged = [ln if ln.startswith('#') else ln.split(',', 1)[1] for ln in f['lines']]
     check_equal(logged, carried, f'{kind}: the log gained exactly what hpmond published')
     most = BURST + PER_SECOND * total_s + SLACK

@@ -55,6 +55,8 @@ static const struct diff_case diff_cases[] = {
         { "negative level ignored", 1, 70, { 1, -5 }, 0, {} },
         { "bad connection value ignored", 1, 70, { 7, 70 }, 0, {} },
         { "zero is a level", 1, 5, { 1, 0 }, 1, { { 9, EVENT_BATTERY, 0 } } },
+        { "a level with a disconnect was the last before it", 1, 70, { 0, 65 }, 2,
+          { { 9, EVENT_BATTERY, 65 }, { 9, EVENT_CONNECTED, 0 } } },
 };
 
 /* Each report adds exactly the events of its row. */

@@ -1,10 +1,7 @@
 #!/usr/bin/python3
-# Known bugs (an XFAIL test: Makefile.am lists it in XFAIL_TESTS; when every case here
-# passes, automake reports XPASS as a failure — then move it to INTEGRATION_TESTS).
-# Each case runs and says "ok" or "# BUG"; the test fails if any is a bug.
-#
-# Coalescing (daemon/registry.c, registry_admit()) keeps the latest *report*, a whole
-# {connected, percentage} state where -1 means "not said", instead of the latest values:
+# Coalescing (daemon/registry.c, registry_admit()) must keep the latest *values*, field by
+# field, not the latest whole report — these were known bugs (each case says "ok" or
+# "# BUG"; any bug fails the test):
 #   1. a headset past its burst reports a level (held), then disconnects; bluetoothd
 #      removes Battery1, so the report that replaces the held one has no level: the
 #      headset's last level is never logged, and the API keeps an older one.
