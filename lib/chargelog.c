@@ -225,12 +225,14 @@ size_t chargelog_format_event(char *buf, size_t size, const struct event *e) {
 #define CHARGELOG_READ_CHUNK (1u << 20)
 
 /* Reads a whole log from fd, in chunks, through the parser. A last line without '\n' is torn:
- * it is ignored and reported in ret->torn. A line longer than the chunk is skipped as malformed. */
+ * it is ignored and reported in ret->torn. A line longer than the chunk is skipped as malformed
+ * once its '\n' is seen (if none comes, it was torn, like any other last line). */
 int chargelog_read_fd(int fd, const struct chargelog_handler *h, void *userdata, struct chargelog_stats *ret) {
         struct chargelog_parser p = {};
         size_t have = 0, cap = CHARGELOG_READ_CHUNK;
-        off_t offset = 0;
+        off_t offset = 0, discarded = 0;        /* discarded: bytes of an over-long line so far */
         bool discarding = false;
+        char head[32];                          /* its start, to quote when it is reported */
         char *buf;
         int r = 0;
 
@@ -256,15 +258,17 @@ int chargelog_read_fd(int fd, const struct chargelog_handler *h, void *userdata,
                         /* inside an over-long line: drop bytes up to its end */
                         char *nl = memchr(buf, '\n', have);
                         if (!nl) {
-                                offset += have;
+                                discarded += have;
                                 have = 0;
                                 continue;
                         }
                         consumed = nl + 1 - buf;
-                        offset += consumed;
+                        offset += discarded + consumed;
                         memmove(buf, buf + consumed, have - consumed);
                         have -= consumed;
                         discarding = false;
+                        p.line++;
+                        chargelog_report(&p, h, userdata, CHARGELOG_BAD_LINE, head, sizeof(head));
                 }
 
                 r = chargelog_parse(&p, buf, have, h, userdata, &consumed);
@@ -274,9 +278,8 @@ int chargelog_read_fd(int fd, const struct chargelog_handler *h, void *userdata,
                 if (r < 0)
                         goto out;
                 if (have == cap) {
-                        p.line++;
-                        chargelog_report(&p, h, userdata, CHARGELOG_BAD_LINE, buf, 32);
-                        offset += have;
+                        memcpy(head, buf, sizeof(head));
+                        discarded = have;
                         have = 0;
                         discarding = true;
                 }

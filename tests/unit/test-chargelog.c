@@ -291,6 +291,30 @@ static void test_read_enormous_line(void **state) {
         free(p);
 }
 
+/* An over-long last line without '\n' is torn like any other: not a problem, not in good_size
+ * or in the line count (found by tests/fuzz/fuzz-chargelog). */
+static void test_read_enormous_torn_tail(void **state) {
+        static const char head[] = "time,event,value\n1788220802.000,battery,78\n";
+        size_t big = 3u << 20, hl = strlen(head);
+        char *content = malloc(hl + big), *p;
+        struct chargelog_stats st;
+        struct collected c;
+
+        memcpy(content, head, hl);
+        memset(content + hl, '7', big);
+        p = write_file(*state, "bigtorn.csv", content, hl + big);
+
+        assert_int_equal(read_collect(p, &c, &st), 0);
+        assert_int_equal(c.n_events, 1);
+        assert_int_equal(c.n_problems, 0);
+        assert_true(st.torn);
+        assert_int_equal(st.good_size, hl);
+        assert_int_equal(st.lines, 2);
+        assert_int_equal(st.skipped, 0);
+        free(content);
+        free(p);
+}
+
 /* A missing file is an error, not an empty log. */
 static void test_read_missing(void **state) {
         struct collected c;
@@ -437,6 +461,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_read_bad_lines, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_read_header, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_read_enormous_line, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_read_enormous_torn_tail, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_read_missing, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_open_creates, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_open_cuts_torn, setup_dir, teardown_dir),
