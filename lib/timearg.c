@@ -33,6 +33,8 @@ static int timearg_fixed(const char **p, unsigned n, unsigned *ret) {
         return 0;
 }
 
+static const unsigned timearg_month_days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
 /* "YYYY-MM-DD[(T| )HH:MM[:SS]]" in UTC. */
 static int timearg_iso(const char *s, int64_t *ret_ms) {
         unsigned y, mo, d, h = 0, mi = 0, se = 0;
@@ -50,7 +52,10 @@ static int timearg_iso(const char *s, int64_t *ret_ms) {
         }
         if (*p == 'Z')
                 p++;
-        if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        if (*p || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 60)
+                return -EINVAL;
+        /* a day the month has: "2026-02-29" is an error, not March 1st */
+        if (d > timearg_month_days[mo - 1] + (mo == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
                 return -EINVAL;
         *ret_ms = ((timearg_days_from_civil(y, mo, d) * 86400) + h * 3600 + mi * 60 + se) * 1000;
         return 0;

@@ -46,6 +46,13 @@ static const struct timearg_case cases[] = {
         { "2026-13-01", -EINVAL, 0 },
         { "2026-09-01T25:00", -EINVAL, 0 },
         { "2026-9-1", -EINVAL, 0 },
+        /* days the month does not have (found by tests/fuzz/fuzz-timearg) */
+        { "2026-02-29", -EINVAL, 0 },
+        { "2026-04-31", -EINVAL, 0 },
+        { "1900-02-29", -EINVAL, 0 },
+        { "2024-02-29", 0, 1709164800000LL },
+        { "2000-02-29T12:00", 0, 951825600000LL },
+        { "2026-12-31", 0, 1798675200000LL },
 };
 
 /* Each argument gives its time or -EINVAL. */
