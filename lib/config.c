@@ -312,7 +312,6 @@ int config_format_value(const struct analyzer_config *c, const struct config_key
 struct config_parse {
         FILE *f;
         unsigned line;                  /* line inih is on */
-        bool at_line_start;
         const char *device;             /* the device whose [device ...] section applies, or NULL */
         bool device_pass;               /* second pass: only that section */
         struct analyzer_config config;
@@ -322,22 +321,38 @@ struct config_parse {
         char error[256];
 };
 
-/* inih's reader: fgets, counting lines as they start (a long line may come in pieces). */
+/* inih's reader: one whole line per call. inih would read the rest of a line longer than its
+ * buffer as a line of its own (a key at the end of a long comment would count, and the line
+ * numbers would drift), so such a line is read to its end and refused: inih is handed "[",
+ * which it rejects on this line, and the handler's complaint says why. Reading by fgetc()
+ * rather than fgets() keeps a NUL byte from hiding where a line ends. */
 static char *config_reader_cb(char *str, int num, void *stream) {
         struct config_parse *p = stream;
-        char *s = fgets(str, num, p->f);
-        size_t n;
+        size_t n = 0, max = (size_t) num - 1;   /* room left for the NUL */
+        bool too_long = false;
+        int c;
 
-        if (!s) {
-                if (ferror(p->f))
-                        p->read_errno = errno ? errno : EIO;
-                return NULL;
+        while ((c = fgetc(p->f)) != EOF) {
+                if (n < max)
+                        str[n++] = (char) c;
+                else if (c != '\n')
+                        too_long = true;        /* only a newline may be dropped */
+                if (c == '\n')
+                        break;
         }
-        if (p->at_line_start)
-                p->line++;
-        n = strlen(s);
-        p->at_line_start = n > 0 && s[n - 1] == '\n';
-        return s;
+        if (c == EOF && ferror(p->f))
+                p->read_errno = errno ? errno : EIO;
+        if (n == 0 && c == EOF)
+                return NULL;
+        str[n] = '\0';
+        p->line++;
+        if (!too_long)
+                return str;
+        if (p->error_line == 0) {
+                p->error_line = p->line;
+                snprintf(p->error, sizeof(p->error), "line longer than %zu bytes", max);
+        }
+        return strcpy(str, "[");
 }
 
 /* A key of a [device AA:BB:CC:DD:EE:FF] section: "kind.key = value", the same keys as the
@@ -391,7 +406,7 @@ static int config_handler_cb(void *user, const char *section, const char *name, 
  * device's own values win wherever its section stands in the file. */
 static int config_load_stream(FILE *f, const char *name, const char *device, struct analyzer_config *ret,
                               struct config_error *reterr) {
-        struct config_parse p = { .f = f, .at_line_start = true, .device = device };
+        struct config_parse p = { .f = f, .device = device };
         const char *problem;
         int r;
 
@@ -401,7 +416,6 @@ static int config_load_stream(FILE *f, const char *name, const char *device, str
         if (r == 0 && !p.read_errno && device) {
                 rewind(f);
                 p.line = 0;
-                p.at_line_start = true;
                 p.device_pass = true;
                 r = ini_parse_stream(config_reader_cb, &p, config_handler_cb, &p);
         }
