@@ -54,6 +54,7 @@ struct context {
         struct analyzer_config config;
         const char *config_path;
         bool replaying;                 /* restoring from logs: nothing is announced */
+        bool sleeping;                  /* between PrepareForSleep(true) and the resume (sleep.c) */
         struct event *deadline_timer;   /* the analyzers' next deadline; armed only when one exists */
         void *polkit_queries;           /* polkit.c */
 

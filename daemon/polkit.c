@@ -153,6 +153,17 @@ int polkit_check(struct context *c, sd_bus_message *m, const char *action, sd_bu
         return 0;
 }
 
+/* Forgets the question for a call whose handler returned before asking again (the state
+ * changed while polkit was deciding: nothing to do any more, or an error): otherwise the
+ * query, and its messages, would stay for good. */
+void polkit_forget(struct context *c, sd_bus_message *m) {
+        for (struct polkit_query *q = c->polkit_queries; q; q = q->next)
+                if (q->request == m) {
+                        polkit_query_free(c, q);
+                        return;
+                }
+}
+
 /* Drops every question still out (at exit). */
 void polkit_free_all(struct context *c) {
         while (c->polkit_queries)

@@ -428,7 +428,8 @@ static void registry_flush_held(struct context *c, struct device *d) {
  * battery level (or when a log for it already exists); what changed is appended to its log
  * first and published after. */
 static int registry_report_full(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
-                                const struct devstate_report *rep, int64_t now_ms, bool force) {
+                                const struct devstate_report *report, int64_t now_ms, bool force) {
+        struct devstate_report sleeping, *rep = (struct devstate_report *) report;
         struct event ev[2];
         struct device *d;
         unsigned mask = 0;
@@ -454,13 +455,22 @@ static int registry_report_full(struct context *c, const char address[static ADD
                 added = true;
         }
         d->seen_sync = c->sync;
+        if (c->sleeping && rep->connected == 1) {
+                /* BlueZ's last words before the machine sleeps: not a reconnection */
+                sleeping = *rep;
+                sleeping.connected = -1;
+                rep = &sleeping;
+        }
 
         if (force)
                 registry_flush_held(c, d);
         else if (!added) {
                 /* anything to change? then it must pass the device's rate (names too) */
                 n = devstate_diff(&d->state, rep, now_ms, ev);
-                if ((n > 0 || (name && strcmp(name, d->name) != 0)) && !registry_admit(c, d, name, rep, now_ms))
+                /* while holding, every report counts: one back to the published value must
+                 * replace the held one, or the hold timer would deliver an older value */
+                if ((d->holding || n > 0 || (name && strcmp(name, d->name) != 0)) &&
+                    !registry_admit(c, d, name, rep, now_ms))
                         return 0;       /* held: delivered by the hold timer */
         }
 

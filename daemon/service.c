@@ -207,10 +207,14 @@ static int method_acknowledge(sd_bus_message *m, void *userdata, sd_bus_error *e
                 return r;
         if (alerts_id_address(id, address) >= 0 && (d = registry_find(c, address)))
                 a = alerts_find(&d->alerts, id);
-        if (!a || a->cleared_ms != 0)
+        if (!a || a->cleared_ms != 0) {
+                polkit_forget(c, m);
                 return service_error(error, -ENOENT, "No active alert '%.80s'", id);
-        if (a->acknowledged)
+        }
+        if (a->acknowledged) {
+                polkit_forget(c, m);
                 return sd_bus_reply_method_return(m, NULL);
+        }
 
         r = polkit_check(c, m, POLKIT_ACTION_MANAGE_ALERTS, error);
         if (r <= 0)
@@ -245,8 +249,10 @@ static int service_mute(sd_bus_message *m, struct context *c, sd_bus_error *erro
                 return service_error(error, -ENODEV, "No device %s", address);
 
         bits = kind == EVENT_ALL_KINDS ? (1u << _FINDING_KIND_MAX) - 1 : 1u << kind;
-        if (mute ? (d->alerts.muted & bits) == bits : (d->alerts.muted & bits) == 0)
+        if (mute ? (d->alerts.muted & bits) == bits : (d->alerts.muted & bits) == 0) {
+                polkit_forget(c, m);    /* another caller did it while polkit decided */
                 return sd_bus_reply_method_return(m, NULL);
+        }
 
         r = polkit_check(c, m, POLKIT_ACTION_MANAGE_ALERTS, error);
         if (r <= 0)

@@ -85,6 +85,7 @@ static int sleep_prepare_cb(sd_bus_message *m, void *userdata, sd_bus_error *err
                 /* an empty sync: every headset not reported since is disconnected */
                 registry_sync_begin(c);
                 registry_sync_end(c, now);
+                c->sleeping = true;
                 log_info("The system is going to sleep: connected headsets are logged disconnected.");
                 if (s->inhibit_fd >= 0) {
                         close(s->inhibit_fd);
@@ -92,8 +93,12 @@ static int sleep_prepare_cb(sd_bus_message *m, void *userdata, sd_bus_error *err
                 }
         } else {
                 log_info("The system resumed: asking BlueZ for its devices again.");
+                c->sleeping = false;
                 sleep_take(s);
                 bluez_resync(c->bluez);
+                /* libevent's timers ran on CLOCK_MONOTONIC, which stood still while asleep:
+                 * the analyzers' wall-clock deadlines need arming again */
+                registry_arm_deadline(c);
         }
         return 0;
 }

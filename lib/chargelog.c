@@ -419,6 +419,7 @@ static int chargelog_write_line(struct chargelog *log, const char *buf, size_t l
 static int chargelog_create(int dir_fd, const char *fn, const char address[static ADDRESS_STRING_MAX], const char *name) {
         char tmp[64], head[CHARGELOG_HEAD_MAX];
         int fd, n, r = 0;
+        ssize_t w;
 
         n = chargelog_format_head(head, address, name);
         snprintf(tmp, sizeof(tmp), ".%s.tmp", fn);
@@ -426,8 +427,9 @@ static int chargelog_create(int dir_fd, const char *fn, const char address[stati
         fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
         if (fd < 0)
                 return -errno;
-        if (write(fd, head, n) != n)
-                r = errno ? -errno : -ENOSPC;
+        w = write(fd, head, n);
+        if (w != n)
+                r = w < 0 ? -errno : -ENOSPC;   /* a short write: no room */
         else if (fsync(fd) < 0)
                 r = -errno;
         close(fd);
@@ -514,10 +516,14 @@ int chargelog_open(int dir_fd, const char address[static ADDRESS_STRING_MAX], co
         }
         if (fd < 0)
                 return -errno;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                r = S_ISREG(st.st_mode) ? -errno : -EBADF;
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
                 close(fd);
                 return r;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                close(fd);
+                return -EBADF;
         }
 
         log = calloc(1, sizeof(*log));

@@ -44,6 +44,13 @@ def test(env):
     check_equal(env.read_log(ADDR).values('connected'), [1, 0], 'the disconnect is logged before the sleep')
     env.loop.until(lambda: not inhibitors(logind), 'hpmond to let go of the lock, so the sleep proceeds')
 
+    # BlueZ's last words before the machine really sleeps: a level, not a reconnection
+    m = env.mark()
+    env.mock.set_percentage(ADDR, 58)
+    env.wait_published(path, 'Percentage', 58, m)
+    check_equal(env.read_log(ADDR).values('connected'), [1, 0], 'a change between PrepareForSleep and the sleep '
+                'logs no reconnection')
+
     m = env.mark()
     mark = logind.mark()
     logind.call(t.MOCK_IFACE, 'EmitSignal', 'sssav', (LOGIND_IFACE, 'PrepareForSleep', 'b', [t.dbus.Boolean(False)]))
@@ -51,7 +58,7 @@ def test(env):
     log = env.read_log(ADDR)
     log.check_well_formed(ADDR)
     check_equal(log.values('connected'), [1, 0, 1], 'resumed with the headset still connected: logged once more')
-    check_equal(log.values('battery'), [60], 'the level, unchanged, is not logged again')
+    check_equal(log.values('battery'), [60, 58], 'the level, unchanged at resume, is not logged again')
     env.loop.until(lambda: inhibitors(logind), 'a new lock for the next sleep')
     env.hpmond.stop()
 
