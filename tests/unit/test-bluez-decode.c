@@ -13,25 +13,7 @@
 #include <cmocka.h>
 
 #include "bluez-decode.h"
-
-/* A started (unauthenticated) bus: enough for sd-bus to build and read messages. */
-static int setup_bus(void **state) {
-        sd_bus *bus = NULL;
-        int fds[2];
-
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-        assert_int_equal(sd_bus_new(&bus), 0);
-        assert_int_equal(sd_bus_set_fd(bus, fds[0], fds[0]), 0);
-        assert_int_equal(sd_bus_start(bus), 0);
-        close(fds[1]);
-        *state = bus;
-        return 0;
-}
-
-static int teardown_bus(void **state) {
-        sd_bus_close_unref(*state);
-        return 0;
-}
+#include "test-bus.h"
 
 /* A new signal message, ready to append a body to. */
 static sd_bus_message *new_message(void **state) {
