@@ -265,7 +265,7 @@ static double acc_median(double *v, size_t n) {
 
 /* Prints how to call it. */
 static void acc_usage(FILE *f) {
-        fputs("usage: analyzer-accuracy [--seed N] [--dir DIR] [--healthy N] [--per-kind N] [--days N]\n                         [--late-disconnect P]"
+        fputs("usage: analyzer-accuracy [--seed N] [--dir DIR] [--healthy N] [--per-kind N] [--days N]\n                         [--late-disconnect P (default 0)]\n"
               "                         [--cuts N] [--config FILE] [--verbose]\n",
               f);
 }

@@ -33,13 +33,15 @@ void analyzer_config_init(struct analyzer_config *c) {
                 .flap_ms = 2 * ANALYZER_MINUTE_MS,
 
                 .stall_factor = 2.0,
+                .stall_fall_factor = 1.25,
                 .stall_min_wait_ms = 15 * ANALYZER_MINUTE_MS,
                 .stall_below = 90,
 
                 .slow_below = 80,
                 .slow_fraction = 0.5,
                 .slow_fallback_rate = 25.0,
-                .slow_min_duration_ms = 20 * ANALYZER_MINUTE_MS,
+                .slow_min_duration_ms = 10 * ANALYZER_MINUTE_MS,
+                .slow_min_rise = 3,
 
                 .intermittent_reversals = 3,
                 .intermittent_leg_steps = 2,

@@ -58,7 +58,8 @@ struct analyzer_config {
         int64_t flap_ms;                        /* a reconnection this soon is a flap, not a gap (2 min) */
 
         /* [charge-stall] */
-        double stall_factor;                    /* flat for this many times a step's time (2) */
+        double stall_factor;                    /* flat for this many times a rising step's time (2) */
+        double stall_fall_factor;               /* and this many times a falling step's time (1.25) */
         int64_t stall_min_wait_ms;              /* and at least this long (15 min) */
         int stall_below;                        /* only below this level (90) */
 
@@ -66,7 +67,8 @@ struct analyzer_config {
         int slow_below;                         /* the rise measured below this level (80) */
         double slow_fraction;                   /* of the usual charge rate (0.5) */
         double slow_fallback_rate;              /* %/h threshold with no history (25) */
-        int64_t slow_min_duration_ms;           /* sustained for at least (20 min) */
+        int64_t slow_min_duration_ms;           /* sustained for at least (10 min) */
+        int slow_min_rise;                      /* and risen at least this many points (3) */
 
         /* [intermittent-charge] */
         unsigned intermittent_reversals;        /* reversals (3) */

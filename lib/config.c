@@ -41,7 +41,9 @@ static const struct config_key config_table[] = {
 
         CONFIG_ENABLED("charge-stall", FINDING_CHARGE_STALL),
         { "charge-stall", "factor", CONFIG_NUMBER, CONFIG_OFF(stall_factor), 1, 100,
-          "flat for this many times one step's time (the slower of rising and falling)" },
+          "flat for this many times one step's time rising (this charge's pace)" },
+        { "charge-stall", "fall-factor", CONFIG_NUMBER, CONFIG_OFF(stall_fall_factor), 0, 100,
+          "and this many times one step's time falling (the learned drain rate in use)" },
         { "charge-stall", "min-wait", CONFIG_DURATION, CONFIG_OFF(stall_min_wait_ms), 60e3, 86400e3,
           "and for at least this long" },
         { "charge-stall", "below", CONFIG_PERCENT, CONFIG_OFF(stall_below), 1, 100,
@@ -56,6 +58,8 @@ static const struct config_key config_table[] = {
           "or, before the usual rate is known, under this rate (%/h)" },
         { "slow-charge", "min-duration", CONFIG_DURATION, CONFIG_OFF(slow_min_duration_ms), 60e3, 86400e3,
           "the rise must have lasted this long" },
+        { "slow-charge", "min-rise", CONFIG_PERCENT, CONFIG_OFF(slow_min_rise), 1, 100,
+          "and risen at least this many points (and a step) from its first step up" },
 
         CONFIG_ENABLED("intermittent-charge", FINDING_INTERMITTENT_CHARGE),
         { "intermittent-charge", "reversals", CONFIG_COUNT, CONFIG_OFF(intermittent_reversals), 1, 16,

@@ -5,9 +5,12 @@
  * two steps and 3 points up, at a charging pace (half slow-charge's threshold or more: a
  * 1 % gauge wandering up two points while idle is not charging); its last boundary is the
  * peak, and the flat time counts from the peak. Why both paces: a charger
- * pulled mid-charge leaves the level flat until the first steps down, which take a falling
- * step's time each; only flat for charge-stall.factor times the slower of the two paces
- * (and at least charge-stall.min-wait) is "stopped while plugged in".
+ * pulled a moment u after the step up leaves the level flat until it has drained back
+ * through that step's edge, u × (1 + falling/rising step time) later: at most one rising
+ * plus one falling step. So the wait is the longest of charge-stall.factor rising steps,
+ * charge-stall.fall-factor falling steps and charge-stall.min-wait; and a level a step
+ * below the peak when the wait runs out has drained back through that edge, so it is
+ * not raised then (a stalled gauge that flickered down is raised when it comes back).
  *
  * Flicker: a stalled gauge wanders a step either side of where it stopped, and the core's
  * hysteresis may read a wander of two steps as a fall. So two steps below the peak only
@@ -15,8 +18,8 @@
  * flat all along and the count resumes (a stall already due is then raised at once);
  * three steps below, it was a real fall and the rise is forgotten. One step below the peak
  * is flicker and does not suspend (nor does it resume a suspended count, unless the level
- * has wandered between one and two steps below for a whole falling step's time without
- * going further: then the peak was a flicker above a plateau, which becomes the peak); "below 90 %" is judged on that lower level (a 10 % gauge stalled at 85
+ * has wandered between one and two steps below for charge-stall.factor falling steps' time
+ * without going further: then the peak was a flicker above a plateau, which becomes the peak); "below 90 %" is judged on that lower level (a 10 % gauge stalled at 85
  * reads 80 and 90 in turn). A flap (history.flap) keeps all this: the headset did not leave
  * the charger for a link that dropped for seconds.
  *
@@ -47,8 +50,10 @@ static void detect_charge_stall_rearm(struct analyzer *a, struct detect_charge_s
                 return;
         }
         st->fall_pace_ms = analyzer_fall_pace_ms(a);
-        pace = st->rise_pace_ms > st->fall_pace_ms ? st->rise_pace_ms : st->fall_pace_ms;
-        wait = a->config.stall_factor * pace;
+        wait = a->config.stall_factor * st->rise_pace_ms;
+        pace = a->config.stall_fall_factor * st->fall_pace_ms;
+        if (pace > wait)
+                wait = pace;
         if (wait < (double) a->config.stall_min_wait_ms)
                 wait = (double) a->config.stall_min_wait_ms;
         analyzer_arm(a, FINDING_CHARGE_STALL, st->flat_since + (int64_t) wait);
@@ -103,9 +108,12 @@ static void detect_charge_stall_update(struct analyzer *a, void *state, const st
                 } else if (st->rising) {
                         if (u->level >= st->peak)
                                 st->suspended = false;
-                        else if (st->suspended && u->t - st->suspended_since >= (int64_t) analyzer_fall_pace_ms(a)) {
-                                /* a falling step's time between two levels and never a third step
-                                 * down: a plateau a step lower, not a fall (the peak was flicker) */
+                        else if (st->suspended &&
+                                 u->t - st->suspended_since >= (int64_t) (a->config.stall_factor * analyzer_fall_pace_ms(a))) {
+                                /* charge-stall.factor falling steps' time between two levels and
+                                 * never a third step down: a plateau a step lower, not a fall (the
+                                 * peak was flicker). One falling step's time is not enough: a
+                                 * headset unplugged and idle drains slower than in use */
                                 st->peak -= s;
                                 st->suspended = false;
                         }
@@ -125,6 +133,14 @@ static void detect_charge_stall_timer(struct analyzer *a, void *state, int64_t d
 
         if (!st->rising || st->suspended || a->connected != 1 || analyzer_is_open(a, FINDING_CHARGE_STALL))
                 return;
+        if (a->level >= 0 && a->level < st->peak) {
+                /* below the peak when the wait ran out: the level has fallen a step and not
+                 * come back, as a headset unplugged just after a step up does. A stalled
+                 * gauge that flickered comes back to the peak, and is raised then */
+                st->suspended = true;
+                st->suspended_since = due;
+                return;
+        }
         analyzer_finding_init(a, FINDING_CHARGE_STALL, FINDING_WARNING, due, &f);
         (void) finding_add_evidence(&f, "level_pct", st->peak);
         (void) finding_add_evidence(&f, "flat_min", (double) (due - st->flat_since) / ANALYZER_MINUTE_MS);

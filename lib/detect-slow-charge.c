@@ -4,8 +4,10 @@
  * The rate is the step over the median of the rise's latest times per step (boundary to
  * boundary), so it means the same at 1 % and at 20 % steps, and a step of gauge noise
  * before the charger took over does not make a normal charge look slow. It is judged once
- * the rise has lasted slow-charge.min-duration and risen at least a step and 5 points: a
- * 1 % gauge wandering a point or two up while idle is not a sustained rise.
+ * the rise has lasted slow-charge.min-duration and risen at least a step and
+ * slow-charge.min-rise points from its first step up (10 min and 3 points: the median of
+ * three times per step at 1 %, one whole step at coarser steps); a 1 % gauge wandering a
+ * point up while idle is not a sustained rise.
  * Rises that were themselves slow are kept out of the usual rate. A rise seen only across
  * a gap bounds the charge rate from below, so it may raise the no-history threshold (half
  * that bound) but never lower it. A rise that stops altogether is charge-stall's: an open
@@ -35,7 +37,7 @@ static void detect_slow_charge_update(struct analyzer *a, void *state, const str
         if (L->cc_boundaries < 2 || L->cc_boundaries != L->boundaries || L->l_first >= c->slow_below)
                 return;
         dur = L->t_cc_last - L->t_first;
-        if (dur < c->slow_min_duration_ms || L->l_cc_last - L->l_first < 5)
+        if (dur < c->slow_min_duration_ms || L->l_cc_last - L->l_first < c->slow_min_rise)
                 return;
         rate = analyzer_leg_cc_rate(a, L);
         threshold = analyzer_slow_charge_threshold(a, &usual);

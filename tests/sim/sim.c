@@ -938,7 +938,8 @@ static int sim_dev_run(struct sim_dev *d, const struct sim_options *o, FILE *dev
         return 0;
 }
 
-/* Defaults: 60 healthy devices for 12 weeks, 16 faulty devices per kind. */
+/* Defaults: 60 healthy devices for 12 weeks, 16 faulty devices per kind, host-sleep
+ * disconnects logged before the sleep (see sim.h). */
 void sim_options_init(struct sim_options *o) {
         *o = (struct sim_options) {
                 .seed = 1,
@@ -947,7 +948,7 @@ void sim_options_init(struct sim_options *o) {
                 .per_kind = 16,
                 .healthy_days = 84,
                 .start_ms = INT64_C(1788220800000),     /* 2026-09-01 00:00 UTC */
-                .late_disconnect = 0.5,
+                .late_disconnect = 0,   /* hpmond logs disconnects before the host sleeps */
         };
 }
 

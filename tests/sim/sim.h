@@ -15,8 +15,8 @@
  * across a step boundary, headsets that report while charging, fall silent on the charger,
  * switch Bluetooth off when plugged in, or charge in a case; levels reported only at
  * connection; use with a phone (changes across gaps); a laptop host that sleeps at night
- * and at lunch, with the disconnect logged before the sleep or only at resume (as hpmond
- * logs it when the signal arrives after the freeze: sim_options.late_disconnect); link flaps; a clock stepped back;
+ * and at lunch, with the disconnect logged before the sleep (as hpmond does, see
+ * daemon/sleep.c) or, optionally, only at resume (sim_options.late_disconnect); link flaps; a clock stepped back;
  * exact duplicate lines, malformed and out-of-range lines. Logging follows hpmond: a
  * battery line only when the level differs from the last one logged. */
 #pragma once
@@ -30,8 +30,12 @@ struct sim_options {
         unsigned per_kind;      /* faulty devices per finding kind (low-battery: run down on purpose) */
         unsigned healthy_days;  /* how long healthy devices are watched */
         int64_t start_ms;       /* Unix ms of the first midnight */
-        double late_disconnect; /* probability that hpmond logs a host sleep's disconnect only at resume
-                                 * (the signal arrives after the freeze); 0 if it logs it before sleeping */
+        double late_disconnect; /* probability that a host sleep's disconnect is logged only at resume.
+                                 * 0 by default: hpmond holds a logind delay inhibitor and logs
+                                 * `connected,0` for every connected headset on PrepareForSleep
+                                 * (daemon/sleep.c). Older hpmond, or a host where logind is absent,
+                                 * logged it when BlueZ's signal arrived, usually after the freeze:
+                                 * --late-disconnect 0.5 models that */
 };
 
 void sim_options_init(struct sim_options *o);

@@ -180,6 +180,12 @@ static void config_apply(struct analyzer_config *c, const char *spec) {
                         c->degraded_recent = (unsigned) v;
                 else if (strncmp(kv, "charge-stall.enabled=", 21) == 0)
                         c->enabled[FINDING_CHARGE_STALL] = v != 0;
+                else if (strncmp(kv, "charge-stall.fall-factor=", 25) == 0)
+                        c->stall_fall_factor = v;
+                else if (strncmp(kv, "slow-charge.min-rise=", 21) == 0)
+                        c->slow_min_rise = (int) v;
+                else if (strncmp(kv, "slow-charge.min-duration=", 25) == 0)
+                        c->slow_min_duration_ms = (int64_t) (v * MIN);
                 else
                         fail_msg("unknown test config '%s'", kv);
         }
@@ -284,7 +290,8 @@ static void test_case(void **state) {
 #define BASELINE_6PH "n:4:10"
 
 static const struct tcase cases[] = {
-        /* charge-stall: typical fall pace 7.5 min (8 %/h at 1 % steps), so the wait is 15 min */
+        /* charge-stall: typical fall pace 7.5 min (8 %/h at 1 % steps): 1.25 × 7.5 = 9.4 min, so the
+         * wait is min-wait, 15 min */
         { "/analyzer/charge-stall/stops-at-60", "charge-stall", CHARGE_40_60 " +60 a", NULL,
           { { "charge-stall", "raised", 24 + 15, 24 + 15 } } },
         { "/analyzer/charge-stall/silent-charger", "charge-stall", "c1 b40 +90 c0 +1 c1 +0.1 b100 +60 a", NULL, { { NULL } } },
@@ -297,6 +304,16 @@ static const struct tcase cases[] = {
           { { "charge-stall", "raised", 25 + 15, 25 + 15 } } },
         { "/analyzer/charge-stall/slow-fall-after-unplug", "charge-stall", CHARGE_40_60 " +5 b59 +8 b58 +4 b59 +9 b58 +20 a",
           NULL, { { NULL } } },
+        /* unplugged just after the step up to 60 and left on: a step below when the wait runs out
+         * is a fall, not a stall; a stalled gauge that flickered down and comes back is raised then */
+        { "/analyzer/charge-stall/a-step-below-when-due", "charge-stall", CHARGE_40_60 " +2 b59 +60 a", NULL,
+          { { NULL } } },
+        { "/analyzer/charge-stall/back-at-the-peak-after-due", "charge-stall", CHARGE_40_60 " +2 b59 +20 b60 +10 a", NULL,
+          { { "charge-stall", "raised", 46, 46 } } },
+        /* a step lower for more than one falling step's time (7.5 min) but less than factor (2) of
+         * them is not yet a plateau: the third step down then is a fall */
+        { "/analyzer/charge-stall/plateau-needs-factor-falling-steps", "charge-stall",
+          CHARGE_40_60 " +1 b59 +1 b58 +1 b59 +5 b58 +5 b59 +5 b57 +30 a", NULL, { { NULL } } },
         { "/analyzer/charge-stall/disconnected", "charge-stall", CHARGE_40_60 " +2 c0 +120 a", NULL, { { NULL } } },
         { "/analyzer/charge-stall/flap-carries-over", "charge-stall", CHARGE_40_60 " +5 c0 +0.3 c1 +60 a", NULL,
           { { "charge-stall", "raised", 39, 39 } } },
@@ -304,27 +321,38 @@ static const struct tcase cases[] = {
           { { NULL } } },
         { "/analyzer/charge-stall/cleared-when-charging-resumes", "charge-stall", CHARGE_40_60 " +20 r60:62:1:1.2 a",
           NULL, { { "charge-stall", "raised", 39, 39 }, { "charge-stall", "cleared", 45.2, 45.2 } } },
-        /* 10 % steps: the fall pace is 75 min at 8 %/h, the wait 150 min */
+        /* 10 % steps: the fall pace is 75 min at 8 %/h, the wait fall-factor × 75 = 93.75 min
+         * (rising, 2 × 12 min, is shorter) */
         { "/analyzer/charge-stall/ten-percent-steps", "charge-stall", "c1 b40 r40:70:10:12 +200 a", NULL,
+          { { "charge-stall", "raised", 36 + 93.75, 36 + 93.75 } } },
+        { "/analyzer/charge-stall/fall-factor", "charge-stall", "c1 b40 r40:70:10:12 +200 a", "charge-stall.fall-factor=2",
           { { "charge-stall", "raised", 36 + 150, 36 + 150 } } },
+        /* the rising pace rules when it is the slower: 10 % steps every 40 min, 2 × 40 min */
+        { "/analyzer/charge-stall/rise-factor", "charge-stall", "c1 b20 r20:60:10:40 +200 a", "charge-stall.fall-factor=0",
+          { { "charge-stall", "raised", 160 + 80, 160 + 80 } } },
         { "/analyzer/charge-stall/slow-wander-is-not-a-rise", "charge-stall", "c1 b50 +20 b51 +20 b52 +20 b51 +60 a",
           NULL, { { NULL } } },
         { "/analyzer/charge-stall/disabled", "charge-stall", CHARGE_40_60 " +60 a", "charge-stall.enabled=0", { { NULL } } },
 
-        /* slow-charge: under 25 %/h with no history, after 20 min of rise */
+        /* slow-charge: under 25 %/h with no history, once the rise has lasted 10 min and 3 points from
+         * its first step up (31 at 4 min, 34 at 16) */
         { "/analyzer/slow-charge/weak-charger", "slow-charge", "c1 b30 r30:50:1:4", NULL,
+          { { "slow-charge", "raised", 16, 16 } } },
+        { "/analyzer/slow-charge/min-rise", "slow-charge", "c1 b30 r30:50:1:4", "slow-charge.min-rise=5",
+          { { "slow-charge", "raised", 24, 24 } } },
+        { "/analyzer/slow-charge/min-duration", "slow-charge", "c1 b30 r30:50:1:4", "slow-charge.min-duration=20",
           { { "slow-charge", "raised", 24, 24 } } },
         { "/analyzer/slow-charge/normal-charger", "slow-charge", "c1 b30 r30:80:1:1.2", NULL, { { NULL } } },
         { "/analyzer/slow-charge/above-80-not-judged", "slow-charge", "c1 b80 r80:95:1:5", NULL, { { NULL } } },
         { "/analyzer/slow-charge/ends-with-the-rise", "slow-charge", "c1 b30 r30:40:1:4 +3 b39 b38 +5 c0", NULL,
-          { { "slow-charge", "raised", 24, 24 }, { "slow-charge", "cleared", 43, 43 } } },
+          { { "slow-charge", "raised", 16, 16 }, { "slow-charge", "cleared", 43, 43 } } },
         { "/analyzer/slow-charge/noise-before-charge", "slow-charge", "c1 b50 f51:50:6:4 r50:80:1:1.2", NULL, { { NULL } } },
         /* with history: two rises at 50 %/h make 25 %/h the threshold; 30 %/h is fine, 20 %/h is not */
         { "/analyzer/slow-charge/history-30-is-fine", "slow-charge",
           "c1 b30 r30:60:1:1.2 +1 c0 +300 c1 b30 r30:60:1:1.2 +1 c0 +300 c1 b30 r30:60:1:2", NULL, { { NULL } } },
         { "/analyzer/slow-charge/history-20-is-slow", "slow-charge",
           "c1 b30 r30:60:1:1.2 +1 c0 +300 c1 b30 r30:60:1:1.2 +1 c0 +300 c1 b30 r30:60:1:3", NULL,
-          { { "slow-charge", "raised", 674 + 3 + 21, 674 + 3 + 21 } } },
+          { { "slow-charge", "raised", 674 + 3 + 12, 674 + 3 + 12 } } },
         { "/analyzer/slow-charge/ten-percent-steps", "slow-charge", "c1 b30 r30:60:10:40", NULL,
           { { "slow-charge", "raised", 80, 80 } } },
 
@@ -436,7 +464,7 @@ static const struct tcase cases[] = {
           { { "charge-stall", "raised", 24 + 15, 24 + 15 } } },
         { "/analyzer/core/time-goes-backwards", "charge-stall", CHARGE_40_60 " -120 b60 +60 a", NULL, { { NULL } } },
         { "/analyzer/core/connect-without-battery-line", "slow-charge", "c1 b30 +5 c0 +30 c1 +8 r30:50:1:4", NULL,
-          { { "slow-charge", "raised", 47 + 20, 47 + 20 } } },
+          { { "slow-charge", "raised", 47 + 12, 47 + 12 } } },
 };
 
 /* ---------------------------------------------------------------- API tests */
