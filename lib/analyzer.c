@@ -9,7 +9,7 @@
 #include "analyzer-internal.h"
 
 /* Every detector, by kind: the analyzer runs them in this order. */
-static const struct detector *const analyzer_detectors[_FINDING_KIND_MAX] = {
+const struct detector *const analyzer_detectors[_FINDING_KIND_MAX] = {
         [FINDING_CHARGE_STALL] = &detect_charge_stall,
         [FINDING_SLOW_CHARGE] = &detect_slow_charge,
         [FINDING_INTERMITTENT_CHARGE] = &detect_intermittent_charge,
