@@ -73,6 +73,8 @@ void analyzer_config_init(struct analyzer_config *c) {
 
                 .deep_level = 5,
                 .deep_after_ms = 72 * ANALYZER_HOUR_MS,
+
+                .log_keep_ms = 730 * 24 * ANALYZER_HOUR_MS,
         };
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 c->enabled[k] = true;

@@ -271,7 +271,7 @@ finish:
 }
 
 /* Collects one checkpoint line's base64. */
-int checkpoint_reader_add(struct checkpoint_reader *r, const char *value, size_t len, unsigned line) {
+int checkpoint_reader_add(struct checkpoint_reader *r, const char *value, size_t len) {
         if (r->len + len > CHECKPOINT_PAYLOAD_MAX * 4 / 3 + 4)
                 return -E2BIG;
         if (r->len + len + 1 > r->cap) {
@@ -286,8 +286,6 @@ int checkpoint_reader_add(struct checkpoint_reader *r, const char *value, size_t
                 r->text = n;
                 r->cap = cap;
         }
-        if (r->len == 0)
-                r->line = line;
         memcpy(r->text + r->len, value, len);
         r->len += len;
         r->text[r->len] = '\0';

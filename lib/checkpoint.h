@@ -37,10 +37,9 @@ int checkpoint_encode(const struct devstate *s, const struct analyzer *a, const 
 struct checkpoint_reader {
         char *text;             /* the base64 of every line so far, joined */
         size_t len, cap;
-        unsigned line;          /* the first checkpoint line (the caller's numbering), for messages */
 };
 
-int checkpoint_reader_add(struct checkpoint_reader *r, const char *value, size_t len, unsigned line);
+int checkpoint_reader_add(struct checkpoint_reader *r, const char *value, size_t len);
 bool checkpoint_reader_pending(const struct checkpoint_reader *r);
 int checkpoint_reader_restore(struct checkpoint_reader *r, struct devstate *s, struct analyzer *a,
                               struct alerts *t, int64_t *ret_cut_ms);

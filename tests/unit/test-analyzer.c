@@ -240,7 +240,7 @@ static void run_resumed(const struct analyzer_config *cfg, const struct script *
         assert_null(analyzer_free(a));
         for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
                 assert_true(strncmp(line, "# checkpoint=", 13) == 0);
-                assert_int_equal(checkpoint_reader_add(&rd, line + 13, (size_t) (nl - line - 13), 1), 0);
+                assert_int_equal(checkpoint_reader_add(&rd, line + 13, (size_t) (nl - line - 13)), 0);
         }
         free(text);
         assert_int_equal(analyzer_new(cfg, "AA:BB:CC:DD:EE:FF", found_cb, out, &b), 0);
