@@ -165,6 +165,10 @@ static int config_parse_duration(const char *value, double *ret_ms) {
                 return -EINVAL;
         while (*end == ' ')
                 end++;
+        if (v == 0 && !*end) {
+                *ret_ms = 0;            /* nothing needs no unit: "keep = 0" */
+                return 0;
+        }
         for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
                 if (strcmp(end, units[i].unit) == 0) {
                         *ret_ms = v * units[i].ms;
