@@ -11,6 +11,7 @@
 #include "advice.h"
 #include "analyzer.h"
 #include "chargelog.h"
+#include "checkpoint.h"
 #include "cmd.h"
 #include "config.h"
 #include "render.h"
@@ -51,6 +52,8 @@ struct cmd_analyze_log {
         struct finding *findings;
         size_t n_findings;
         int error;                      /* a negative errno from the analyzer or memory */
+        struct checkpoint_reader checkpoint;    /* a compacted log's checkpoint, until its first event */
+        int64_t checkpoint_ms;          /* the cut it stands for, 0 if none was restored */
 };
 
 /* Keeps a finding. */
@@ -66,6 +69,27 @@ static void cmd_analyze_finding_cb(const struct finding *f, void *userdata) {
         log->findings[log->n_findings++] = *f;
 }
 
+/* Makes the analyzer, and restores a compacted log's checkpoint into it, as hpmond does. */
+static int cmd_analyze_start(struct cmd_analyze_log *log) {
+        int r;
+
+        if (!log->analyzer) {
+                r = analyzer_new(log->config, log->address, cmd_analyze_finding_cb, log, &log->analyzer);
+                if (r < 0)
+                        return (log->error = r);
+        }
+        if (!checkpoint_reader_pending(&log->checkpoint))
+                return 0;
+        r = checkpoint_reader_restore(&log->checkpoint, NULL, log->analyzer, NULL, &log->checkpoint_ms);
+        if (r == -ENOMEM)
+                return (log->error = r);
+        if (r < 0)
+                fprintf(stderr, "%s: %s, skipped: what was learned before the log was compacted is lost\n",
+                        log->path,
+                        r == -EPROTONOSUPPORT ? "checkpoint written by another hpmon build" : "damaged checkpoint");
+        return 0;
+}
+
 /* Feeds one event, making the analyzer at the first. */
 static int cmd_analyze_event_cb(void *userdata, const struct event *e) {
         struct cmd_analyze_log *log = userdata;
@@ -73,13 +97,9 @@ static int cmd_analyze_event_cb(void *userdata, const struct event *e) {
 
         if (e->time_ms > log->until_ms)
                 return 0;
-        if (!log->analyzer) {
-                r = analyzer_new(log->config, log->address, cmd_analyze_finding_cb, log, &log->analyzer);
-                if (r < 0) {
-                        log->error = r;
-                        return r;
-                }
-        }
+        r = cmd_analyze_start(log);
+        if (r < 0)
+                return r;
         if (analyzer_feed(log->analyzer, e) >= 0 && (e->kind == EVENT_CONNECTED || e->kind == EVENT_BATTERY))
                 log->last_ms = e->time_ms;
         return log->error;
@@ -91,6 +111,11 @@ static void cmd_analyze_meta_cb(void *userdata, const char *key, size_t key_len,
         char buf[CHARGELOG_NAME_MAX + 1];
 
         snprintf(buf, sizeof(buf), "%.*s", (int) value_len, value);
+        if (key_len == strlen(CHECKPOINT_KEY) && memcmp(key, CHECKPOINT_KEY, key_len) == 0) {
+                if (checkpoint_reader_add(&log->checkpoint, value, value_len) < 0)
+                        fprintf(stderr, "%s: checkpoint too large, skipped\n", log->path);
+                return;
+        }
         if (key_len == 7 && memcmp(key, "address", 7) == 0)
                 (void) address_normalize(buf, log->address);
         else if (key_len == 4 && memcmp(key, "name", 4) == 0)
@@ -207,6 +232,9 @@ static int cmd_analyze_log(struct cmd_analyze_log *log) {
                 log->config = &log->own;
 
         r = chargelog_read_file(log->path, &h, log, NULL);
+        if (r >= 0 && checkpoint_reader_pending(&log->checkpoint))
+                r = cmd_analyze_start(log);     /* a log that is only a checkpoint */
+        checkpoint_reader_done(&log->checkpoint);
         if (r < 0)
                 return log->error < 0 ? log->error : r;
         if (log->analyzer)
@@ -260,6 +288,12 @@ static int cmd_analyze_exec(const struct cmd_entry *self, struct cmd_args *args)
                                 open += log.analyzer && analyzer_get_open(log.analyzer, (enum finding_kind) k, NULL);
                         printf("%s%s%s%s%s%s — %s\n", render_sgr(color, "1"), *log.address ? log.address : "(no address)",
                                *log.name ? " (" : "", log.name, *log.name ? ")" : "", render_sgr(color, "0"), log.path);
+                        if (log.checkpoint_ms) {
+                                char when[32];
+
+                                render_time(when, sizeof(when), (double) log.checkpoint_ms / 1000.0);
+                                printf("  compacted: what came before %s is a checkpoint\n", when);
+                        }
                         if (log.n_findings == 0)
                                 printf("  no findings\n");
                         for (size_t j = 0; j < log.n_findings; j++)

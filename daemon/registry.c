@@ -5,15 +5,18 @@
  * which has appended them (or, while the disk is full, queued them in order: writer.c). */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "config.h"
 #include "log.h"
 #include "registry.h"
+#include "retention.h"
 #include "service.h"
 #include "busloop.h"
 #include "writer.h"
@@ -38,7 +41,7 @@ struct device *registry_find(struct context *c, const char address[static ADDRES
 }
 
 /* Frees one device; accepts NULL and returns NULL. */
-static struct device *registry_device_free(struct device *d) {
+struct device *registry_device_free(struct device *d) {
         if (!d)
                 return NULL;
         chargelog_close(d->log);
@@ -69,6 +72,8 @@ static void registry_apply(struct context *c, struct device *d, const struct eve
         enum alerts_change change;
 
         devstate_apply(&d->state, e);
+        if (d->first_event_ms == 0)
+                d->first_event_ms = e->time_ms;     /* retention measures the log's age from it */
         if (e->kind == EVENT_CONNECTED || e->kind == EVENT_BATTERY) {
                 (void) analyzer_feed(d->analyzer, e);
                 return;
@@ -142,27 +147,21 @@ int registry_setup(struct context *c) {
         return c->deadline_timer ? 0 : -ENOMEM;
 }
 
-/* Adds a device with an open log to the sorted table. */
-static int registry_insert(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
-                           struct chargelog *log, struct device **ret) {
-        struct device *d, **n;
-        size_t i;
+/* Makes a device (not yet in the table): its state, alert table and analyzer with its own
+ * thresholds. Retention makes one too, to replay a log up to its cut. */
+struct device *registry_device_new(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name) {
+        struct device *d;
         int r;
-
-        n = realloc(c->devices, (c->n_devices + 1) * sizeof(*c->devices));
-        if (!n)
-                return -ENOMEM;
-        c->devices = n;
 
         d = calloc(1, sizeof(*d));
         if (!d)
-                return -ENOMEM;
+                return NULL;
         memcpy(d->address, address, ADDRESS_STRING_MAX);
         busdef_device_path(address, d->path);
         d->name = strdup(name ? name : "");
         if (!d->name) {
                 free(d);
-                return -ENOMEM;
+                return NULL;
         }
         devstate_init(&d->state);
         alerts_init(&d->alerts, address);
@@ -177,15 +176,32 @@ static int registry_insert(struct context *c, const char address[static ADDRESS_
                         own = c->config;
                 }
                 r = analyzer_new(&own, address, registry_finding_cb, d, &d->analyzer);
+                d->keep_ms = own.log_keep_ms;
         }
         if (r < 0) {
                 free(d->name);
                 free(d);
-                return -ENOMEM;
+                return NULL;
         }
         ratelimit_init(&d->rate, REGISTRY_BURST, REGISTRY_INTERVAL_MS, context_mono_ms());
-        d->log = log;
         d->context = c;
+        return d;
+}
+
+/* Adds a device with an open log to the sorted table. */
+static int registry_insert(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
+                           struct chargelog *log, struct device **ret) {
+        struct device *d, **n;
+        size_t i;
+
+        n = realloc(c->devices, (c->n_devices + 1) * sizeof(*c->devices));
+        if (!n)
+                return -ENOMEM;
+        c->devices = n;
+        d = registry_device_new(c, address, name);
+        if (!d)
+                return -ENOMEM;
+        d->log = log;
 
         for (i = c->n_devices; i > 0 && strcmp(c->devices[i - 1]->address, address) > 0; i--)
                 c->devices[i] = c->devices[i - 1];
@@ -195,19 +211,43 @@ static int registry_insert(struct context *c, const char address[static ADDRESS_
         return 0;
 }
 
-/* Replay state: the device being restored and the file it comes from. */
-struct registry_replay {
-        struct context *c;
-        struct device *d;
-        const char *file;
-};
+/* Restores the checkpoint lines read so far (a compacted log's), before its first event. */
+static void registry_replay_checkpoint(struct registry_replay *rp) {
+        int64_t cut = 0;
+        int r;
 
-/* Replay callback: folds one logged event into the device. */
+        if (!checkpoint_reader_pending(&rp->checkpoint))
+                return;
+        r = checkpoint_reader_restore(&rp->checkpoint, &rp->d->state, rp->d->analyzer, &rp->d->alerts, &cut);
+        if (r == -EPROTONOSUPPORT)
+                log_warning("%s/devices/%s: checkpoint written by another hpmon build, skipped: what was learned "
+                            "before the log was compacted is lost, and the analyzer learns afresh.",
+                            rp->c->state_dir, rp->file);
+        else if (r < 0)
+                log_warning_errno(r, "%s/devices/%s: damaged checkpoint, skipped (what was learned before the log "
+                                     "was compacted is lost): %m", rp->c->state_dir, rp->file);
+        else
+                log_debug("%s/devices/%s: restored the checkpoint of %" PRId64 ".", rp->c->state_dir, rp->file, cut);
+}
+
+/* Replay callback: folds one logged event into the device (stopping at rp->stop_ms, for
+ * retention's cut). */
 static int registry_replay_event_cb(void *userdata, const struct event *e) {
         struct registry_replay *rp = userdata;
 
+        registry_replay_checkpoint(rp);
+        if (rp->stop_ms && e->time_ms >= rp->stop_ms) {
+                rp->stopped = true;
+                return -ECANCELED;
+        }
         registry_apply(rp->c, rp->d, e);
         return 0;
+}
+
+/* Ends a replay: a log that is only a checkpoint is restored now. */
+void registry_replay_finish(struct registry_replay *rp) {
+        registry_replay_checkpoint(rp);
+        checkpoint_reader_done(&rp->checkpoint);
 }
 
 /* Replay callback: the last "# name=" comment names the device. */
@@ -215,6 +255,12 @@ static void registry_replay_meta_cb(void *userdata, const char *key, size_t key_
         struct registry_replay *rp = userdata;
         char raw[CHARGELOG_NAME_MAX * 4 + 1], clean[CHARGELOG_NAME_MAX + 1], *n;
 
+        if (key_len == strlen(CHECKPOINT_KEY) && memcmp(key, CHECKPOINT_KEY, key_len) == 0) {
+                if (checkpoint_reader_add(&rp->checkpoint, value, value_len) < 0)
+                        log_warning("%s/devices/%s: checkpoint too large or no memory, skipped.", rp->c->state_dir,
+                                    rp->file);
+                return;
+        }
         if (key_len != 4 || memcmp(key, "name", 4) != 0)
                 return;
         /* a file is no more trusted than the bus: the name is published, so it is cleaned */
@@ -234,7 +280,7 @@ static void registry_replay_problem_cb(void *userdata, unsigned line, enum charg
         log_warning("%s/devices/%s:%u: %s, skipped", rp->c->state_dir, rp->file, line, text);
 }
 
-static const struct chargelog_handler registry_replay_handler = {
+const struct chargelog_handler registry_replay_handler = {
         .event = registry_replay_event_cb,
         .meta = registry_replay_meta_cb,
         .problem = registry_replay_problem_cb,
@@ -297,6 +343,7 @@ static int registry_load_one(struct context *c, const char *fn) {
                 return log_error_errno(errno, "%s/devices/%s: cannot read: %m", c->state_dir, fn);
         r = chargelog_read_fd(fd, &registry_replay_handler, &rp, &stats);
         close(fd);
+        registry_replay_finish(&rp);
         if (r < 0)
                 return log_error_errno(r, "%s/devices/%s: cannot read: %m", c->state_dir, fn);
 
@@ -338,6 +385,7 @@ int registry_load(struct context *c) {
                 for (size_t i = 0; i < c->n_devices; i++) {
                         analyzer_advance(c->devices[i]->analyzer, now);
                         registry_update_figures(c, c->devices[i]);
+                        retention_run(c, c->devices[i], now);
                 }
         }
         c->replaying = false;
@@ -506,6 +554,7 @@ static int registry_report_full(struct context *c, const char address[static ADD
         if (n > 0) {
                 registry_update_figures(c, d);
                 registry_arm_deadline(c);
+                retention_run(c, d, now_ms);
         }
         return 0;
 }

@@ -2,6 +2,7 @@
  * "append to the log, then publish". */
 #pragma once
 
+#include "checkpoint.h"
 #include "context.h"
 
 /* Which published properties a change touched (for PropertiesChanged). */
@@ -14,6 +15,20 @@ enum {
         DEVICE_CHANGED_MUTED      = 1 << 5,
 };
 
+/* Replaying a log into a device: the state the parser's callbacks share. */
+struct registry_replay {
+        struct context *c;
+        struct device *d;
+        const char *file;
+        struct checkpoint_reader checkpoint;    /* a compacted log's checkpoint lines, until its first event */
+        int64_t stop_ms;                        /* 0, or stop before the first event at or after it */
+        bool stopped;
+};
+
+extern const struct chargelog_handler registry_replay_handler;
+void registry_replay_finish(struct registry_replay *rp);
+struct device *registry_device_new(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name);
+struct device *registry_device_free(struct device *d);
 int registry_load(struct context *c);
 int registry_setup(struct context *c);
 int registry_owner_event(struct context *c, struct device *d, enum event_kind kind, int value);

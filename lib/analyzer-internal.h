@@ -1,4 +1,5 @@
-/* hpmon — the analyzer's inside, shared by analyzer.c and the detectors (detect-*.c) only.
+/* hpmon — the analyzer's inside, shared by analyzer.c, the detectors (detect-*.c) and
+ * checkpoint.c (which saves and restores it) only.
  *
  * analyzer.c keeps what every detector needs: connection state, the last report, a
  * hysteresis-filtered level cut into legs (maximal rises and falls), the reporting step,
@@ -106,6 +107,10 @@ struct detector {
         void (*init)(struct analyzer *a, void *state);
         void (*update)(struct analyzer *a, void *state, const struct analyzer_update *u);
         void (*timer)(struct analyzer *a, void *state, int64_t due);
+        /* for checkpoint.c, where the plain state needs more than a copy: the finding the
+         * state embeds (its pointers are rebuilt), and whether restored indices are in range */
+        struct finding *(*state_finding)(void *state);
+        bool (*state_valid)(const void *state);
 };
 
 struct analyzer {
@@ -153,6 +158,9 @@ struct analyzer {
         int64_t due[_FINDING_KIND_MAX];
         void *state[_FINDING_KIND_MAX];
 };
+
+/* every detector, indexed by kind (analyzer.c) */
+extern const struct detector *const analyzer_detectors[_FINDING_KIND_MAX];
 
 /* detectors, one per file */
 extern const struct detector detect_charge_stall;

@@ -9,7 +9,7 @@
 #include "analyzer-internal.h"
 
 /* Every detector, by kind: the analyzer runs them in this order. */
-static const struct detector *const analyzer_detectors[_FINDING_KIND_MAX] = {
+const struct detector *const analyzer_detectors[_FINDING_KIND_MAX] = {
         [FINDING_CHARGE_STALL] = &detect_charge_stall,
         [FINDING_SLOW_CHARGE] = &detect_slow_charge,
         [FINDING_INTERMITTENT_CHARGE] = &detect_intermittent_charge,
@@ -75,6 +75,8 @@ void analyzer_config_init(struct analyzer_config *c) {
 
                 .deep_level = 5,
                 .deep_after_ms = 72 * ANALYZER_HOUR_MS,
+
+                .log_keep_ms = 730 * 24 * ANALYZER_HOUR_MS,
         };
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 c->enabled[k] = true;

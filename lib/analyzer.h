@@ -110,6 +110,9 @@ struct analyzer_config {
         /* [deep-discharge-risk] */
         int deep_level;                         /* last seen ≤ (5) */
         int64_t deep_after_ms;                  /* not charged for (3 d) */
+
+        /* [log]: not a threshold — hpmond's retention; the analyzer never reads it */
+        int64_t log_keep_ms;                    /* events older than this are compacted (730 d; 0 keeps all) */
 };
 
 /* What the analyzer has learned about a device, for status displays (NAN where unknown). */

@@ -444,6 +444,75 @@ static int chargelog_create(int dir_fd, const char *fn, const char address[stati
         return 0;
 }
 
+/* Writes all of a buffer, however many write() calls it takes; a short write is no room. */
+static int chargelog_write_all(int fd, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t w = write(fd, p, n);
+
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return w < 0 ? -errno : -ENOSPC;
+                p += w;
+                n -= (size_t) w;
+        }
+        return 0;
+}
+
+/* Rewrites a log (retention): its opening comments with `name`, then `meta` (whole
+ * comment lines, e.g. a checkpoint), the header, then `tail` (whole event lines), into a
+ * temporary file renamed over the log — never in place, so a crash leaves the old log or
+ * the new one. Returns the new log, open for appending, in *ret: it was opened before the
+ * rename, so appends can never go to the replaced file. */
+int chargelog_rewrite(int dir_fd, const char address[static ADDRESS_STRING_MAX], const char *name, const char *meta,
+                      size_t meta_len, const char *tail, size_t tail_len, struct chargelog **ret) {
+        char fn[ADDRESS_STRING_MAX + 8], tmp[64], head[CHARGELOG_HEAD_MAX];
+        struct chargelog *log;
+        size_t head_len, header_len = sizeof(CHARGELOG_HEADER);  /* with its '\n' */
+        int fd, r;
+
+        if (tail_len > 0 && tail[tail_len - 1] != '\n')
+                return -EINVAL;
+        r = chargelog_filename(address, fn, sizeof(fn));
+        if (r < 0)
+                return r;
+        log = calloc(1, sizeof(*log));
+        if (!log)
+                return -ENOMEM;
+        head_len = (size_t) chargelog_format_head(head, address, name);
+        snprintf(tmp, sizeof(tmp), ".%s.tmp", fn);
+
+        fd = openat(dir_fd, tmp, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+        if (fd < 0) {
+                free(log);
+                return -errno;
+        }
+        r = chargelog_write_all(fd, head, head_len - header_len);
+        if (r >= 0)
+                r = chargelog_write_all(fd, meta, meta_len);
+        if (r >= 0)
+                r = chargelog_write_all(fd, head + head_len - header_len, header_len);
+        if (r >= 0)
+                r = chargelog_write_all(fd, tail, tail_len);
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0 && renameat(dir_fd, tmp, dir_fd, fn) < 0)
+                r = -errno;
+        if (r < 0) {
+                close(fd);
+                (void) unlinkat(dir_fd, tmp, 0);
+                free(log);
+                return r;
+        }
+        /* the rename is done: the new log is the log, durable or not yet */
+        (void) fsync(dir_fd);
+        log->fd = fd;
+        log->size = (off_t) (head_len + meta_len + tail_len);
+        memcpy(log->address, address, ADDRESS_STRING_MAX);
+        *ret = log;
+        return 0;
+}
+
 /* Cuts a torn last line (one without '\n') off an open log; returns the bytes removed. */
 static int chargelog_cut_torn(int fd, off_t *size, off_t *ret_removed) {
         char buf[4096];

@@ -71,6 +71,8 @@ struct chargelog;
 int chargelog_open(int dir_fd, const char address[static ADDRESS_STRING_MAX], const char *name,
                    struct chargelog **ret, bool *ret_created, off_t *ret_truncated);
 int chargelog_append(struct chargelog *log, const struct event *e);
+int chargelog_rewrite(int dir_fd, const char address[static ADDRESS_STRING_MAX], const char *name, const char *meta,
+                      size_t meta_len, const char *tail, size_t tail_len, struct chargelog **ret);
 int chargelog_append_meta(struct chargelog *log, const char *key, const char *value);
 const char *chargelog_address(const struct chargelog *log);
 struct chargelog *chargelog_close(struct chargelog *log);

@@ -126,6 +126,9 @@ static const struct config_key config_table[] = {
           "last seen at or below this level (10 for headsets with 10 % steps)" },
         { "deep-discharge-risk", "after", CONFIG_DURATION, CONFIG_OFF(deep_after_ms), 3600e3, 365 * 86400e3,
           "and not charged for this long" },
+
+        { "log", "keep", CONFIG_DURATION, CONFIG_OFF(log_keep_ms), 0, 36500 * 86400e3,
+          "events older than this are compacted into a checkpoint (0: keep every event)" },
 };
 
 /* The table of keys, for documentation and tests. */
@@ -166,6 +169,10 @@ static int config_parse_duration(const char *value, double *ret_ms) {
                 return -EINVAL;
         while (*end == ' ')
                 end++;
+        if (v == 0 && !*end) {
+                *ret_ms = 0;            /* nothing needs no unit: "keep = 0" */
+                return 0;
+        }
         for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
                 if (strcmp(end, units[i].unit) == 0) {
                         *ret_ms = v * units[i].ms;

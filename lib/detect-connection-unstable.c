@@ -51,9 +51,17 @@ static void detect_connection_unstable_timer(struct analyzer *a, void *state, in
         analyzer_clear(a, FINDING_CONNECTION_UNSTABLE, due);
 }
 
+/* Whether a restored state's ring counters are in range (checkpoint.c). */
+static bool detect_connection_unstable_valid(const void *state) {
+        const struct detect_connection_unstable_state *st = state;
+
+        return st->n <= DETECT_CONNECTION_UNSTABLE_MAX && st->next < DETECT_CONNECTION_UNSTABLE_MAX;
+}
+
 const struct detector detect_connection_unstable = {
         .kind = FINDING_CONNECTION_UNSTABLE,
         .state_size = sizeof(struct detect_connection_unstable_state),
+        .state_valid = detect_connection_unstable_valid,
         .update = detect_connection_unstable_update,
         .timer = detect_connection_unstable_timer,
 };

@@ -107,9 +107,17 @@ static void detect_intermittent_charge_timer(struct analyzer *a, void *state, in
         analyzer_clear(a, FINDING_INTERMITTENT_CHARGE, due);
 }
 
+/* Whether a restored state's ring counters are in range (checkpoint.c). */
+static bool detect_intermittent_charge_valid(const void *state) {
+        const struct detect_intermittent_charge_state *st = state;
+
+        return st->n <= DETECT_INTERMITTENT_MAX && st->next < DETECT_INTERMITTENT_MAX;
+}
+
 const struct detector detect_intermittent_charge = {
         .kind = FINDING_INTERMITTENT_CHARGE,
         .state_size = sizeof(struct detect_intermittent_charge_state),
+        .state_valid = detect_intermittent_charge_valid,
         .update = detect_intermittent_charge_update,
         .timer = detect_intermittent_charge_timer,
 };

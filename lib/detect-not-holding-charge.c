@@ -96,9 +96,17 @@ static void detect_not_holding_charge_timer(struct analyzer *a, void *state, int
         analyzer_raise(a, &st->waiting);
 }
 
+/* The finding the state holds while a low report waits (checkpoint.c rebuilds its pointers). */
+static struct finding *detect_not_holding_charge_finding(void *state) {
+        struct detect_not_holding_charge_state *st = state;
+
+        return &st->waiting;
+}
+
 const struct detector detect_not_holding_charge = {
         .kind = FINDING_NOT_HOLDING_CHARGE,
         .state_size = sizeof(struct detect_not_holding_charge_state),
+        .state_finding = detect_not_holding_charge_finding,
         .init = detect_not_holding_charge_init,
         .update = detect_not_holding_charge_update,
         .timer = detect_not_holding_charge_timer,

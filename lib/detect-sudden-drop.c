@@ -136,9 +136,17 @@ static void detect_sudden_drop_timer(struct analyzer *a, void *state, int64_t du
         analyzer_raise(a, &f);
 }
 
+/* Whether a restored state's ring counters are in range (checkpoint.c). */
+static bool detect_sudden_drop_valid(const void *state) {
+        const struct detect_sudden_drop_state *st = state;
+
+        return st->n <= DETECT_SUDDEN_DROP_RECENT && st->next < DETECT_SUDDEN_DROP_RECENT;
+}
+
 const struct detector detect_sudden_drop = {
         .kind = FINDING_SUDDEN_DROP,
         .state_size = sizeof(struct detect_sudden_drop_state),
+        .state_valid = detect_sudden_drop_valid,
         .update = detect_sudden_drop_update,
         .timer = detect_sudden_drop_timer,
 };

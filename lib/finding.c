@@ -1,4 +1,5 @@
 /* hpmon — finding kinds, states and severities, spelt as DESIGN.md and the JSON output spell them. */
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -26,6 +27,53 @@ static const char *const finding_severity_table[_FINDING_SEVERITY_MAX] = {
         [FINDING_INFO] = "info",
         [FINDING_WARNING] = "warning",
         [FINDING_CRITICAL] = "critical",
+};
+
+/* Every evidence name a detector may give, with its unit in the name. A finding keeps a
+ * pointer into this table, never the detector's own string, so a checkpoint (checkpoint.c)
+ * can store a name as text and restore the same pointer in another process. */
+static const char *const finding_evidence_names[] = {
+        "after_pct",
+        "average_rate_pct_per_h",
+        "baseline_h",
+        "baseline_pct_per_h",
+        "baseline_runtime_h",
+        "before_pct",
+        "charge_rate_pct_per_h",
+        "confirmed_after_min",
+        "confirmed_by_time",
+        "connects",
+        "discharges",
+        "drain_rate_pct_per_h",
+        "drop_pct",
+        "duration_min",
+        "early_drain_rate_pct_per_h",
+        "early_runtime_h",
+        "empty_days",
+        "fall_min",
+        "fall_step_min",
+        "flat_min",
+        "from_pct",
+        "level_after_wait_pct",
+        "level_pct",
+        "measured_h",
+        "minutes",
+        "rate_pct_per_h",
+        "ratio",
+        "reversals",
+        "rise_step_min",
+        "risen_pct",
+        "runtime_h",
+        "span_min",
+        "step_pct",
+        "threshold_pct",
+        "threshold_pct_per_h",
+        "to_pct",
+        "usual_rate_pct_per_h",
+        "wait_min",
+        "window_h",
+        "window_min",
+        "within_min",
 };
 
 /* A kind's name ("charge-stall"), or NULL for one out of range. */
@@ -59,11 +107,25 @@ const char *finding_severity_to_string(enum finding_severity s) {
         return finding_severity_table[s];
 }
 
-/* Appends one named number; -ENOSPC once the fixed array is full (a detector bug, never data). */
+/* The table's own pointer for an evidence name, or NULL for a name not in it. */
+const char *finding_evidence_name(const char *name, size_t len) {
+        for (size_t i = 0; i < sizeof(finding_evidence_names) / sizeof(*finding_evidence_names); i++)
+                if (strncmp(finding_evidence_names[i], name, len) == 0 && finding_evidence_names[i][len] == '\0')
+                        return finding_evidence_names[i];
+        return NULL;
+}
+
+/* Appends one named number; -ENOSPC once the fixed array is full, -EINVAL for a name not in
+ * finding_evidence_names (both detector bugs, never data: the unit tests trip the assert). */
 int finding_add_evidence(struct finding *f, const char *name, double value) {
+        const char *known = finding_evidence_name(name, strlen(name));
+
+        assert(known);
+        if (!known)
+                return -EINVAL;
         if (f->n_evidence >= FINDING_EVIDENCE_MAX)
                 return -ENOSPC;
-        f->evidence[f->n_evidence++] = (struct finding_evidence) { .name = name, .value = value };
+        f->evidence[f->n_evidence++] = (struct finding_evidence) { .name = known, .value = value };
         return 0;
 }
 

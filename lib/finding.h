@@ -8,6 +8,7 @@
  * news skips the CLEARED findings. When each kind clears is said in analyzer.h. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "address.h"
@@ -65,5 +66,6 @@ const char *finding_kind_to_string(enum finding_kind k);
 enum finding_kind finding_kind_from_string(const char *s);
 const char *finding_state_to_string(enum finding_state s);
 const char *finding_severity_to_string(enum finding_severity s);
+const char *finding_evidence_name(const char *name, size_t len);
 int finding_add_evidence(struct finding *f, const char *name, double value);
 const struct finding_evidence *finding_get_evidence(const struct finding *f, const char *name);

@@ -63,19 +63,28 @@ static void test_names(void **state) {
         assert_null(finding_severity_to_string(_FINDING_SEVERITY_MAX));
 }
 
-/* Evidence is a small fixed array, looked up by name. */
+/* Evidence is a small fixed array, looked up by name; a finding keeps finding.c's own
+ * pointer for a name, never the caller's (a checkpoint restores names by that table). */
 static void test_evidence(void **state) {
+        static const char *const known[FINDING_EVIDENCE_MAX] = {
+                "flat_min", "level_pct", "rate_pct_per_h", "step_pct", "ratio", "reversals", "connects", "runtime_h",
+        };
         struct finding f = {};
-        char names[FINDING_EVIDENCE_MAX][8];
+        char names[FINDING_EVIDENCE_MAX][32];
 
         for (int i = 0; i < FINDING_EVIDENCE_MAX; i++) {
-                snprintf(names[i], sizeof(names[i]), "e%d", i);
+                snprintf(names[i], sizeof(names[i]), "%s", known[i]);
                 assert_int_equal(finding_add_evidence(&f, names[i], i), 0);
+                assert_ptr_not_equal(f.evidence[i].name, names[i]);
+                assert_ptr_equal(f.evidence[i].name, finding_evidence_name(known[i], strlen(known[i])));
         }
-        assert_int_equal(finding_add_evidence(&f, "one-too-many", 1), -ENOSPC);
-        assert_non_null(finding_get_evidence(&f, "e3"));
-        assert_true(finding_get_evidence(&f, "e3")->value == 3);
-        assert_null(finding_get_evidence(&f, "e9"));
+        assert_int_equal(finding_add_evidence(&f, "wait_min", 1), -ENOSPC);
+        assert_non_null(finding_get_evidence(&f, "step_pct"));
+        assert_true(finding_get_evidence(&f, "step_pct")->value == 3);
+        assert_null(finding_get_evidence(&f, "wait_min"));
+        assert_null(finding_evidence_name("no_such_name", 12));
+        assert_null(finding_evidence_name("flat_minutes", 12));
+        assert_non_null(finding_evidence_name("flat_minutes", 8));     /* a prefix that is a name */
 }
 
 /* Runs them. */

@@ -27,6 +27,7 @@
 
 #include "advice.h"
 #include "analyzer.h"
+#include "checkpoint.h"
 #include "finding.h"
 
 #define T0 INT64_C(1788220800000)
@@ -225,9 +226,46 @@ static bool same_finding(const struct finding *a, const struct finding *b) {
         return true;
 }
 
-/* The cut test: every prefix, advanced to its last time, gives the full run's findings up to then. */
+/* Runs a script in two analyzers: the first `k` operations in one, then its checkpoint
+ * restored into a fresh one that runs the rest, as a compacted log is read. */
+static void run_resumed(const struct analyzer_config *cfg, const struct script *s, size_t k, struct found *out) {
+        struct checkpoint_reader rd = {};
+        struct devstate ds = {};
+        struct analyzer *a = NULL, *b = NULL;
+        char *text = NULL;
+
+        out->n = 0;
+        assert_int_equal(analyzer_new(cfg, "AA:BB:CC:DD:EE:FF", found_cb, out, &a), 0);
+        for (size_t i = 0; i < k; i++) {
+                if (s->ops[i].kind == OP_EVENT)
+                        assert_int_equal(analyzer_feed(a, &s->ops[i].e), 0);
+                else
+                        analyzer_advance(a, s->ops[i].at);
+        }
+        assert_int_equal(checkpoint_encode(&ds, a, NULL, 0, &text, NULL), 0);
+        assert_null(analyzer_free(a));
+        for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+                assert_true(strncmp(line, "# checkpoint=", 13) == 0);
+                assert_int_equal(checkpoint_reader_add(&rd, line + 13, (size_t) (nl - line - 13)), 0);
+        }
+        free(text);
+        assert_int_equal(analyzer_new(cfg, "AA:BB:CC:DD:EE:FF", found_cb, out, &b), 0);
+        assert_int_equal(checkpoint_reader_restore(&rd, NULL, b, NULL, NULL), 0);
+        checkpoint_reader_done(&rd);
+        for (size_t i = k; i < s->n; i++) {
+                if (s->ops[i].kind == OP_EVENT)
+                        assert_int_equal(analyzer_feed(b, &s->ops[i].e), 0);
+                else
+                        analyzer_advance(b, s->ops[i].at);
+        }
+        assert_null(analyzer_free(b));
+}
+
+/* The cut test: every prefix, advanced to its last time, gives the full run's findings up to
+ * then; and a checkpoint at every step, restored into a fresh analyzer, goes on to give
+ * exactly the full run's findings (what retention relies on). */
 static void check_cuts(const struct analyzer_config *cfg, const struct script *s, const struct found *full) {
-        static struct found cut;
+        static struct found cut, resumed;
         bool monotonic = true;
 
         for (size_t i = 1; i < s->n; i++)
@@ -241,6 +279,11 @@ static void check_cuts(const struct analyzer_config *cfg, const struct script *s
                 for (size_t i = 0; i < cut.n; i++)
                         if (!same_finding(&cut.v[i], &full->v[i]))
                                 fail_msg("cut after step %zu: finding %zu differs from the full run's", k, i);
+                run_resumed(cfg, s, k, &resumed);
+                assert_int_equal(resumed.n, full->n);
+                for (size_t i = 0; i < resumed.n; i++)
+                        if (!same_finding(&resumed.v[i], &full->v[i]))
+                                fail_msg("checkpoint after step %zu: finding %zu differs from the full run's", k, i);
                 if (monotonic)
                         for (size_t i = cut.n; i < full->n; i++)
                                 if (full->v[i].time_ms < t)

@@ -1,0 +1,162 @@
+/* hpmond — retention.
+ *
+ * A log grows by at most ~60 lines a day; [log] keep (730 days by default) bounds it. When
+ * a headset's oldest event is older than keep plus a margin, its log is compacted:
+ *
+ *   read the log into a scratch device, stopping at the first event newer than now − keep
+ *   ──▶ checkpoint of the scratch device's fold there (lib/checkpoint.c)
+ *   ──▶ opening comments + checkpoint + header + the kept lines, byte for byte, into a
+ *       temporary file, fsync, rename over the log, fsync the directory (chargelog_rewrite)
+ *   ──▶ the device appends to the new file from then on
+ *
+ * The live device is not touched: the checkpoint is exactly its fold at the cut, so what
+ * it has concluded stands, and a restart (or `hpctl analyze`) restores the checkpoint
+ * and replays the kept lines to the same state. The margin makes compaction rare (once
+ * a month at most per headset); it runs at start-up and after an append, never on a
+ * timer. While logging is suspended (full disk) it waits: it needs room for a copy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "log.h"
+#include "registry.h"
+#include "retention.h"
+
+#define RETENTION_DAY_MS INT64_C(86400000)
+/* after a failed compaction, the next try waits this long */
+#define RETENTION_RETRY_MS (RETENTION_DAY_MS / 4)
+
+/* How much older than keep the oldest event may get before compaction: an eighth of keep,
+ * at most 30 days, so a log is rewritten about once a month, not at every append. */
+int64_t retention_margin_ms(int64_t keep_ms) {
+        int64_t m = keep_ms / 8;
+
+        return m < 30 * RETENTION_DAY_MS ? m : 30 * RETENTION_DAY_MS;
+}
+
+/* Feeds whole lines of a mapped log to the replay handler until it stops at the cut;
+ * returns the offset of the line it stopped at (the size if it never did). */
+static size_t retention_find_cut(struct registry_replay *rp, const char *map, size_t size) {
+        struct chargelog_parser parser = {};
+        size_t off = 0;
+
+        while (off < size) {
+                const char *nl = memchr(map + off, '\n', size - off);
+                size_t len, consumed = 0;
+
+                if (!nl)
+                        break;          /* a torn last line: not part of the log */
+                len = (size_t) (nl - (map + off)) + 1;
+                (void) chargelog_parse(&parser, map + off, len, &registry_replay_handler, rp, &consumed);
+                if (rp->stopped)
+                        return off;
+                off += len;
+        }
+        return off;
+}
+
+/* Compacts one log now; the caller has decided it is due. */
+static int retention_compact(struct context *c, struct device *d, int64_t cut_ms, int64_t *ret_first_ms,
+                             off_t *ret_sizes) {
+        char fn[ADDRESS_STRING_MAX + 8];
+        struct registry_replay rp = { .c = c, .file = fn, .stop_ms = cut_ms };
+        struct chargelog *log = NULL;
+        struct device *scratch;
+        char *checkpoint = NULL;
+        size_t cut, checkpoint_len = 0;
+        struct stat st;
+        void *map;
+        int fd, r;
+        bool replaying = c->replaying;
+
+        (void) chargelog_filename(d->address, fn, sizeof(fn));
+        fd = openat(c->devices_fd, fn, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || st.st_size == 0) {
+                r = st.st_size == 0 ? -ENODATA : -errno;
+                close(fd);
+                return r;
+        }
+        map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (map == MAP_FAILED)
+                return -errno;
+
+        scratch = registry_device_new(c, d->address, d->name);
+        if (!scratch) {
+                munmap(map, (size_t) st.st_size);
+                return -ENOMEM;
+        }
+        rp.d = scratch;
+        c->replaying = true;            /* the scratch device announces nothing */
+        cut = retention_find_cut(&rp, map, (size_t) st.st_size);
+        registry_replay_finish(&rp);
+        c->replaying = replaying;
+
+        /* the first kept line is the event the replay stopped at: it starts the new log's age */
+        *ret_first_ms = 0;
+        if (cut < (size_t) st.st_size) {
+                const char *line = (const char *) map + cut, *nl = memchr(line, '\n', (size_t) st.st_size - cut);
+                struct event e;
+
+                if (nl && chargelog_parse_line(line, (size_t) (nl - line), &e) >= 0)
+                        *ret_first_ms = e.time_ms;
+        }
+        r = -EALREADY;                  /* nothing before the cut: nothing to drop */
+        if (scratch->first_event_ms == 0)
+                goto finish;
+        r = checkpoint_encode(&scratch->state, scratch->analyzer, &scratch->alerts, cut_ms, &checkpoint,
+                              &checkpoint_len);
+        if (r < 0)
+                goto finish;
+        ret_sizes[0] = (off_t) st.st_size;
+        r = chargelog_rewrite(c->devices_fd, d->address, d->name, checkpoint, checkpoint_len, (const char *) map + cut,
+                              (size_t) st.st_size - cut, &log);
+        if (r < 0)
+                goto finish;
+        chargelog_close(d->log);
+        d->log = log;
+        ret_sizes[1] = (off_t) (st.st_size - (off_t) cut) + (off_t) checkpoint_len;
+finish:
+        free(checkpoint);
+        registry_device_free(scratch);
+        munmap(map, (size_t) st.st_size);
+        return r;
+}
+
+/* Compacts a device's log if its oldest event is older than keep plus the margin. */
+void retention_run(struct context *c, struct device *d, int64_t now_ms) {
+        int64_t cut_ms, first_ms = 0;
+        off_t sizes[2] = {};
+        int r;
+
+        if (d->keep_ms <= 0 || d->first_event_ms == 0 || !d->log)
+                return;
+        if (now_ms - d->first_event_ms <= d->keep_ms + retention_margin_ms(d->keep_ms))
+                return;
+        if (c->logging_error || d->n_pending > 0 || now_ms < d->compact_after_ms)
+                return;         /* the disk is full (a copy needs room) or it failed lately */
+
+        cut_ms = now_ms - d->keep_ms;
+        r = retention_compact(c, d, cut_ms, &first_ms, sizes);
+        if (r < 0 && r != -EALREADY) {
+                log_warning_errno(r, "Cannot compact the log of %s, keeping it whole and trying again later: %m",
+                                  d->address);
+                d->compact_after_ms = now_ms + RETENTION_RETRY_MS;
+                return;
+        }
+        if (r == -EALREADY) {
+                d->first_event_ms = first_ms ? first_ms : now_ms;
+                return;
+        }
+        log_info("Compacted the log of %s: events before %" PRId64 " (Unix s) replaced by a checkpoint, "
+                 "%lld bytes now about %lld.", d->address, cut_ms / 1000, (long long) sizes[0], (long long) sizes[1]);
+        d->first_event_ms = first_ms ? first_ms : now_ms;
+}
