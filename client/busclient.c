@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-dict.h"
 #include "busclient.h"
 
 /* Connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS or the standard socket), registering
@@ -55,99 +56,100 @@ static char **busclient_strv_free(char **l) {
         return NULL;
 }
 
+/* What busclient_read_device_props() passes to each property. */
+struct busclient_walk_props {
+        struct busclient_device *device;
+        unsigned changed;
+};
+
+/* Reads one property of org.hpmon.Monitor1.Device; skips those hpctl does not know. */
+static int busclient_read_device_prop_cb(sd_bus_message *m, const char *key, void *userdata) {
+        struct busclient_walk_props *w = userdata;
+        struct busclient_device *d = w->device;
+        const char *s;
+        int r, b;
+
+        if (strcmp(key, "Address") == 0) {
+                r = sd_bus_message_read(m, "v", "s", &s);
+                if (r >= 0)
+                        snprintf(d->address, sizeof(d->address), "%s", s);
+                w->changed |= BUSCLIENT_ADDRESS;
+        } else if (strcmp(key, "Name") == 0) {
+                r = sd_bus_message_read(m, "v", "s", &s);
+                if (r >= 0) {
+                        char *n = strdup(s);
+                        if (!n)
+                                return -ENOMEM;
+                        free(d->name);
+                        d->name = n;
+                }
+                w->changed |= BUSCLIENT_NAME;
+        } else if (strcmp(key, "Connected") == 0) {
+                r = sd_bus_message_read(m, "v", "b", &b);
+                d->connected = b;
+                w->changed |= BUSCLIENT_CONNECTED;
+        } else if (strcmp(key, "Percentage") == 0) {
+                int32_t v;
+                r = sd_bus_message_read(m, "v", "i", &v);
+                d->percentage = v;
+                w->changed |= BUSCLIENT_PERCENTAGE;
+        } else if (strcmp(key, "LastChange") == 0) {
+                r = sd_bus_message_read(m, "v", "d", &d->last_change);
+                w->changed |= BUSCLIENT_LAST_CHANGE;
+        } else if (strcmp(key, "Alerts") == 0) {
+                struct busalert *list = NULL;
+                size_t n = 0;
+
+                r = sd_bus_message_enter_container(m, 'v', "a" BUSALERT_SIGNATURE);
+                if (r >= 0)
+                        r = busalert_read_array(m, &list, &n);
+                if (r >= 0) {
+                        busalert_array_free(d->alerts, d->n_alerts);
+                        d->alerts = list;
+                        d->n_alerts = n;
+                        r = sd_bus_message_exit_container(m);
+                }
+                w->changed |= BUSCLIENT_ALERTS;
+        } else if (strcmp(key, "Muted") == 0) {
+                char **l = NULL;
+
+                r = sd_bus_message_enter_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_read_strv(m, &l);
+                if (r >= 0) {
+                        busclient_strv_free(d->muted);
+                        d->muted = l;
+                        r = sd_bus_message_exit_container(m);
+                }
+                w->changed |= BUSCLIENT_MUTED;
+        } else if (strcmp(key, "TimeToEmpty") == 0) {
+                r = sd_bus_message_read(m, "v", "d", &d->time_to_empty);
+                w->changed |= BUSCLIENT_FIGURES;
+        } else if (strcmp(key, "Health") == 0) {
+                r = sd_bus_message_read(m, "v", "d", &d->health);
+                w->changed |= BUSCLIENT_FIGURES;
+        } else if (strcmp(key, "TypicalChargeTime") == 0) {
+                r = sd_bus_message_read(m, "v", "d", &d->typical_charge_time);
+                w->changed |= BUSCLIENT_FIGURES;
+        } else if (strcmp(key, "Cycles") == 0) {
+                r = sd_bus_message_read(m, "v", "d", &d->cycles);
+                w->changed |= BUSCLIENT_FIGURES;
+        } else
+                r = sd_bus_message_skip(m, "v");
+        return r;
+}
+
 /* Reads an a{sv} of org.hpmon.Monitor1.Device into *d, noting which properties it held. */
 int busclient_read_device_props(sd_bus_message *m, struct busclient_device *d, unsigned *ret_changed) {
-        unsigned changed = 0;
+        struct busclient_walk_props w = { .device = d };
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key, *s;
-                int b;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (strcmp(key, "Address") == 0) {
-                        r = sd_bus_message_read(m, "v", "s", &s);
-                        if (r >= 0)
-                                snprintf(d->address, sizeof(d->address), "%s", s);
-                        changed |= BUSCLIENT_ADDRESS;
-                } else if (strcmp(key, "Name") == 0) {
-                        r = sd_bus_message_read(m, "v", "s", &s);
-                        if (r >= 0) {
-                                char *n = strdup(s);
-                                if (!n)
-                                        return -ENOMEM;
-                                free(d->name);
-                                d->name = n;
-                        }
-                        changed |= BUSCLIENT_NAME;
-                } else if (strcmp(key, "Connected") == 0) {
-                        r = sd_bus_message_read(m, "v", "b", &b);
-                        d->connected = b;
-                        changed |= BUSCLIENT_CONNECTED;
-                } else if (strcmp(key, "Percentage") == 0) {
-                        int32_t v;
-                        r = sd_bus_message_read(m, "v", "i", &v);
-                        d->percentage = v;
-                        changed |= BUSCLIENT_PERCENTAGE;
-                } else if (strcmp(key, "LastChange") == 0) {
-                        r = sd_bus_message_read(m, "v", "d", &d->last_change);
-                        changed |= BUSCLIENT_LAST_CHANGE;
-                } else if (strcmp(key, "Alerts") == 0) {
-                        struct busalert *list = NULL;
-                        size_t n = 0;
-
-                        r = sd_bus_message_enter_container(m, 'v', "a" BUSALERT_SIGNATURE);
-                        if (r >= 0)
-                                r = busalert_read_array(m, &list, &n);
-                        if (r >= 0) {
-                                busalert_array_free(d->alerts, d->n_alerts);
-                                d->alerts = list;
-                                d->n_alerts = n;
-                                r = sd_bus_message_exit_container(m);
-                        }
-                        changed |= BUSCLIENT_ALERTS;
-                } else if (strcmp(key, "Muted") == 0) {
-                        char **l = NULL;
-
-                        r = sd_bus_message_enter_container(m, 'v', "as");
-                        if (r >= 0)
-                                r = sd_bus_message_read_strv(m, &l);
-                        if (r >= 0) {
-                                busclient_strv_free(d->muted);
-                                d->muted = l;
-                                r = sd_bus_message_exit_container(m);
-                        }
-                        changed |= BUSCLIENT_MUTED;
-                } else if (strcmp(key, "TimeToEmpty") == 0) {
-                        r = sd_bus_message_read(m, "v", "d", &d->time_to_empty);
-                        changed |= BUSCLIENT_FIGURES;
-                } else if (strcmp(key, "Health") == 0) {
-                        r = sd_bus_message_read(m, "v", "d", &d->health);
-                        changed |= BUSCLIENT_FIGURES;
-                } else if (strcmp(key, "TypicalChargeTime") == 0) {
-                        r = sd_bus_message_read(m, "v", "d", &d->typical_charge_time);
-                        changed |= BUSCLIENT_FIGURES;
-                } else if (strcmp(key, "Cycles") == 0) {
-                        r = sd_bus_message_read(m, "v", "d", &d->cycles);
-                        changed |= BUSCLIENT_FIGURES;
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
+        r = bus_dict_read_properties(m, busclient_read_device_prop_cb, &w);
         if (r < 0)
                 return r;
         if (ret_changed)
-                *ret_changed = changed;
-        return sd_bus_message_exit_container(m);
+                *ret_changed = w.changed;
+        return r;
 }
 
 /* Orders devices by name, then address, for a stable table. */
@@ -158,51 +160,43 @@ static int busclient_compare(const void *a, const void *b) {
         return c ? c : strcmp(x->address, y->address);
 }
 
+/* A growing list of devices, as busclient_read_objects() reads them. */
+struct busclient_walk_objects {
+        struct busclient_device *devices;
+        size_t n;
+};
+
+/* One interface of one of hpmond's objects: each Device interface is a device; the manager
+ * itself sits under the object manager too, and is skipped. */
+static int busclient_read_object_cb(sd_bus_message *m, const char *path, const char *interface, void *userdata) {
+        struct busclient_walk_objects *w = userdata;
+        struct busclient_device *nd;
+
+        if (strcmp(interface, HPMON_DEVICE_IFACE) != 0)
+                return sd_bus_message_skip(m, "a{sv}");
+        nd = realloc(w->devices, (w->n + 1) * sizeof(*nd));
+        if (!nd)
+                return -ENOMEM;
+        w->devices = nd;
+        nd = &w->devices[w->n++];
+        *nd = (struct busclient_device) BUSCLIENT_DEVICE_INIT;
+        return busclient_read_device_props(m, nd, NULL);
+}
+
 /* Reads a GetManagedObjects reply of hpmond into a list of devices, ordered by name. */
 int busclient_read_objects(sd_bus_message *reply, struct busclient_device **ret, size_t *ret_n) {
-        struct busclient_device *devs = NULL;
-        size_t n = 0;
+        struct busclient_walk_objects w = {};
         int r;
 
-        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                const char *path, *iface;
-                struct busclient_device *d = NULL;
-
-                r = sd_bus_message_read(reply, "o", &path);
-                if (r >= 0)
-                        r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
-                while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
-                        r = sd_bus_message_read(reply, "s", &iface);
-                        if (r >= 0 && strcmp(iface, HPMON_DEVICE_IFACE) == 0) {
-                                struct busclient_device *nd = realloc(devs, (n + 1) * sizeof(*devs));
-                                if (!nd) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                devs = nd;
-                                d = &devs[n++];
-                                *d = (struct busclient_device) BUSCLIENT_DEVICE_INIT;
-                                r = busclient_read_device_props(reply, d, NULL);
-                        } else if (r >= 0)
-                                /* the manager itself sits under the object manager too */
-                                r = sd_bus_message_skip(reply, "a{sv}");
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(reply);
-                }
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-        }
+        r = bus_dict_read_objects(reply, busclient_read_object_cb, &w);
         if (r < 0) {
-                busclient_devices_free(devs, n);
+                busclient_devices_free(w.devices, w.n);
                 return r;
         }
-        if (n > 1)
-                qsort(devs, n, sizeof(*devs), busclient_compare);
-        *ret = devs;
-        *ret_n = n;
+        if (w.n > 1)
+                qsort(w.devices, w.n, sizeof(*w.devices), busclient_compare);
+        *ret = w.devices;
+        *ret_n = w.n;
         return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus-dict.h"
 #include "busclient.h"
 #include "cmd.h"
 #include "render.h"
@@ -141,28 +142,27 @@ static int cmd_monitor_properties_cb(sd_bus_message *msg, void *userdata, sd_bus
         return 0;
 }
 
+/* One interface of a device hpmond now follows: its Device properties update ours. */
+static int cmd_monitor_added_interface_cb(sd_bus_message *msg, const char *path, const char *interface,
+                                          void *userdata) {
+        return strcmp(interface, HPMON_DEVICE_IFACE) == 0 ? busclient_read_device_props(msg, userdata, NULL)
+                                                         : sd_bus_message_skip(msg, "a{sv}");
+}
+
 /* InterfacesAdded: hpmond follows a new device. */
 static int cmd_monitor_added_cb(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         struct cmd_monitor *m = userdata;
         char address[ADDRESS_STRING_MAX];
         struct busclient_device *d;
-        const char *path, *iface;
-        int r;
+        const char *path;
 
         if (sd_bus_message_read(msg, "o", &path) < 0 || busdef_device_address(path, address) < 0)
                 return 0;
         d = cmd_monitor_device(m, address);
         if (!d)
                 return 0;
-        r = sd_bus_message_enter_container(msg, 'a', "{sa{sv}}");
-        while (r > 0 && (r = sd_bus_message_enter_container(msg, 'e', "sa{sv}")) > 0) {
-                r = sd_bus_message_read(msg, "s", &iface);
-                if (r >= 0)
-                        r = strcmp(iface, HPMON_DEVICE_IFACE) == 0 ? busclient_read_device_props(msg, d, NULL)
-                                                                  : sd_bus_message_skip(msg, "a{sv}");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(msg);
-        }
+        /* what could be read is shown, even from a malformed message */
+        (void) bus_dict_read_interfaces(msg, path, cmd_monitor_added_interface_cb, d);
         cmd_monitor_print(m, d->last_change > 0 ? d->last_change : cmd_monitor_now(), d, "added");
         return 0;
 }

@@ -28,6 +28,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "bus-dict.h"
 #include "busclient.h"
 #include "cmd.h"
 #include "notified.h"
@@ -445,48 +446,47 @@ static int notify_cleared_cb(sd_bus_message *m, void *userdata, sd_bus_error *re
         return 0;
 }
 
+/* One property of the manager that changed: only Alerts matters here. */
+static int notify_manager_property_cb(sd_bus_message *m, const char *key, void *userdata) {
+        struct notify_agent *n = userdata;
+        struct busalert *alerts = NULL;
+        size_t count = 0;
+        int r;
+
+        if (strcmp(key, "Alerts") != 0)
+                return sd_bus_message_skip(m, "v");
+        r = sd_bus_message_enter_container(m, 'v', "a" BUSALERT_SIGNATURE);
+        if (r >= 0)
+                r = busalert_read_array(m, &alerts, &count);
+        for (size_t i = 0; r >= 0 && i < count; i++)
+                if (alerts[i].acknowledged)
+                        notify_withdraw(n, alerts[i].id);
+                else
+                        notify_consider(n, &alerts[i]);
+        /* gone from Alerts (ended, or its kind muted): off the screen too */
+        for (size_t s = n->n_shown; r >= 0 && s > 0; s--) {
+                bool listed = false;
+
+                for (size_t i = 0; i < count && !listed; i++)
+                        listed = strcmp(alerts[i].id, n->shown[s - 1].id) == 0;
+                if (!listed)
+                        notify_withdraw(n, n->shown[s - 1].id);
+        }
+        busalert_array_free(alerts, count);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
 /* PropertiesChanged on the manager's Alerts: an alert acknowledged elsewhere (hpctl ack),
  * or gone (ended, muted), leaves the screen; one that shows up unannounced (its kind was
  * just unmuted) is shown. */
 static int notify_manager_changed_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        struct notify_agent *n = userdata;
-        const char *iface, *key;
-        int r;
+        const char *iface;
 
         if (sd_bus_message_read(m, "s", &iface) < 0 || strcmp(iface, HPMON_MANAGER_IFACE) != 0)
                 return 0;
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                struct busalert *alerts = NULL;
-                size_t count = 0;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r >= 0 && strcmp(key, "Alerts") == 0) {
-                        r = sd_bus_message_enter_container(m, 'v', "a" BUSALERT_SIGNATURE);
-                        if (r >= 0)
-                                r = busalert_read_array(m, &alerts, &count);
-                        for (size_t i = 0; r >= 0 && i < count; i++)
-                                if (alerts[i].acknowledged)
-                                        notify_withdraw(n, alerts[i].id);
-                                else
-                                        notify_consider(n, &alerts[i]);
-                        /* gone from Alerts (ended, or its kind muted): off the screen too */
-                        for (size_t s = n->n_shown; r >= 0 && s > 0; s--) {
-                                bool listed = false;
-
-                                for (size_t i = 0; i < count && !listed; i++)
-                                        listed = strcmp(alerts[i].id, n->shown[s - 1].id) == 0;
-                                if (!listed)
-                                        notify_withdraw(n, n->shown[s - 1].id);
-                        }
-                        busalert_array_free(alerts, count);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                } else if (r >= 0)
-                        r = sd_bus_message_skip(m, "v");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-        }
+        (void) bus_dict_read_properties(m, notify_manager_property_cb, userdata);
         return 0;
 }
 

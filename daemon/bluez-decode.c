@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bluez-decode.h"
+#include "bus-dict.h"
 #include "busdef.h"
 
 /* Notes a rejected value; past BLUEZ_PROBLEMS_MAX only the count grows. */
@@ -30,13 +31,24 @@ static int bluez_decode_string(sd_bus_message *m, char *buf, size_t size) {
         return 0;
 }
 
-/* Decodes one property whose variant has signature `sig`; skips what hpmond does not use. */
-static int bluez_decode_one(sd_bus_message *m, const char *interface, const char *key, const char *sig,
-                            struct bluez_props *p) {
-        bool is_device = strcmp(interface, BLUEZ_DEVICE_IFACE) == 0;
-        bool is_battery = strcmp(interface, BLUEZ_BATTERY_IFACE) == 0;
+/* What bluez_decode_props() passes to each property. */
+struct bluez_decode_walk {
+        const char *interface;
+        struct bluez_props *props;
+};
+
+/* Decodes one property, checking its variant's type first; skips what hpmond does not use. */
+static int bluez_decode_one_cb(sd_bus_message *m, const char *key, void *userdata) {
+        struct bluez_decode_walk *w = userdata;
+        struct bluez_props *p = w->props;
+        bool is_device = strcmp(w->interface, BLUEZ_DEVICE_IFACE) == 0;
+        bool is_battery = strcmp(w->interface, BLUEZ_BATTERY_IFACE) == 0;
+        const char *sig;
         int r;
 
+        r = sd_bus_message_peek_type(m, NULL, &sig);
+        if (r < 0)
+                return r;
         if (is_device && strcmp(key, "Connected") == 0) {
                 int b;
 
@@ -108,32 +120,10 @@ wrong_type:
 
 /* Decodes an a{sv} of `interface` at the message's read position into a fresh *ret. */
 int bluez_decode_props(sd_bus_message *m, const char *interface, struct bluez_props *ret) {
-        int r;
+        struct bluez_decode_walk w = { .interface = interface, .props = ret };
 
         *ret = (struct bluez_props) { .percentage = -1 };
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r <= 0)
-                return r < 0 ? r : -EBADMSG;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key, *sig;
-
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &sig);
-                if (r < 0)
-                        return r;
-                r = bluez_decode_one(m, interface, key, sig, ret);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        return bus_dict_read_properties(m, bluez_decode_one_cb, &w);
 }
 
 /* Overlays what `from` has onto `into`; values `from` lacks keep their old ones. */

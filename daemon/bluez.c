@@ -17,6 +17,7 @@
 
 #include "bluez-decode.h"
 #include "bluez.h"
+#include "bus-dict.h"
 #include "log.h"
 #include "registry.h"
 #include "service.h"
@@ -122,41 +123,21 @@ static int bluez_apply_props(struct bluez_device *d, sd_bus_message *m, const ch
         return 0;
 }
 
-/* Reads the a{sa{sv}} of one object (GetManagedObjects, InterfacesAdded) into the mirror.
- * Returns the device if the object has Device1 or Battery1, NULL otherwise. */
-static int bluez_read_object(struct bluez *b, sd_bus_message *m, const char *path, struct bluez_device **ret) {
-        struct bluez_device *d = bluez_find(b, path);
+/* One interface of a BlueZ object (GetManagedObjects, InterfacesAdded): Device1 and Battery1
+ * go into the mirror, adding the device on first sight; anything else is skipped. */
+static int bluez_read_interface_cb(sd_bus_message *m, const char *path, const char *interface, void *userdata) {
+        struct bluez *b = userdata;
+        bool dev = strcmp(interface, BLUEZ_DEVICE_IFACE) == 0;
+        bool bat = strcmp(interface, BLUEZ_BATTERY_IFACE) == 0;
+        struct bluez_device *d;
         int r;
 
-        *ret = NULL;
-        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
-                const char *iface;
-                bool dev, bat;
-
-                r = sd_bus_message_read(m, "s", &iface);
-                if (r < 0)
-                        return r;
-                dev = strcmp(iface, BLUEZ_DEVICE_IFACE) == 0;
-                bat = strcmp(iface, BLUEZ_BATTERY_IFACE) == 0;
-                if ((dev || bat) && (d || (d = bluez_get(b, path)))) {
-                        r = bluez_apply_props(d, m, iface);
-                        if (bat)
-                                d->has_battery = true;
-                } else
-                        r = sd_bus_message_skip(m, "a{sv}");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        *ret = d;
-        return sd_bus_message_exit_container(m);
+        if (!(dev || bat) || !(d = bluez_get(b, path)))
+                return sd_bus_message_skip(m, "a{sv}");
+        r = bluez_apply_props(d, m, interface);
+        if (bat)
+                d->has_battery = true;
+        return r;
 }
 
 /* Whether a signal comes from the bluetoothd we follow. */
@@ -183,17 +164,7 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
 
         bluez_clear(b);
         registry_sync_begin(c);
-        r = sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}");
-        while (r > 0 && (r = sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}")) > 0) {
-                struct bluez_device *d;
-                const char *path;
-
-                r = sd_bus_message_read(m, "o", &path);
-                if (r >= 0)
-                        r = bluez_read_object(b, m, path, &d);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-        }
+        r = bus_dict_read_objects(m, bluez_read_interface_cb, b);
         for (struct bluez_device *d = b->devices; d; d = d->next)
                 bluez_report(b, d, now);
         if (r < 0)
@@ -307,11 +278,13 @@ static int match_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_erro
                 return 0;
         r = sd_bus_message_read(m, "o", &path);
         if (r >= 0)
-                r = bluez_read_object(b, m, path, &d);
+                r = bus_dict_read_interfaces(m, path, bluez_read_interface_cb, b);
         if (r < 0) {
                 log_warning_errno(r, "Malformed InterfacesAdded from BlueZ, ignoring: %m");
                 return 0;
         }
+        /* reported if known already or added now, even if no Device1 or Battery1 came with it */
+        d = bluez_find(b, path);
         if (d)
                 bluez_report(b, d, bluez_now());
         return 0;

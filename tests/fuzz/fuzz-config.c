@@ -6,17 +6,27 @@
  * line longer than inih's buffer is always refused (inih would read its tail as a line of
  * its own). An accepted file passes analyzer_config_check(), and each of its values, written
  * back the way the config file spells it (config_format_value()), is accepted again — the
- * same value for whole numbers and durations. */
+ * same value for whole numbers and durations.
+ *
+ * config_load_string_for() loads the input again for one headset, so that [device ...]
+ * sections are applied, not only checked. The address is the first one a "[device "
+ * section of the input names, else one made from a hash of the input (which then no
+ * section names). Its first pass is the global load's: where that was refused at a line,
+ * so is this, the same way. Otherwise only the headset's values are added, and where they
+ * make an inconsistent whole the refusal names no line. With no section for the address,
+ * both loads agree. */
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <ini.h>
 
+#include "address.h"
 #include "config.h"
 #include "fuzz.h"
 
@@ -136,6 +146,64 @@ static bool fuzz_config_has_long_line(const char *text, size_t len) {
         return false;
 }
 
+/* The address to load the input for: the first that a "[device " section names (true), else
+ * one made from a hash of the input (false). A superset of the sections inih finds, so with
+ * false no section the parser accepts names the address. */
+static bool fuzz_config_address(const char *text, size_t len, char ret[static ADDRESS_STRING_MAX]) {
+        static const char prefix[] = "[" CONFIG_DEVICE_SECTION;
+        uint64_t h = 14695981039346656037u;     /* FNV-1a */
+
+        for (const char *p = text; (p = strstr(p, prefix)); p++) {
+                char candidate[64];
+                size_t n = strcspn(p + strlen(prefix), "]\n");
+
+                if (n >= sizeof(candidate))
+                        continue;
+                memcpy(candidate, p + strlen(prefix), n);
+                candidate[n] = '\0';
+                if (address_normalize(candidate, ret) >= 0)
+                        return true;
+        }
+        for (size_t i = 0; i < len; i++)
+                h = (h ^ (uint8_t) text[i]) * 1099511628211u;
+        snprintf(ret, ADDRESS_STRING_MAX, "%02X:%02X:%02X:%02X:%02X:%02X", (unsigned) (h >> 40) & 0xff,
+                 (unsigned) (h >> 32) & 0xff, (unsigned) (h >> 24) & 0xff, (unsigned) (h >> 16) & 0xff,
+                 (unsigned) (h >> 8) & 0xff, (unsigned) h & 0xff);
+        return false;
+}
+
+/* Loads the text for one headset and checks it against the global load (rs, es, from_string). */
+static void fuzz_config_check_device(const char *text, size_t len, unsigned lines, int rs, const struct config_error *es,
+                                     const struct analyzer_config *from_string) {
+        char address[ADDRESS_STRING_MAX];
+        bool named = fuzz_config_address(text, len, address);
+        struct analyzer_config from_device;
+        struct config_error ed = {};
+        int rd;
+
+        fuzz_config_poison(&from_device);
+        rd = config_load_string_for(text, "fuzz.conf", address, &from_device, &ed);
+        FUZZ_CHECK(rd == 0 || rd == -EINVAL);
+        if (rs != 0 && es->line > 0) {
+                /* refused in the first pass, which is the global load's */
+                FUZZ_CHECK(rd == rs);
+                FUZZ_CHECK(ed.line == es->line);
+                FUZZ_CHECK(strcmp(ed.message, es->message) == 0);
+        }
+        if (rd == 0)
+                fuzz_config_check_values(&from_device);
+        else {
+                FUZZ_CHECK(fuzz_config_poisoned(&from_device));
+                fuzz_config_check_error(&ed, "fuzz.conf", lines);
+                if (es->line == 0)
+                        FUZZ_CHECK(ed.line == 0);
+        }
+        if (!named && rs == 0) {
+                FUZZ_CHECK(rd == 0);
+                FUZZ_CHECK(fuzz_config_same(&from_device, from_string));
+        }
+}
+
 /* Loads the input both ways and checks what each says. An input with a NUL byte is loaded
  * only as a file (a string ends at its NUL). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -160,6 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!has_nul) {
                 rs = config_load_string(text, "fuzz.conf", &from_string, &es);
                 FUZZ_CHECK(rf == rs);
+                fuzz_config_check_device(text, size, lines, rs, &es, &from_string);
         }
 #if !INI_ALLOW_REALLOC
         /* inih reads at most INI_MAX_LINE - 1 bytes of a line: a longer one is refused, never cut */

@@ -148,6 +148,27 @@ def skip(why):
     raise TestSkip(why)
 
 
+# Tests of known bugs (or of bugs once known) check each case with case(), which says "ok"
+# or "# BUG" and goes on, so one run shows every bug left; check_no_bugs() at the end
+# fails the test if any case was a bug.
+_bugs = []
+
+
+def case(cond, what, detail=''):
+    """Record one case of a known bug: "ok" when fixed, else "# BUG" and go on."""
+    if cond:
+        ok(what)
+    else:
+        _bugs.append(what)
+        print(f'# BUG: {what}{": " + str(detail) if detail else ""}', flush=True)
+
+
+def check_no_bugs():
+    """Fail the test if any case() found its bug still there."""
+    if _bugs:
+        fail(f'{len(_bugs)} known bug(s) still there', '; '.join(_bugs))
+
+
 _SANITIZER = re.compile(r'ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:')
 
 
@@ -281,52 +302,38 @@ _DEFAULT_POLICY = '''\
   </policy>
 '''
 
-# For the mocked bluetoothd, after BlueZ's own src/bluetooth.conf: its user owns
-# org.bluez; everybody may call it.  The test user may also monitor the bus (as
-# root may on a real system) so that the harness can see a client's AddMatch.
-_TEST_USER_POLICY = '''\
+# The test user may monitor the bus (as root may on a real system), so that the harness
+# can see a client's AddMatch.
+_MONITOR_POLICY = '''\
   <policy user="{user}">
-    <allow own="org.bluez"/>
-    <allow send_destination="org.bluez"/>
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
   </policy>
-  <policy context="default">
-    <allow send_destination="org.bluez"/>
-  </policy>
 '''
 
-
-# For the mocked polkitd, after polkit's own org.freedesktop.PolicyKit1.conf: root
-# (here: the user running the test, who also drives the mock's controls) owns
-# org.freedesktop.PolicyKit1; everybody may call the authority, as on a real system.
-_POLKIT_POLICY = '''\
-  <policy user="{user}">
-    <allow own="org.freedesktop.PolicyKit1"/>
-    <allow send_destination="org.freedesktop.PolicyKit1"/>
-  </policy>
-  <policy context="default">
-    <allow send_destination="org.freedesktop.PolicyKit1"
-           send_interface="org.freedesktop.PolicyKit1.Authority"/>
-    <allow send_destination="org.freedesktop.PolicyKit1"
-           send_interface="org.freedesktop.DBus.Properties"/>
-    <allow send_destination="org.freedesktop.PolicyKit1"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-'''
+# The mocked system services, each with the interfaces everybody may call (none named:
+# all of it), after each service's own policy: BlueZ's src/bluetooth.conf, polkit's
+# org.freedesktop.PolicyKit1.conf, systemd's org.freedesktop.login1.conf (Inhibit is
+# polkit's business there).
+_MOCKED_SERVICES = (
+    ('org.bluez', ()),
+    ('org.freedesktop.PolicyKit1', ('org.freedesktop.PolicyKit1.Authority', 'org.freedesktop.DBus.Properties',
+                                    'org.freedesktop.DBus.Introspectable')),
+    ('org.freedesktop.login1', ('org.freedesktop.login1.Manager',)),
+)
 
 
-# For the mocked logind (test-host-sleep): like systemd's org.freedesktop.login1.conf,
-# root owns the name and anyone may call the manager (Inhibit is polkit's business).
-_LOGIND_POLICY = '''\
-  <policy user="{user}">
-    <allow own="org.freedesktop.login1"/>
-    <allow send_destination="org.freedesktop.login1"/>
-  </policy>
-  <policy context="default">
-    <allow send_destination="org.freedesktop.login1"
-           send_interface="org.freedesktop.login1.Manager"/>
-  </policy>
-'''
+def _service_policy(name, interfaces, user):
+    """A mocked service's policy: `user` (who runs the mock, root on a real system) owns
+    `name` and may call all of it; everybody may call `interfaces`, or all of it."""
+    calls = (''.join(f'    <allow send_destination="{name}" send_interface="{i}"/>\n' for i in interfaces)
+             or f'    <allow send_destination="{name}"/>\n')
+    return (f'  <policy user="{user}">\n'
+            f'    <allow own="{name}"/>\n'
+            f'    <allow send_destination="{name}"/>\n'
+            '  </policy>\n'
+            '  <policy context="default">\n'
+            f'{calls}'
+            '  </policy>\n')
 
 
 def _policy_text(user):
@@ -363,9 +370,8 @@ class Bus:
                     f'  <listen>unix:path={self.socket_path}</listen>\n'
                     '  <auth>EXTERNAL</auth>\n'
                     + _DEFAULT_POLICY
-                    + _TEST_USER_POLICY.format(user=self.user)
-                    + _POLKIT_POLICY.format(user=self.user)
-                    + _LOGIND_POLICY.format(user=self.user)
+                    + _MONITOR_POLICY.format(user=self.user)
+                    + ''.join(_service_policy(name, ifaces, self.user) for name, ifaces in _MOCKED_SERVICES)
                     + f'  <include>{self.policy_path}</include>\n'
                     '</busconfig>\n')
         self.proc = None

@@ -20,14 +20,13 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hpmontest as t  # noqa: E402
-from hpmontest import note  # noqa: E402
+from hpmontest import case, note  # noqa: E402
 
 dbus = t.dbus
 A = 'AA:BB:CC:DD:EE:01'
 B = 'AA:BB:CC:DD:EE:02'
 C = 'AA:BB:CC:DD:EE:03'
 BURST = 10
-bugs = []
 
 ALIASES = r'''
 p, n, dest = str(args[0]), int(args[1]), str(args[2])
@@ -40,14 +39,6 @@ for k in range(n):
     conn.send_message(m)
 ret = dbus.UInt32(n)
 '''
-
-
-def case(ok, what, detail=''):
-    if ok:
-        t.ok(what)
-    else:
-        bugs.append(what)
-        print(f'# BUG: {what}{": " + str(detail) if detail else ""}', flush=True)
 
 
 def test(env):
@@ -104,8 +95,7 @@ def test(env):
     note(f'2000 aliases: {len(names)} "# name=" lines logged, {took:.2f}s until a later level was published')
     case(len(names) <= BURST + took + 3, f'a flood of 2000 aliases adds at most burst + 1/s lines to the log ({len(names)})')
     env.hpmond.stop()
-    if bugs:
-        t.fail(f'{len(bugs)} known bug(s) still there', '; '.join(bugs))
+    t.check_no_bugs()
 
 
 t.run(test)

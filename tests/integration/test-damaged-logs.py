@@ -21,22 +21,13 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hpmontest as t  # noqa: E402
-from hpmontest import note  # noqa: E402
+from hpmontest import case, note  # noqa: E402
 
 dbus = t.dbus
 HALFHEAD = 'AA:BB:CC:DD:EE:03'
 LOWER = 'AA:BB:CC:DD:EE:0C'
 LONG = 'AA:BB:CC:DD:EE:06'
 LONG_EVENTS = 1600000
-bugs = []
-
-
-def case(ok, what, detail=''):
-    if ok:
-        t.ok(what)
-    else:
-        bugs.append(what)
-        print(f'# BUG: {what}{": " + str(detail) if detail else ""}', flush=True)
 
 
 def test(env):
@@ -84,8 +75,7 @@ def test(env):
         env.hpmond.stop()
     else:
         env.hpmond.proc.end()
-    if bugs:
-        t.fail(f'{len(bugs)} known bug(s) still there', '; '.join(bugs))
+    t.check_no_bugs()
 
 
 t.run(test)

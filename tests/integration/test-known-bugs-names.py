@@ -25,19 +25,11 @@ import unicodedata
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hpmontest as t  # noqa: E402
+from hpmontest import case  # noqa: E402
 
 dbus = t.dbus
 HEADSETS = [f'AA:BB:CC:DD:EE:{i:02X}' for i in range(1, 5)]
 LOGGED = 'AA:BB:CC:DD:EE:20'
-bugs = []
-
-
-def case(ok, what, detail=''):
-    if ok:
-        t.ok(what)
-    else:
-        bugs.append(what)
-        print(f'# BUG: {what}{": " + str(detail) if detail else ""}', flush=True)
 
 
 def clean(name):
@@ -110,8 +102,7 @@ def test(env):
     log = env.read_log(HEADSETS[-1])
     case(log.values('connected') == [1], f'{HEADSETS[-1]}: no connected,0 logged for it', log.values('connected'))
     env.hpmond.stop()
-    if bugs:
-        t.fail(f'{len(bugs)} known bug(s) still there', '; '.join(bugs))
+    t.check_no_bugs()
 
 
 t.run(test)

@@ -24,12 +24,6 @@ static sd_bus_message *new_message(void **state) {
         return m;
 }
 
-/* Seals a message and rewinds it for reading, as if received. */
-static void seal(sd_bus_message *m) {
-        assert_int_equal(sd_bus_message_seal(m, 1, 0), 0);
-        assert_true(sd_bus_message_rewind(m, 1) >= 0);
-}
-
 /* Good Device1 properties are all read; what hpmond does not use is skipped, however nested. */
 static void test_device_good(void **state) {
         sd_bus_message *m = new_message(state);
@@ -42,7 +36,7 @@ static void test_device_good(void **state) {
                                           "Alias", "s", "My headphones",
                                           "RSSI", "n", -60,
                                           "Connected", "b", 1) >= 0);
-        seal(m);
+        seal_message(m);
         assert_int_equal(bluez_decode_props(m, "org.bluez.Device1", &p), 1);
         assert_int_equal(p.present, BLUEZ_PROP_ADDRESS | BLUEZ_PROP_NAME | BLUEZ_PROP_ALIAS | BLUEZ_PROP_CONNECTED);
         assert_string_equal(p.address, "AA:BB:CC:DD:EE:FF");
@@ -86,7 +80,7 @@ static void test_battery(void **state) {
                 else
                         r = sd_bus_message_append(m, "a{sv}", 1, "Percentage", c->sig, (int32_t) c->value);
                 assert_true(r >= 0);
-                seal(m);
+                seal_message(m);
                 assert_int_equal(bluez_decode_props(m, "org.bluez.Battery1", &p), 1);
                 if (c->valid) {
                         if (!(p.present & BLUEZ_PROP_PERCENTAGE) || p.percentage != c->value)
@@ -113,7 +107,7 @@ static void test_device_bad(void **state) {
                                           "Name", "u", 7,
                                           "Alias", "s", "ok",
                                           "Percentage", "y", 50 /* not a Device1 property */) >= 0);
-        seal(m);
+        seal_message(m);
         assert_int_equal(bluez_decode_props(m, "org.bluez.Device1", &p), 1);
         assert_int_equal(p.present, BLUEZ_PROP_ALIAS);
         assert_int_equal(p.n_problems, 3);
@@ -136,7 +130,7 @@ static void test_names(void **state) {
                 memcpy(huge + o, "\xc3\xa9", 2), o += 2;
         huge[o] = '\0';
         assert_true(sd_bus_message_append(m, "a{sv}", 2, "Alias", "s", huge, "Name", "s", "a\nb\tc") >= 0);
-        seal(m);
+        seal_message(m);
         assert_int_equal(bluez_decode_props(m, "org.bluez.Device1", &p), 1);
         assert_true(strlen(p.alias) <= CHARGELOG_NAME_MAX);
         assert_int_equal(strlen(p.alias) % 2, 1);      /* 'x' plus whole two-byte characters */
@@ -150,7 +144,7 @@ static void test_not_a_dict(void **state) {
         struct bluez_props p;
 
         assert_true(sd_bus_message_append(m, "s", "nope") >= 0);
-        seal(m);
+        seal_message(m);
         assert_true(bluez_decode_props(m, "org.bluez.Device1", &p) < 0);
         sd_bus_message_unref(m);
 }

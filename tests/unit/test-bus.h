@@ -27,3 +27,9 @@ static int teardown_bus(void **state) {
         sd_bus_close_unref(*state);
         return 0;
 }
+
+/* Seals a built message and rewinds it for reading, as if received. */
+static inline void seal_message(sd_bus_message *m) {
+        assert_int_equal(sd_bus_message_seal(m, 1, 0), 0);
+        assert_true(sd_bus_message_rewind(m, 1) >= 0);
+}

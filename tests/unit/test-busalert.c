@@ -26,8 +26,7 @@ static sd_bus_message *low_battery_signal(sd_bus *bus, double cleared) {
                                           "AA:BB:CC:DD:EE:FF", "low-battery", "critical", 1788220800.123, cleared, 0,
                                           2, "level_pct", 8.0, "threshold_pct", 10.0,
                                           1, "Step 6", "Assess the Battery Health") >= 0);
-        assert_int_equal(sd_bus_message_seal(m, 1, 0), 0);
-        assert_true(sd_bus_message_rewind(m, 1) >= 0);
+        seal_message(m);
         return m;
 }
 
@@ -69,8 +68,7 @@ static void test_read_array(void **state) {
                                           1.0, 2.0, 1, 0, 0,
                                           "AABBCCDDEEFF-new-kind-3", "AA:BB:CC:DD:EE:FF", "new-kind", "purple",
                                           3.0, 0.0, 0, 1, "x_min", 5.0, 0) >= 0);
-        assert_int_equal(sd_bus_message_seal(m, 1, 0), 0);
-        assert_true(sd_bus_message_rewind(m, 1) >= 0);
+        seal_message(m);
         assert_int_equal(busalert_read_array(m, &list, &n), 0);
         assert_int_equal(n, 2);
         assert_string_equal(busalert_state(&list[0]), "cleared");
@@ -91,8 +89,7 @@ static void test_read_malformed(void **state) {
 
         assert_int_equal(sd_bus_message_new_signal(*state, &m, "/", "x.y", "Z"), 0);
         assert_true(sd_bus_message_append(m, "(ss)", "a", "b") >= 0);
-        assert_int_equal(sd_bus_message_seal(m, 1, 0), 0);
-        assert_true(sd_bus_message_rewind(m, 1) >= 0);
+        seal_message(m);
         assert_true(busalert_read(m, &a) < 0);
         sd_bus_message_unref(m);
 }
