@@ -65,10 +65,32 @@ struct analyzer_record {
 #define ANALYZER_EARLY_MAX 32
 #define ANALYZER_DELTAS_MAX 12
 
-/* A ring of records, newest last. */
+/* The most records any ring holds. */
+#define ANALYZER_RING_RECORDS_MAX ANALYZER_DRAINS_MAX
+/* Answers kept per ring (analyzer-ring.c): enough for every query one event makes of it. */
+#define ANALYZER_RING_CACHE 4
+
+/* What a query of a ring found: the records of age ≥ skip carrying none of the exclude flags. */
+struct analyzer_ring_stats {
+        unsigned n;
+        double points, hours;   /* summed newest first */
+        double median;          /* of their rates, NAN for none */
+};
+
+/* One kept answer. */
+struct analyzer_ring_cached {
+        uint32_t generation;    /* the ring's generation it was computed at; 0 for none */
+        unsigned skip, exclude;
+        struct analyzer_ring_stats stats;
+};
+
+/* A ring of records, newest last. Plain data apart from `r`, its buffer. */
 struct analyzer_ring {
         struct analyzer_record *r;
         unsigned cap, n, next;
+        uint32_t generation;    /* bumped by every push; 0 only in a ring never initialised */
+        unsigned cache_next;    /* the slot to replace next when none is stale */
+        struct analyzer_ring_cached cache[ANALYZER_RING_CACHE];
 };
 
 enum analyzer_what {
@@ -180,8 +202,16 @@ bool analyzer_usual_charge_rate(const struct analyzer *a, double *ret);
 bool analyzer_drain_baseline(const struct analyzer *a, unsigned exclude_flags, double *ret);
 double analyzer_fall_pace_ms(const struct analyzer *a);
 double analyzer_slow_charge_threshold(const struct analyzer *a, double *ret_usual);
+
+/* history rings (analyzer-ring.c) */
+void analyzer_ring_init(struct analyzer_ring *ring, struct analyzer_record *buf, unsigned cap);
 unsigned analyzer_ring_size(const struct analyzer_ring *ring);
 const struct analyzer_record *analyzer_ring_get(const struct analyzer_ring *ring, unsigned age);
+void analyzer_ring_push(struct analyzer_ring *ring, const struct analyzer_record *rec);
+double analyzer_ring_median_of(double *v, unsigned n);
+void analyzer_ring_stats(const struct analyzer_ring *ring, unsigned skip, unsigned exclude,
+                         struct analyzer_ring_stats *ret);
+bool analyzer_ring_median(const struct analyzer_ring *ring, unsigned exclude, unsigned min, double *ret);
 unsigned analyzer_leg_steps(const struct analyzer *a, const struct analyzer_leg *leg);
 double analyzer_leg_rate(const struct analyzer_leg *leg);
 double analyzer_leg_cc_rate(const struct analyzer *a, const struct analyzer_leg *leg);

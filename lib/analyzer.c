@@ -128,8 +128,8 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
         a->pending = -1;
         a->flicker = -1;
         a->step = 1;
-        a->charges = (struct analyzer_ring) { .r = a->charge_buf, .cap = ANALYZER_CHARGES_MAX };
-        a->drains = (struct analyzer_ring) { .r = a->drain_buf, .cap = ANALYZER_DRAINS_MAX };
+        analyzer_ring_init(&a->charges, a->charge_buf, ANALYZER_CHARGES_MAX);
+        analyzer_ring_init(&a->drains, a->drain_buf, ANALYZER_DRAINS_MAX);
         for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                 const struct detector *d = analyzer_detectors[k];
 
@@ -161,61 +161,14 @@ double analyzer_hours(int64_t ms) {
         return (double) ms / (double) ANALYZER_HOUR_MS;
 }
 
-/* The median of n values (NAN for none); sorts a copy, n is small. */
+/* The median of n values (NAN for none); selects in a copy, n is small. */
 double analyzer_median(const double *v, unsigned n) {
         double s[ANALYZER_DRAINS_MAX + ANALYZER_EARLY_MAX];
 
-        if (n == 0)
-                return NAN;
         if (n > sizeof(s) / sizeof(s[0]))
                 n = sizeof(s) / sizeof(s[0]);
-        for (unsigned i = 0; i < n; i++) {
-                unsigned j = i;
-
-                while (j > 0 && s[j - 1] > v[i]) {
-                        s[j] = s[j - 1];
-                        j--;
-                }
-                s[j] = v[i];
-        }
-        return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
-}
-
-/* How many records a ring holds. */
-unsigned analyzer_ring_size(const struct analyzer_ring *ring) {
-        return ring->n;
-}
-
-/* A record by age: 0 is the newest. */
-const struct analyzer_record *analyzer_ring_get(const struct analyzer_ring *ring, unsigned age) {
-        if (age >= ring->n)
-                return NULL;
-        return &ring->r[(ring->next + ring->cap - 1 - age) % ring->cap];
-}
-
-/* Adds a record, dropping the oldest when full. */
-static void analyzer_ring_push(struct analyzer_ring *ring, const struct analyzer_record *rec) {
-        ring->r[ring->next] = *rec;
-        ring->next = (ring->next + 1) % ring->cap;
-        if (ring->n < ring->cap)
-                ring->n++;
-}
-
-/* Median rate of the records carrying none of `exclude` flags; false if fewer than `min`. */
-static bool analyzer_ring_median(const struct analyzer_ring *ring, unsigned exclude, unsigned min, double *ret) {
-        double v[ANALYZER_DRAINS_MAX];
-        unsigned n = 0;
-
-        for (unsigned i = 0; i < ring->n; i++) {
-                const struct analyzer_record *r = analyzer_ring_get(ring, i);
-
-                if (!(r->flags & exclude))
-                        v[n++] = r->rate;
-        }
-        if (n < min || n == 0)
-                return false;
-        *ret = analyzer_median(v, n);
-        return true;
+        memcpy(s, v, n * sizeof(s[0]));
+        return analyzer_ring_median_of(s, n);
 }
 
 /* The device's usual charge rate below slow-charge.below (%/h), learned from connected rises;
