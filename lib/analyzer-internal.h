@@ -74,7 +74,8 @@ struct analyzer_record {
 struct analyzer_ring_stats {
         unsigned n;
         double points, hours;   /* summed newest first */
-        double median;          /* of their rates, NAN for none */
+        double median;          /* of their rates, NAN for none (or when not asked for) */
+        bool have_median;       /* median was computed */
 };
 
 /* One kept answer. */
@@ -121,10 +122,23 @@ struct analyzer_update {
 
 struct analyzer;
 
+/* Which updates a detector reacts to: analyzer_notify() calls it for no other. */
+enum {
+        ANALYZER_SEES_CONNECT    = 1u << ANALYZER_CONNECT,
+        ANALYZER_SEES_DISCONNECT = 1u << ANALYZER_DISCONNECT,
+        ANALYZER_SEES_LEG_END    = 1u << ANALYZER_LEG_END,
+        ANALYZER_SEES_LEVEL      = 1u << ANALYZER_LEVEL,        /* a LEVEL update that is no boundary */
+        ANALYZER_SEES_BREAK      = 1u << ANALYZER_BREAK,
+        ANALYZER_SEES_BOUNDARY   = 1u << (ANALYZER_BREAK + 1),  /* a LEVEL update that is a boundary */
+        _ANALYZER_SEES_BITS      = ANALYZER_BREAK + 2,
+        ANALYZER_SEES_ALL        = (1u << _ANALYZER_SEES_BITS) - 1,
+};
+
 /* One detector: a kind, its state, and how it reacts. */
 struct detector {
         enum finding_kind kind;
         size_t state_size;
+        unsigned sees;          /* ANALYZER_SEES_*: the updates update() reacts to */
         void (*init)(struct analyzer *a, void *state);
         void (*update)(struct analyzer *a, void *state, const struct analyzer_update *u);
         void (*timer)(struct analyzer *a, void *state, int64_t due);
@@ -173,6 +187,9 @@ struct analyzer {
         bool open[_FINDING_KIND_MAX];
         struct finding open_finding[_FINDING_KIND_MAX];
         int64_t due[_FINDING_KIND_MAX];
+        uint16_t listeners[_ANALYZER_SEES_BITS]; /* per update bit, the enabled detectors that see it (bit per kind);
+                                                  * derived from config.enabled by analyzer_new() */
+        int64_t due_bound;              /* no timer is due before this (a lower bound of due[]; 0 is always safe) */
         void *state[_FINDING_KIND_MAX];
 };
 
@@ -209,7 +226,7 @@ unsigned analyzer_ring_size(const struct analyzer_ring *ring);
 const struct analyzer_record *analyzer_ring_get(const struct analyzer_ring *ring, unsigned age);
 void analyzer_ring_push(struct analyzer_ring *ring, const struct analyzer_record *rec);
 double analyzer_ring_median_of(double *v, unsigned n);
-void analyzer_ring_stats(const struct analyzer_ring *ring, unsigned skip, unsigned exclude,
+void analyzer_ring_stats(const struct analyzer_ring *ring, unsigned skip, unsigned exclude, bool median,
                          struct analyzer_ring_stats *ret);
 bool analyzer_ring_median(const struct analyzer_ring *ring, unsigned exclude, unsigned min, double *ret);
 unsigned analyzer_leg_steps(const struct analyzer *a, const struct analyzer_leg *leg);

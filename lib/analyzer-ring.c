@@ -126,46 +126,61 @@ double analyzer_ring_median_of(double *v, unsigned n) {
         return (lower + v[n / 2]) / 2.0;
 }
 
-/* Computes a query: the records of age ≥ skip carrying none of `exclude`; sums newest first. */
-static void analyzer_ring_compute(const struct analyzer_ring *ring, unsigned skip, unsigned exclude,
+/* Computes a query: the records of age ≥ skip carrying none of `exclude`, their sums
+ * (newest first), and with `median` their median rate. */
+static void analyzer_ring_compute(const struct analyzer_ring *ring, unsigned skip, unsigned exclude, bool median,
                                   struct analyzer_ring_stats *ret) {
         double v[ANALYZER_RING_RECORDS_MAX], points = 0, hours = 0;
-        unsigned n = 0;
+        unsigned n = 0, i;
 
-        for (unsigned age = skip; age < ring->n && n < ANALYZER_RING_RECORDS_MAX; age++) {
-                const struct analyzer_record *r = analyzer_ring_get(ring, age);
+        if (skip >= ring->n) {
+                *ret = (struct analyzer_ring_stats) { .median = NAN, .have_median = true };
+                return;
+        }
+        /* newest is at next - 1; walk back from age `skip` without a division per record */
+        i = (ring->next + ring->cap - 1 - skip) % ring->cap;
+        for (unsigned age = skip; age < ring->n; age++) {
+                const struct analyzer_record *r = &ring->r[i];
 
+                i = i == 0 ? ring->cap - 1 : i - 1;
                 if (r->flags & exclude)
                         continue;
                 points += r->points;
                 hours += r->hours;
-                v[n++] = r->rate;
+                if (n < ANALYZER_RING_RECORDS_MAX)
+                        v[n] = r->rate;
+                n++;
         }
         *ret = (struct analyzer_ring_stats) {
                 .n = n,
                 .points = points,
                 .hours = hours,
-                .median = analyzer_ring_median_of(v, n),
+                .median = median ? analyzer_ring_median_of(v, n < ANALYZER_RING_RECORDS_MAX ? n : ANALYZER_RING_RECORDS_MAX) : NAN,
+                .have_median = median,
         };
 }
 
-/* Count, sums and median rate of the records of age ≥ skip that carry none of the
- * `exclude` flags, from the cache when the ring has not changed since they were asked.
- * The cache is not state: writing it through a const ring changes no answer, ever. */
-void analyzer_ring_stats(const struct analyzer_ring *ring, unsigned skip, unsigned exclude,
+/* Count, sums and (with `median`) median rate of the records of age ≥ skip that carry
+ * none of the `exclude` flags, from the cache when the ring has not changed since they
+ * were asked. The cache is not state: writing it through a const ring changes no answer. */
+void analyzer_ring_stats(const struct analyzer_ring *ring, unsigned skip, unsigned exclude, bool median,
                          struct analyzer_ring_stats *ret) {
         struct analyzer_ring *w = (struct analyzer_ring *) ring;
         struct analyzer_ring_cached *slot = NULL;
 
         if (ring->generation == 0) {
                 /* a ring never initialised (zeroed): no slot can be trusted to match it */
-                analyzer_ring_compute(ring, skip, exclude, ret);
+                analyzer_ring_compute(ring, skip, exclude, median, ret);
                 return;
         }
         for (unsigned i = 0; i < ANALYZER_RING_CACHE; i++) {
                 struct analyzer_ring_cached *c = &w->cache[i];
 
                 if (c->generation == ring->generation && c->skip == skip && c->exclude == exclude) {
+                        if (median && !c->stats.have_median) {
+                                slot = c;       /* sums known, median not yet */
+                                break;
+                        }
                         *ret = c->stats;
                         return;
                 }
@@ -176,7 +191,7 @@ void analyzer_ring_stats(const struct analyzer_ring *ring, unsigned skip, unsign
                 slot = &w->cache[w->cache_next];
                 w->cache_next = (w->cache_next + 1) % ANALYZER_RING_CACHE;
         }
-        analyzer_ring_compute(ring, skip, exclude, &slot->stats);
+        analyzer_ring_compute(ring, skip, exclude, median, &slot->stats);
         slot->generation = ring->generation;
         slot->skip = skip;
         slot->exclude = exclude;
@@ -187,7 +202,7 @@ void analyzer_ring_stats(const struct analyzer_ring *ring, unsigned skip, unsign
 bool analyzer_ring_median(const struct analyzer_ring *ring, unsigned exclude, unsigned min, double *ret) {
         struct analyzer_ring_stats s;
 
-        analyzer_ring_stats(ring, 0, exclude, &s);
+        analyzer_ring_stats(ring, 0, exclude, true, &s);
         if (s.n < min || s.n == 0)
                 return false;
         *ret = s.median;

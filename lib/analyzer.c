@@ -102,6 +102,17 @@ int analyzer_config_check(const struct analyzer_config *c, const char **ret_prob
         return 0;
 }
 
+/* Which enabled detectors see each kind of update (analyzer_notify()). */
+static void analyzer_listen(struct analyzer *a) {
+        for (unsigned bit = 0; bit < _ANALYZER_SEES_BITS; bit++) {
+                a->listeners[bit] = 0;
+                for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                        if (a->config.enabled[k] && analyzer_detectors[k]->update &&
+                            (analyzer_detectors[k]->sees & (1u << bit)))
+                                a->listeners[bit] |= (uint16_t) (1u << k);
+        }
+}
+
 /* Creates the analyzer of one device. `config` NULL means the defaults; `device` may be NULL. */
 int analyzer_new(const struct analyzer_config *config, const char *device, analyzer_finding_cb cb, void *userdata,
                  struct analyzer **ret) {
@@ -128,6 +139,8 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
         a->pending = -1;
         a->flicker = -1;
         a->step = 1;
+        a->due_bound = ANALYZER_NEVER;
+        analyzer_listen(a);
         analyzer_ring_init(&a->charges, a->charge_buf, ANALYZER_CHARGES_MAX);
         analyzer_ring_init(&a->drains, a->drain_buf, ANALYZER_DRAINS_MAX);
         for (int k = 0; k < _FINDING_KIND_MAX; k++) {
@@ -260,9 +273,10 @@ static void analyzer_learn_step(struct analyzer *a, int delta) {
         a->next_delta = (a->next_delta + 1) % ANALYZER_DELTAS_MAX;
         if (a->n_deltas < ANALYZER_DELTAS_MAX)
                 a->n_deltas++;
-        for (unsigned i = 0; i < a->n_deltas; i++)
+        /* a divisor of 1 ends the search: most headsets report 1 % steps */
+        for (unsigned i = 0; i < a->n_deltas && g != 1 && delta != 1; i++)
                 g = analyzer_gcd(a->deltas[i], g);
-        a->step = g > 0 ? g : 1;
+        a->step = delta == 1 || g <= 0 ? 1 : g;
 }
 
 /* A bitmask of the open episodes, stored with history records. */
@@ -275,11 +289,15 @@ static unsigned analyzer_open_mask(const struct analyzer *a) {
         return m;
 }
 
-/* Hands one update to every enabled detector, in table order. */
+/* Hands one update to every enabled detector that reacts to it, in table order. */
 static void analyzer_notify(struct analyzer *a, const struct analyzer_update *u) {
-        for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                if (a->config.enabled[k] && analyzer_detectors[k]->update)
-                        analyzer_detectors[k]->update(a, a->state[k], u);
+        unsigned bit = u->what == ANALYZER_LEVEL && u->boundary ? _ANALYZER_SEES_BITS - 1 : (unsigned) u->what;
+
+        for (unsigned m = a->listeners[bit]; m; m &= m - 1) {
+                int k = __builtin_ctz(m);
+
+                analyzer_detectors[k]->update(a, a->state[k], u);
+        }
 }
 
 /* Keeps a finished leg in history if it is long enough to say something:
@@ -552,13 +570,21 @@ static void analyzer_battery_event(struct analyzer *a, int64_t t, int v) {
 /* Fires every timer due at or before `until`, earliest first (ties: table order). */
 static void analyzer_run_timers(struct analyzer *a, int64_t until) {
         for (;;) {
+                int64_t earliest = ANALYZER_NEVER;
                 int best = -1;
 
-                for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                if (a->due_bound > until)
+                        return;         /* nothing can be due: every timer is at or after the bound */
+                for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                         if (a->due[k] <= until && (best < 0 || a->due[k] < a->due[best]))
                                 best = k;
-                if (best < 0)
+                        if (a->due[k] < earliest)
+                                earliest = a->due[k];
+                }
+                if (best < 0) {
+                        a->due_bound = earliest;
                         return;
+                }
                 int64_t due = a->due[best];
                 a->due[best] = ANALYZER_NEVER;
                 if (due > a->now)
@@ -634,8 +660,11 @@ int64_t analyzer_next_deadline(const struct analyzer *a) {
 /* Arms (or, with ANALYZER_NEVER, disarms) a detector's one timer. A due time in the past
  * fires at the next feed or advance, with its own due time as the finding's time. */
 void analyzer_arm(struct analyzer *a, enum finding_kind k, int64_t due) {
-        if (k >= 0 && k < _FINDING_KIND_MAX)
-                a->due[k] = due < a->now && due != ANALYZER_NEVER ? a->now : due;
+        if (k < 0 || k >= _FINDING_KIND_MAX)
+                return;
+        a->due[k] = due < a->now && due != ANALYZER_NEVER ? a->now : due;
+        if (a->due[k] < a->due_bound)
+                a->due_bound = a->due[k];
 }
 
 /* Fills a finding's fixed fields; `t` is on the analyzer's timeline. */

@@ -63,6 +63,7 @@ static void detect_battery_degraded_update(struct analyzer *a, void *state, cons
 
 const struct detector detect_battery_degraded = {
         .kind = FINDING_BATTERY_DEGRADED,
+        .sees = ANALYZER_SEES_LEG_END,
         .state_size = sizeof(struct detect_battery_degraded_state),
         .update = detect_battery_degraded_update,
 };

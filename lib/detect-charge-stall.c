@@ -140,6 +140,7 @@ static void detect_charge_stall_timer(struct analyzer *a, void *state, int64_t d
 const struct detector detect_charge_stall = {
         .kind = FINDING_CHARGE_STALL,
         .state_size = sizeof(struct detect_charge_stall_state),
+        .sees = ANALYZER_SEES_ALL,
         .update = detect_charge_stall_update,
         .timer = detect_charge_stall_timer,
 };

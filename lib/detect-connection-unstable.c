@@ -53,6 +53,7 @@ static void detect_connection_unstable_timer(struct analyzer *a, void *state, in
 
 const struct detector detect_connection_unstable = {
         .kind = FINDING_CONNECTION_UNSTABLE,
+        .sees = ANALYZER_SEES_CONNECT,
         .state_size = sizeof(struct detect_connection_unstable_state),
         .update = detect_connection_unstable_update,
         .timer = detect_connection_unstable_timer,

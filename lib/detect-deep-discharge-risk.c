@@ -62,6 +62,7 @@ static void detect_deep_discharge_risk_timer(struct analyzer *a, void *state, in
 
 const struct detector detect_deep_discharge_risk = {
         .kind = FINDING_DEEP_DISCHARGE_RISK,
+        .sees = ANALYZER_SEES_LEVEL | ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_deep_discharge_risk_state),
         .update = detect_deep_discharge_risk_update,
         .timer = detect_deep_discharge_risk_timer,

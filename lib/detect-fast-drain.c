@@ -41,7 +41,7 @@ static bool detect_fast_drain_measure(const struct analyzer *a, int64_t now, dou
         if (hours < min_h || !(hours > 0))
                 return false;
         /* every older fall: the ring keeps these sums until its next record */
-        analyzer_ring_stats(&a->drains, used, 1u << FINDING_FAST_DRAIN, &base);
+        analyzer_ring_stats(&a->drains, used, 1u << FINDING_FAST_DRAIN, false, &base);
         if (base.n < c->min_drains || base.hours < 3 * min_h || !(base.points > 0))
                 return false;
         *ret_recent = points / hours;
@@ -85,6 +85,7 @@ static void detect_fast_drain_update(struct analyzer *a, void *state, const stru
 
 const struct detector detect_fast_drain = {
         .kind = FINDING_FAST_DRAIN,
+        .sees = ANALYZER_SEES_LEG_END | ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_fast_drain_state),
         .update = detect_fast_drain_update,
 };

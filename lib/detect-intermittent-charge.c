@@ -109,6 +109,8 @@ static void detect_intermittent_charge_timer(struct analyzer *a, void *state, in
 
 const struct detector detect_intermittent_charge = {
         .kind = FINDING_INTERMITTENT_CHARGE,
+        .sees = ANALYZER_SEES_CONNECT | ANALYZER_SEES_LEG_END | ANALYZER_SEES_BREAK | ANALYZER_SEES_LEVEL |
+                ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_intermittent_charge_state),
         .update = detect_intermittent_charge_update,
         .timer = detect_intermittent_charge_timer,

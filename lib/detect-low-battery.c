@@ -84,6 +84,7 @@ static void detect_low_battery_timer(struct analyzer *a, void *state, int64_t du
 
 const struct detector detect_low_battery = {
         .kind = FINDING_LOW_BATTERY,
+        .sees = ANALYZER_SEES_LEVEL | ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_low_battery_state),
         .update = detect_low_battery_update,
         .timer = detect_low_battery_timer,

@@ -98,6 +98,7 @@ static void detect_not_holding_charge_timer(struct analyzer *a, void *state, int
 
 const struct detector detect_not_holding_charge = {
         .kind = FINDING_NOT_HOLDING_CHARGE,
+        .sees = ANALYZER_SEES_LEVEL | ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_not_holding_charge_state),
         .init = detect_not_holding_charge_init,
         .update = detect_not_holding_charge_update,

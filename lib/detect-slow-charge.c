@@ -57,5 +57,6 @@ static void detect_slow_charge_update(struct analyzer *a, void *state, const str
 
 const struct detector detect_slow_charge = {
         .kind = FINDING_SLOW_CHARGE,
+        .sees = ANALYZER_SEES_CONNECT | ANALYZER_SEES_LEG_END | ANALYZER_SEES_BREAK | ANALYZER_SEES_BOUNDARY,
         .update = detect_slow_charge_update,
 };

@@ -47,18 +47,25 @@ static bool detect_sudden_drop_find(const struct analyzer *a, const struct detec
         const struct analyzer_config *c = &a->config;
         int need = c->sudden_drop_points > 2 * a->step ? c->sudden_drop_points : 2 * a->step;
         double limit = c->sudden_drop_max_rate, baseline;
+        bool have_limit = false;
 
-        if (analyzer_drain_baseline(a, 1u << FINDING_FAST_DRAIN, &baseline) && c->sudden_drop_drain_factor * baseline < limit)
-                limit = c->sudden_drop_drain_factor * baseline;
         for (unsigned age = 0; age < st->n; age++) {
                 const struct detect_sudden_drop_report *r = detect_sudden_drop_get(st, age);
                 int drop = r->level - u->level;
-                double hours = analyzer_hours(u->t - r->t);
+                double hours;
 
                 if (age > 0 && u->t - r->t > c->sudden_drop_within_ms)
                         break;          /* the report just before always counts */
                 if (drop < need)
                         continue;
+                hours = analyzer_hours(u->t - r->t);
+                if (!have_limit) {
+                        /* only now, for a fall big enough: most reports are not one */
+                        if (analyzer_drain_baseline(a, 1u << FINDING_FAST_DRAIN, &baseline) &&
+                            c->sudden_drop_drain_factor * baseline < limit)
+                                limit = c->sudden_drop_drain_factor * baseline;
+                        have_limit = true;
+                }
                 if (hours > 0 && (drop - a->step) / hours <= limit)
                         continue;
                 if (age + 1 < st->n) {
@@ -138,6 +145,7 @@ static void detect_sudden_drop_timer(struct analyzer *a, void *state, int64_t du
 
 const struct detector detect_sudden_drop = {
         .kind = FINDING_SUDDEN_DROP,
+        .sees = ANALYZER_SEES_CONNECT | ANALYZER_SEES_BREAK | ANALYZER_SEES_LEVEL | ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_sudden_drop_state),
         .update = detect_sudden_drop_update,
         .timer = detect_sudden_drop_timer,

@@ -101,11 +101,11 @@ static void test_ring_empty(void **state) {
         analyzer_ring_init(&ring, buf, 4);
         assert_false(analyzer_ring_median(&ring, 0, 0, &m));
         assert_same_double(m, -1);
-        analyzer_ring_stats(&ring, 0, 0, &s);
+        analyzer_ring_stats(&ring, 0, 0, true, &s);
         assert_int_equal(s.n, 0);
         assert_same_double(s.points, 0);
         assert_true(isnan(s.median));
-        analyzer_ring_stats(&ring, 3, 1, &s);
+        analyzer_ring_stats(&ring, 3, 1, true, &s);
         assert_int_equal(s.n, 0);
         assert_null(analyzer_ring_get(&ring, 0));
 }
@@ -156,12 +156,12 @@ static void test_ring_exclude_skip(void **state) {
                 assert_true(analyzer_ring_median(&ring, 1u << 5, 1, &m));      /* no record has it */
                 assert_same_double(m, 3.5);
                 assert_false(analyzer_ring_median(&ring, 1u << 3, 4, &m));
-                analyzer_ring_stats(&ring, 2, 1u << 3, &s);                    /* ages 2.. unflagged: 4, 2 */
+                analyzer_ring_stats(&ring, 2, 1u << 3, true, &s);              /* ages 2.. unflagged: 4, 2 */
                 assert_int_equal(s.n, 2);
                 assert_same_double(s.points, 6);
                 assert_same_double(s.hours, 1);
                 assert_same_double(s.median, 3);
-                analyzer_ring_stats(&ring, 6, 0, &s);
+                analyzer_ring_stats(&ring, 6, 0, false, &s);
                 assert_int_equal(s.n, 0);
         }
         /* a push changes every answer */
@@ -172,7 +172,11 @@ static void test_ring_exclude_skip(void **state) {
         }
         assert_true(analyzer_ring_median(&ring, 1u << 3, 1, &m));      /* 2, 4, 6, 100 */
         assert_same_double(m, 5);
-        analyzer_ring_stats(&ring, 2, 1u << 3, &s);                    /* ages 2..: 4, 2 */
+        analyzer_ring_stats(&ring, 2, 1u << 3, false, &s);             /* sums only: 4, 2 */
+        assert_false(s.have_median);
+        analyzer_ring_stats(&ring, 2, 1u << 3, true, &s);              /* then the median too */
+        assert_true(s.have_median);
+        assert_same_double(s.median, 3);
         assert_int_equal(s.n, 2);
         assert_same_double(s.points, 6);
 }
