@@ -21,10 +21,22 @@
 #include "registry.h"
 #include "service.h"
 
+/* What the mirror keeps of a device object: the values hpmond reports, each valid where
+ * its BLUEZ_PROP_* bit is in `present`; names on the heap, as long as they are. Not the
+ * decoder's whole struct bluez_props (two 249-byte names and its list of problems, over
+ * 1 KiB an object): that lives on the stack while one message is read. */
+struct bluez_state {
+        unsigned present;
+        char address[ADDRESS_STRING_MAX];
+        bool connected;
+        int percentage;
+        char *name, *alias;
+};
+
 /* One BlueZ device object as last seen. */
 struct bluez_device {
         char *path;
-        struct bluez_props props;
+        struct bluez_state props;
         bool has_battery;
         struct bluez_device *next;
 };
@@ -72,6 +84,8 @@ static void bluez_remove(struct bluez *b, struct bluez_device *gone) {
         for (struct bluez_device **p = &b->devices; *p; p = &(*p)->next)
                 if (*p == gone) {
                         *p = gone->next;
+                        free(gone->props.name);
+                        free(gone->props.alias);
                         free(gone->path);
                         free(gone);
                         return;
@@ -106,6 +120,38 @@ static void bluez_report(struct bluez *b, struct bluez_device *d, int64_t now) {
         (void) registry_report(b->c, d->props.address, name, &rep, now);
 }
 
+/* Replaces a kept name if it changed; -ENOMEM leaves the old one. */
+static int bluez_set_name(char **name, const char *value) {
+        char *copy;
+
+        if (*name && strcmp(*name, value) == 0)
+                return 0;
+        copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        free(*name);
+        *name = copy;
+        return 0;
+}
+
+/* Merges what one message decoded into the mirror (bluez_decode_merge() for the short form). */
+static int bluez_merge(struct bluez_state *into, const struct bluez_props *from) {
+        unsigned present = from->present;
+
+        if (present & BLUEZ_PROP_ADDRESS)
+                memcpy(into->address, from->address, sizeof(into->address));
+        if ((present & BLUEZ_PROP_NAME) && bluez_set_name(&into->name, from->name) < 0)
+                present &= ~BLUEZ_PROP_NAME;
+        if ((present & BLUEZ_PROP_ALIAS) && bluez_set_name(&into->alias, from->alias) < 0)
+                present &= ~BLUEZ_PROP_ALIAS;
+        if (present & BLUEZ_PROP_CONNECTED)
+                into->connected = from->connected;
+        if (present & BLUEZ_PROP_PERCENTAGE)
+                into->percentage = from->percentage;
+        into->present |= present;
+        return present == from->present ? 0 : -ENOMEM;
+}
+
 /* Decodes one interface's properties into a mirrored device, warning about bad values. */
 static int bluez_apply_props(struct bluez_device *d, sd_bus_message *m, const char *interface) {
         struct bluez_props p;
@@ -118,7 +164,9 @@ static int bluez_apply_props(struct bluez_device *d, sd_bus_message *m, const ch
                 log_warning("%s %s: %s; value ignored.", d->path, interface, p.problems[i]);
         if (p.n_problems > BLUEZ_PROBLEMS_MAX)
                 log_warning("%s %s: %u more bad values ignored.", d->path, interface, p.n_problems - BLUEZ_PROBLEMS_MAX);
-        bluez_decode_merge(&d->props, &p);
+        r = bluez_merge(&d->props, &p);
+        if (r < 0)
+                log_warning_errno(r, "%s: cannot keep its name, ignoring: %m", d->path);
         return 0;
 }
 

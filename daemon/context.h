@@ -30,6 +30,7 @@ struct device {
         struct alerts alerts;           /* what the analyzer found, acknowledged, muted */
         struct figures figures;         /* as last published */
         struct chargelog *log;          /* open for appending */
+        int64_t deadline;               /* analyzer_next_deadline() when last looked at (registry.c) */
         unsigned seen_sync;             /* last BlueZ sync that reported it */
         bool published;
         struct event *pending;          /* events waiting for room on disk (writer.c) */
@@ -56,6 +57,7 @@ struct context {
         bool replaying;                 /* restoring from logs: nothing is announced */
         bool sleeping;                  /* between PrepareForSleep(true) and the resume (sleep.c) */
         struct event *deadline_timer;   /* the analyzers' next deadline; armed only when one exists */
+        int64_t next_deadline;          /* the earliest device deadline, what deadline_timer is armed for */
         void *polkit_queries;           /* polkit.c */
 
         const char *state_dir;

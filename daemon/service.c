@@ -75,12 +75,10 @@ static int service_append_device_alerts(sd_bus_message *m, const struct device *
 static int service_device_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                                void **ret_found, sd_bus_error *error) {
         struct context *c = userdata;
-        char address[ADDRESS_STRING_MAX];
         struct device *d;
 
-        if (busdef_device_address(path, address) < 0)
-                return 0;
-        d = registry_find(c, address);
+        /* sd-bus asks at every property it reads: a lookup of the path itself, no parsing */
+        d = registry_find_path(c, path);
         if (!d || !d->published)
                 return 0;
         *ret_found = d;

@@ -2,16 +2,26 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alerts.h"
 
 _Static_assert(_FINDING_KIND_MAX == EVENT_FINDING_KINDS, "ack/mute log values name finding kinds by index");
 
-/* An empty table: nothing open, nothing muted. */
+/* An empty table: nothing open, nothing muted. Overwrites without freeing: alerts_done() frees. */
 void alerts_init(struct alerts *t, const char address[static ADDRESS_STRING_MAX]) {
         memset(t, 0, sizeof(*t));
         memcpy(t->address, address, ADDRESS_STRING_MAX);
+}
+
+/* Frees the table's history of cleared alerts (nothing else is allocated); accepts NULL. */
+void alerts_done(struct alerts *t) {
+        if (!t)
+                return;
+        free(t->history);
+        t->history = NULL;
+        t->n_history = t->next_history = 0;
 }
 
 /* A stable id: the device, the kind and the raise time in ms. A daemon that replays the
@@ -72,10 +82,15 @@ enum alerts_change alerts_apply_finding(struct alerts *t, const struct finding *
                 return ALERTS_UNCHANGED;        /* a worn battery stays worn */
         a->cleared_ms = f->time_ms > a->raised_ms ? f->time_ms : a->raised_ms;
         t->is_open[f->kind] = false;
-        t->history[t->next_history] = *a;
-        t->next_history = (t->next_history + 1) % ALERTS_HISTORY_MAX;
-        if (t->n_history < ALERTS_HISTORY_MAX)
-                t->n_history++;
+        if (!t->history)
+                t->history = calloc(ALERTS_HISTORY_MAX, sizeof(*t->history));
+        if (t->history) {
+                /* without memory for it, the past is forgotten: the alert still ends */
+                t->history[t->next_history] = *a;
+                t->next_history = (t->next_history + 1) % ALERTS_HISTORY_MAX;
+                if (t->n_history < ALERTS_HISTORY_MAX)
+                        t->n_history++;
+        }
         if (ret)
                 *ret = *a;
         return ALERTS_CLEARED;

@@ -51,12 +51,14 @@ struct alerts {
         char address[ADDRESS_STRING_MAX];
         bool is_open[_FINDING_KIND_MAX];
         struct alert open[_FINDING_KIND_MAX];
-        struct alert history[ALERTS_HISTORY_MAX];       /* a ring of cleared alerts */
+        struct alert *history;          /* a ring of ALERTS_HISTORY_MAX cleared alerts; NULL until the
+                                         * first clear (most headsets never have one: 16 KiB saved each) */
         unsigned n_history, next_history;
         unsigned muted;                 /* a bit per kind */
 };
 
 void alerts_init(struct alerts *t, const char address[static ADDRESS_STRING_MAX]);
+void alerts_done(struct alerts *t);
 enum alerts_change alerts_apply_finding(struct alerts *t, const struct finding *f, struct alert *ret);
 enum alerts_change alerts_apply_event(struct alerts *t, const struct event *e);
 bool alerts_muted(const struct alerts *t, enum finding_kind k);
