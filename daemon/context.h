@@ -27,6 +27,8 @@ struct device {
         struct context *context;        /* back to the shared context */
         struct devstate state;          /* the fold of its log */
         struct analyzer *analyzer;      /* fed the same events, in the same order */
+        struct analyzer_config *own_config; /* its thresholds if a [device ...] section changes them,
+                                         * else NULL and the analyzer uses context.config */
         struct alerts alerts;           /* what the analyzer found, acknowledged, muted */
         struct figures figures;         /* as last published */
         struct chargelog *log;          /* open for appending */

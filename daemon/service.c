@@ -67,7 +67,7 @@ static int service_append_device_alerts(sd_bus_message *m, const struct device *
 
         for (int k = 0; r >= 0 && k < _FINDING_KIND_MAX; k++)
                 if (alerts_visible(&d->alerts, (enum finding_kind) k))
-                        r = service_append_alert(m, &d->alerts.open[k]);
+                        r = service_append_alert(m, alerts_get_open(&d->alerts, (enum finding_kind) k));
         return r;
 }
 
@@ -658,6 +658,6 @@ void service_alerts_owner_changed(struct context *c, struct device *d, enum aler
         if (change == ALERTS_UNMUTED)
                 for (int k = 0; k < _FINDING_KIND_MAX; k++)
                         if ((e->value == EVENT_ALL_KINDS || e->value == k) && alerts_visible(&d->alerts, (enum finding_kind) k))
-                                service_emit_alert(c, "AlertRaised", &d->alerts.open[k]);
+                                service_emit_alert(c, "AlertRaised", alerts_get_open(&d->alerts, (enum finding_kind) k));
         service_alerts_property_changed(c, d, change == ALERTS_ACKNOWLEDGED ? 0 : DEVICE_CHANGED_MUTED);
 }

@@ -54,8 +54,7 @@ struct analyzer_leg {
 /* One rise or fall kept in history. */
 struct analyzer_record {
         int64_t t_end;
-        double rate;            /* %/h, positive */
-        double hours;
+        double hours;           /* the rate (%/h) is points / hours, computed where it is needed */
         int points;
         unsigned flags;         /* 1 << kind for each episode open when it was recorded */
 };
@@ -145,7 +144,7 @@ struct detector {
 };
 
 struct analyzer {
-        struct analyzer_config config;
+        const struct analyzer_config *config;   /* the caller's (or the defaults), shared, not state */
         char device[ADDRESS_STRING_MAX];
         analyzer_finding_cb cb;
         void *userdata;
@@ -221,6 +220,7 @@ double analyzer_fall_pace_ms(const struct analyzer *a);
 double analyzer_slow_charge_threshold(const struct analyzer *a, double *ret_usual);
 
 /* history rings (analyzer-ring.c) */
+double analyzer_record_rate(const struct analyzer_record *r);
 void analyzer_ring_init(struct analyzer_ring *ring, struct analyzer_record *buf, unsigned cap);
 unsigned analyzer_ring_size(const struct analyzer_ring *ring);
 const struct analyzer_record *analyzer_ring_get(const struct analyzer_ring *ring, unsigned age);

@@ -20,6 +20,11 @@ void analyzer_ring_init(struct analyzer_ring *ring, struct analyzer_record *buf,
         *ring = (struct analyzer_ring) { .r = buf, .cap = cap, .generation = 1 };
 }
 
+/* A record's rate (%/h, positive): the same division, so the same bits, every time. */
+double analyzer_record_rate(const struct analyzer_record *r) {
+        return r->points / r->hours;
+}
+
 /* How many records a ring holds. */
 unsigned analyzer_ring_size(const struct analyzer_ring *ring) {
         return ring->n;
@@ -148,7 +153,7 @@ static void analyzer_ring_compute(const struct analyzer_ring *ring, unsigned ski
                 points += r->points;
                 hours += r->hours;
                 if (n < ANALYZER_RING_RECORDS_MAX)
-                        v[n] = r->rate;
+                        v[n] = analyzer_record_rate(r);
                 n++;
         }
         *ret = (struct analyzer_ring_stats) {

@@ -22,60 +22,64 @@ static const struct detector *const analyzer_detectors[_FINDING_KIND_MAX] = {
         [FINDING_DEEP_DISCHARGE_RISK] = &detect_deep_discharge_risk,
 };
 
-/* DESIGN.md's defaults; the config file documents each (etc/hpmon.conf, hpmon.conf(5)). */
+/* DESIGN.md's defaults; the config file documents each (etc/hpmon.conf, hpmon.conf(5)).
+ * One constant, so analyzers made without a config can all point at it. */
+static const struct analyzer_config analyzer_config_defaults = {
+        .enabled = { [0 ... _FINDING_KIND_MAX - 1] = true },
+
+        .typical_drain_rate = 8.0,
+        .min_charges = 2,
+        .min_drains = 3,
+        .min_leg_ms = 20 * ANALYZER_MINUTE_MS,
+        .silence_ms = 30 * ANALYZER_MINUTE_MS,
+        .flap_ms = 2 * ANALYZER_MINUTE_MS,
+
+        .stall_factor = 2.0,
+        .stall_min_wait_ms = 15 * ANALYZER_MINUTE_MS,
+        .stall_below = 90,
+
+        .slow_below = 80,
+        .slow_fraction = 0.5,
+        .slow_fallback_rate = 25.0,
+        .slow_min_duration_ms = 20 * ANALYZER_MINUTE_MS,
+
+        .intermittent_reversals = 3,
+        .intermittent_leg_steps = 2,
+        .intermittent_window_ms = 3 * ANALYZER_HOUR_MS,
+
+        .fast_drain_factor = 1.8,
+        .fast_drain_min_ms = 120 * ANALYZER_MINUTE_MS,
+        .fast_drain_lookback_ms = 48 * ANALYZER_HOUR_MS,
+
+        .degraded_fraction = 0.7,
+        .degraded_early = 16,
+        .degraded_recent = 16,
+
+        .sudden_drop_points = 20,
+        .sudden_drop_within_ms = 15 * ANALYZER_MINUTE_MS,
+        .sudden_drop_confirm_ms = 5 * ANALYZER_MINUTE_MS,
+        .sudden_drop_max_rate = 30.0,
+        .sudden_drop_drain_factor = 4.0,
+
+        .not_holding_from = 90,
+        .not_holding_to = 20,
+        .not_holding_within_ms = 90 * ANALYZER_MINUTE_MS,
+
+        .unstable_connects = 5,
+        .unstable_window_ms = 10 * ANALYZER_MINUTE_MS,
+
+        .low_warning = 20,
+        .low_critical = 10,
+        .low_confirm_ms = 2 * 60 * 1000,
+        .not_holding_confirm_ms = 2 * 60 * 1000,
+
+        .deep_level = 5,
+        .deep_after_ms = 72 * ANALYZER_HOUR_MS,
+};
+
+/* Fills a config with the defaults. */
 void analyzer_config_init(struct analyzer_config *c) {
-        *c = (struct analyzer_config) {
-                .typical_drain_rate = 8.0,
-                .min_charges = 2,
-                .min_drains = 3,
-                .min_leg_ms = 20 * ANALYZER_MINUTE_MS,
-                .silence_ms = 30 * ANALYZER_MINUTE_MS,
-                .flap_ms = 2 * ANALYZER_MINUTE_MS,
-
-                .stall_factor = 2.0,
-                .stall_min_wait_ms = 15 * ANALYZER_MINUTE_MS,
-                .stall_below = 90,
-
-                .slow_below = 80,
-                .slow_fraction = 0.5,
-                .slow_fallback_rate = 25.0,
-                .slow_min_duration_ms = 20 * ANALYZER_MINUTE_MS,
-
-                .intermittent_reversals = 3,
-                .intermittent_leg_steps = 2,
-                .intermittent_window_ms = 3 * ANALYZER_HOUR_MS,
-
-                .fast_drain_factor = 1.8,
-                .fast_drain_min_ms = 120 * ANALYZER_MINUTE_MS,
-                .fast_drain_lookback_ms = 48 * ANALYZER_HOUR_MS,
-
-                .degraded_fraction = 0.7,
-                .degraded_early = 16,
-                .degraded_recent = 16,
-
-                .sudden_drop_points = 20,
-                .sudden_drop_within_ms = 15 * ANALYZER_MINUTE_MS,
-                .sudden_drop_confirm_ms = 5 * ANALYZER_MINUTE_MS,
-                .sudden_drop_max_rate = 30.0,
-                .sudden_drop_drain_factor = 4.0,
-
-                .not_holding_from = 90,
-                .not_holding_to = 20,
-                .not_holding_within_ms = 90 * ANALYZER_MINUTE_MS,
-
-                .unstable_connects = 5,
-                .unstable_window_ms = 10 * ANALYZER_MINUTE_MS,
-
-                .low_warning = 20,
-                .low_critical = 10,
-                .low_confirm_ms = 2 * 60 * 1000,
-                .not_holding_confirm_ms = 2 * 60 * 1000,
-
-                .deep_level = 5,
-                .deep_after_ms = 72 * ANALYZER_HOUR_MS,
-        };
-        for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                c->enabled[k] = true;
+        *c = analyzer_config_defaults;
 }
 
 /* Whether thresholds make sense together; on -EINVAL, *ret_problem names the first that does not. */
@@ -107,13 +111,15 @@ static void analyzer_listen(struct analyzer *a) {
         for (unsigned bit = 0; bit < _ANALYZER_SEES_BITS; bit++) {
                 a->listeners[bit] = 0;
                 for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                        if (a->config.enabled[k] && analyzer_detectors[k]->update &&
+                        if (a->config->enabled[k] && analyzer_detectors[k]->update &&
                             (analyzer_detectors[k]->sees & (1u << bit)))
                                 a->listeners[bit] |= (uint16_t) (1u << k);
         }
 }
 
-/* Creates the analyzer of one device. `config` NULL means the defaults; `device` may be NULL. */
+/* Creates the analyzer of one device. `config` NULL means the defaults; otherwise it is used,
+ * not copied, and must outlive the analyzer (devices with the same thresholds share one).
+ * `device` may be NULL. */
 int analyzer_new(const struct analyzer_config *config, const char *device, analyzer_finding_cb cb, void *userdata,
                  struct analyzer **ret) {
         struct analyzer *a;
@@ -125,10 +131,7 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
         a = calloc(1, sizeof(*a));
         if (!a)
                 return -ENOMEM;
-        if (config)
-                a->config = *config;
-        else
-                analyzer_config_init(&a->config);
+        a->config = config ? config : &analyzer_config_defaults;
         if (device)
                 snprintf(a->device, sizeof(a->device), "%s", device);
         a->cb = cb;
@@ -187,20 +190,20 @@ double analyzer_median(const double *v, unsigned n) {
 /* The device's usual charge rate below slow-charge.below (%/h), learned from connected rises;
  * rises that were themselves slow are left out, so a bad cable does not become the norm. */
 bool analyzer_usual_charge_rate(const struct analyzer *a, double *ret) {
-        return analyzer_ring_median(&a->charges, 1u << FINDING_SLOW_CHARGE, a->config.min_charges, ret);
+        return analyzer_ring_median(&a->charges, 1u << FINDING_SLOW_CHARGE, a->config->min_charges, ret);
 }
 
 /* The device's drain rate in use (%/h): the median of its connected falls, leaving out
  * those recorded while an episode in `exclude_flags` was open. */
 bool analyzer_drain_baseline(const struct analyzer *a, unsigned exclude_flags, double *ret) {
-        return analyzer_ring_median(&a->drains, exclude_flags, a->config.min_drains, ret);
+        return analyzer_ring_median(&a->drains, exclude_flags, a->config->min_drains, ret);
 }
 
 /* The rate (%/h) below which a rise is slow: a fraction of the usual charge rate, or before
  * there is one, the fallback rate (raised, never lowered, by half the best lower bound a
  * rise across a gap gave). *ret_usual is the usual rate, or NAN. */
 double analyzer_slow_charge_threshold(const struct analyzer *a, double *ret_usual) {
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         double usual, t;
 
         if (analyzer_usual_charge_rate(a, &usual) && usual > 0) {
@@ -219,7 +222,7 @@ double analyzer_fall_pace_ms(const struct analyzer *a) {
         double rate;
 
         if (!analyzer_drain_baseline(a, 1u << FINDING_FAST_DRAIN, &rate) || !(rate > 0))
-                rate = a->config.typical_drain_rate;
+                rate = a->config->typical_drain_rate;
         if (!(rate > 0))
                 rate = 8.0;
         return (double) a->step / rate * (double) ANALYZER_HOUR_MS;
@@ -309,13 +312,12 @@ static void analyzer_record_leg(struct analyzer *a, const struct analyzer_leg *l
                 int64_t dur = leg->t_last - leg->t_first;
 
                 rec.points = leg->l_first - leg->l_last;
-                if (dur < a->config.min_leg_ms || rec.points < 2)
+                if (dur < a->config->min_leg_ms || rec.points < 2)
                         return;
                 rec.hours = analyzer_hours(dur);
-                rec.rate = rec.points / rec.hours;
                 analyzer_ring_push(&a->drains, &rec);
-                if (a->n_early < a->config.degraded_early && a->n_early < ANALYZER_EARLY_MAX) {
-                        a->early[a->n_early++] = rec.rate;
+                if (a->n_early < a->config->degraded_early && a->n_early < ANALYZER_EARLY_MAX) {
+                        a->early[a->n_early++] = analyzer_record_rate(&rec);
                         a->early_points += rec.points;
                         a->early_hours += rec.hours;
                 }
@@ -323,11 +325,10 @@ static void analyzer_record_leg(struct analyzer *a, const struct analyzer_leg *l
                 int64_t dur = leg->t_cc_last - leg->t_first;
 
                 rec.points = leg->l_cc_last - leg->l_first;
-                if (dur < a->config.min_leg_ms || rec.points < 2)
+                if (dur < a->config->min_leg_ms || rec.points < 2)
                         return;
                 rec.t_end = leg->t_cc_last;
                 rec.hours = analyzer_hours(dur);
-                rec.rate = rec.points / rec.hours;
                 analyzer_ring_push(&a->charges, &rec);
         }
 }
@@ -364,7 +365,7 @@ static void analyzer_boundary(struct analyzer *a, int64_t t, int v) {
         L->t_last = t;
         L->l_last = v;
         L->boundaries++;
-        if (L->dir > 0 && v <= a->config.slow_below && L->cc_boundaries + 1 == L->boundaries) {
+        if (L->dir > 0 && v <= a->config->slow_below && L->cc_boundaries + 1 == L->boundaries) {
                 if (L->cc_boundaries > 0) {
                         int s = a->step > 0 ? a->step : 1;
 
@@ -398,7 +399,7 @@ static void analyzer_break(struct analyzer *a, int64_t t) {
  * and the leg in progress carry on. Otherwise the leg ends here (not at the disconnect, so
  * that a flap never cuts it) and the next report starts a new run. */
 static void analyzer_connect(struct analyzer *a, int64_t t, bool implicit) {
-        bool flap = a->in_run && a->connected == 0 && t - a->disconnected_since <= a->config.flap_ms;
+        bool flap = a->in_run && a->connected == 0 && t - a->disconnected_since <= a->config->flap_ms;
 
         if (!flap) {
                 analyzer_end_leg(a, t);
@@ -557,7 +558,7 @@ static void analyzer_battery_event(struct analyzer *a, int64_t t, int v) {
         if (v == a->level)
                 return;         /* the same level again: nothing new */
         analyzer_learn_step(a, abs(v - a->level));
-        if (abs(v - a->level) >= 2 * a->step && t - a->level_time >= a->config.silence_ms) {
+        if (abs(v - a->level) >= 2 * a->step && t - a->level_time >= a->config->silence_ms) {
                 /* steps skipped after a long silence: the writer missed something (a daemon
                  * down, a host asleep): a gap as far as rates go, a report as far as levels go */
                 analyzer_end_leg(a, t);
@@ -589,7 +590,7 @@ static void analyzer_run_timers(struct analyzer *a, int64_t until) {
                 a->due[best] = ANALYZER_NEVER;
                 if (due > a->now)
                         a->now = due;
-                if (a->config.enabled[best] && analyzer_detectors[best]->timer)
+                if (a->config->enabled[best] && analyzer_detectors[best]->timer)
                         analyzer_detectors[best]->timer(a, a->state[best], due);
         }
 }
@@ -730,7 +731,7 @@ void analyzer_get_figures(const struct analyzer *a, struct analyzer_figures *ret
                 .charge_rate = charge,
                 .drain_rate = drain,
                 .runtime_h = drain > 0 ? 100.0 / drain : NAN,
-                .early_runtime_h = early > 0 && a->n_early >= a->config.min_drains ? 100.0 / early : NAN,
+                .early_runtime_h = early > 0 && a->n_early >= a->config->min_drains ? 100.0 / early : NAN,
                 .charges = analyzer_ring_size(&a->charges),
                 .drains = analyzer_ring_size(&a->drains),
         };

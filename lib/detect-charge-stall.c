@@ -41,16 +41,16 @@ struct detect_charge_stall_state {
 static void detect_charge_stall_rearm(struct analyzer *a, struct detect_charge_stall_state *st) {
         double pace, wait;
 
-        if (!st->rising || st->suspended || a->connected != 1 || st->low >= a->config.stall_below ||
+        if (!st->rising || st->suspended || a->connected != 1 || st->low >= a->config->stall_below ||
             analyzer_is_open(a, FINDING_CHARGE_STALL)) {
                 analyzer_arm(a, FINDING_CHARGE_STALL, ANALYZER_NEVER);
                 return;
         }
         st->fall_pace_ms = analyzer_fall_pace_ms(a);
         pace = st->rise_pace_ms > st->fall_pace_ms ? st->rise_pace_ms : st->fall_pace_ms;
-        wait = a->config.stall_factor * pace;
-        if (wait < (double) a->config.stall_min_wait_ms)
-                wait = (double) a->config.stall_min_wait_ms;
+        wait = a->config->stall_factor * pace;
+        if (wait < (double) a->config->stall_min_wait_ms)
+                wait = (double) a->config->stall_min_wait_ms;
         analyzer_arm(a, FINDING_CHARGE_STALL, st->flat_since + (int64_t) wait);
 }
 

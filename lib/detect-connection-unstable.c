@@ -15,7 +15,7 @@ struct detect_connection_unstable_state {
 /* Counts connects in the window; raises on enough. */
 static void detect_connection_unstable_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_connection_unstable_state *st = state;
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         unsigned count = 0;
         int64_t oldest = u->t;
         struct finding f;

@@ -14,7 +14,7 @@ struct detect_deep_discharge_risk_state {
 
 /* The level that counts as empty for this device. */
 static int detect_deep_discharge_risk_level(const struct analyzer *a) {
-        int l = a->config.deep_level;
+        int l = a->config->deep_level;
 
         if (a->step >= 10 && l < 10)
                 l = 10;
@@ -34,7 +34,7 @@ static void detect_deep_discharge_risk_update(struct analyzer *a, void *state, c
                         st->since = u->t;
                         st->lowest = u->level;
                         if (!analyzer_is_open(a, FINDING_DEEP_DISCHARGE_RISK))
-                                analyzer_arm(a, FINDING_DEEP_DISCHARGE_RISK, u->t + a->config.deep_after_ms);
+                                analyzer_arm(a, FINDING_DEEP_DISCHARGE_RISK, u->t + a->config->deep_after_ms);
                 } else if (u->level < st->lowest)
                         st->lowest = u->level;
                 return;

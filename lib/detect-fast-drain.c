@@ -19,7 +19,7 @@ struct detect_fast_drain_state {
 /* Measures the recent drain rate and the baseline before it; false without enough of either. */
 static bool detect_fast_drain_measure(const struct analyzer *a, int64_t now, double *ret_recent, double *ret_hours,
                                       double *ret_baseline, double *ret_baseline_hours) {
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         const struct analyzer_leg *L = &a->leg;
         double points = 0, hours = 0, min_h = analyzer_hours(c->fast_drain_min_ms);
         unsigned used = 0, size = analyzer_ring_size(&a->drains);
@@ -54,7 +54,7 @@ static bool detect_fast_drain_measure(const struct analyzer *a, int64_t now, dou
 /* Judges at every falling boundary and whenever a fall ends. */
 static void detect_fast_drain_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_fast_drain_state *st = state;
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         double recent, hours, baseline, baseline_hours;
         struct finding f;
 

@@ -29,7 +29,7 @@ static unsigned detect_intermittent_charge_count(const struct analyzer *a, const
         for (unsigned i = 0; i < st->n; i++) {
                 int64_t x = st->at[i];
 
-                if (x > t - a->config.intermittent_window_ms) {
+                if (x > t - a->config->intermittent_window_ms) {
                         c++;
                         if (x < *ret_oldest)
                                 *ret_oldest = x;
@@ -41,7 +41,7 @@ static unsigned detect_intermittent_charge_count(const struct analyzer *a, const
 /* Follows legs, counts reversals, raises on enough of them. */
 static void detect_intermittent_charge_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_intermittent_charge_state *st = state;
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         unsigned n;
         int64_t oldest;
         double rise_rate, usual;

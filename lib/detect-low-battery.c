@@ -19,7 +19,7 @@ struct detect_low_battery_state {
 /* Raises (or escalates) low-battery for a confirmed level. */
 static void detect_low_battery_raise(struct analyzer *a, struct detect_low_battery_state *st, int64_t t,
                                      bool by_time) {
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         struct finding f;
 
         st->pending = false;
@@ -34,7 +34,7 @@ static void detect_low_battery_raise(struct analyzer *a, struct detect_low_batte
 /* Raises, escalates or clears on each report; a first low report only starts the wait. */
 static void detect_low_battery_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_low_battery_state *st = state;
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         struct finding open;
         enum finding_severity sev;
         int clear_at;

@@ -30,7 +30,7 @@ static void detect_not_holding_charge_init(struct analyzer *a, void *state) {
 /* Follows each discharge from full. */
 static void detect_not_holding_charge_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_not_holding_charge_state *st = state;
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         struct finding f;
         int64_t took;
 

@@ -14,7 +14,7 @@
 
 /* Judges the rise at each of its boundaries below the knee; clears when the rise ends. */
 static void detect_slow_charge_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         const struct analyzer_leg *L = &a->leg;
         double rate, threshold, usual;
         int64_t dur;

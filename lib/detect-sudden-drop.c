@@ -44,7 +44,7 @@ static const struct detect_sudden_drop_report *detect_sudden_drop_get(const stru
 /* Looks for a fall to this report from the latest recent one it is sudden from. */
 static bool detect_sudden_drop_find(const struct analyzer *a, const struct detect_sudden_drop_state *st,
                                     const struct analyzer_update *u, int *ret_before, double *ret_min) {
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         int need = c->sudden_drop_points > 2 * a->step ? c->sudden_drop_points : 2 * a->step;
         double limit = c->sudden_drop_max_rate, baseline;
         bool have_limit = false;
@@ -117,7 +117,7 @@ static void detect_sudden_drop_update(struct analyzer *a, void *state, const str
                 st->after = st->latest = u->level;
                 st->at = u->t;
                 st->fall_min = minutes;
-                analyzer_arm(a, FINDING_SUDDEN_DROP, u->t + a->config.sudden_drop_confirm_ms);
+                analyzer_arm(a, FINDING_SUDDEN_DROP, u->t + a->config->sudden_drop_confirm_ms);
         }
         detect_sudden_drop_remember(st, u->t, u->level);
 }
@@ -130,7 +130,7 @@ static void detect_sudden_drop_timer(struct analyzer *a, void *state, int64_t du
         if (!st->pending)
                 return;
         st->pending = false;
-        if (st->latest >= st->before - a->config.sudden_drop_points / 2)
+        if (st->latest >= st->before - a->config->sudden_drop_points / 2)
                 return;
         st->cleared_at = st->before;
         analyzer_finding_init(a, FINDING_SUDDEN_DROP, FINDING_WARNING, due, &f);

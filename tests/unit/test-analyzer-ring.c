@@ -86,9 +86,9 @@ static void test_median_nan(void **state) {
         }
 }
 
-/* A record with a rate, and a length that sums exactly. */
-static struct analyzer_record record(double rate, unsigned flags) {
-        return (struct analyzer_record) { .rate = rate, .points = (int) rate, .hours = 0.5, .flags = flags };
+/* A record of `rate` points in one hour: its rate is `rate`, and sums are exact. */
+static struct analyzer_record record(int rate, unsigned flags) {
+        return (struct analyzer_record) { .points = rate, .hours = 1.0, .flags = flags };
 }
 
 /* An empty ring: no median, zero sums, and the empty answer is cached like any other. */
@@ -128,8 +128,8 @@ static void test_ring_wraparound(void **state) {
                 assert_same_double(m, i == 1 ? 10 : i == 2 ? 15 : (i - 1) * 10);
         }
         assert_int_equal(analyzer_ring_size(&ring), 3);
-        assert_same_double(analyzer_ring_get(&ring, 0)->rate, 70);
-        assert_same_double(analyzer_ring_get(&ring, 2)->rate, 50);
+        assert_same_double(analyzer_record_rate(analyzer_ring_get(&ring, 0)), 70);
+        assert_same_double(analyzer_record_rate(analyzer_ring_get(&ring, 2)), 50);
         assert_null(analyzer_ring_get(&ring, 3));
         assert_false(analyzer_ring_median(&ring, 0, 4, &m));    /* fewer than min */
 }
@@ -159,7 +159,7 @@ static void test_ring_exclude_skip(void **state) {
                 analyzer_ring_stats(&ring, 2, 1u << 3, true, &s);              /* ages 2.. unflagged: 4, 2 */
                 assert_int_equal(s.n, 2);
                 assert_same_double(s.points, 6);
-                assert_same_double(s.hours, 1);
+                assert_same_double(s.hours, 2);
                 assert_same_double(s.median, 3);
                 analyzer_ring_stats(&ring, 6, 0, false, &s);
                 assert_int_equal(s.n, 0);
@@ -190,7 +190,7 @@ static void test_ring_zeroed(void **state) {
 
         assert_true(analyzer_ring_median(&ring, 0, 1, &m));
         assert_same_double(m, 5);
-        buf[1].rate = 4;        /* no push: only a cache-less ring sees this */
+        buf[1].points = 4;      /* no push: only a cache-less ring sees this */
         assert_true(analyzer_ring_median(&ring, 0, 1, &m));
         assert_same_double(m, 3);
 }
