@@ -209,8 +209,12 @@ void analyzer_finding_init(const struct analyzer *a, enum finding_kind k, enum f
                            struct finding *ret);
 void analyzer_raise(struct analyzer *a, struct finding *f);
 void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t);
-bool analyzer_is_open(const struct analyzer *a, enum finding_kind k);
 void analyzer_arm(struct analyzer *a, enum finding_kind k, int64_t due);
+
+/* Whether an episode of this kind is open (inline: every detector asks at every update). */
+static inline bool analyzer_is_open(const struct analyzer *a, enum finding_kind k) {
+        return k >= 0 && k < _FINDING_KIND_MAX && a->open[k];
+}
 
 double analyzer_hours(int64_t ms);
 double analyzer_median(const double *v, unsigned n);
@@ -232,3 +236,4 @@ bool analyzer_ring_median(const struct analyzer_ring *ring, unsigned exclude, un
 unsigned analyzer_leg_steps(const struct analyzer *a, const struct analyzer_leg *leg);
 double analyzer_leg_rate(const struct analyzer_leg *leg);
 double analyzer_leg_cc_rate(const struct analyzer *a, const struct analyzer_leg *leg);
+double analyzer_leg_cc_rate_floor(const struct analyzer *a, const struct analyzer_leg *leg);

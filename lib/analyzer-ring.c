@@ -152,15 +152,17 @@ static void analyzer_ring_compute(const struct analyzer_ring *ring, unsigned ski
                         continue;
                 points += r->points;
                 hours += r->hours;
-                if (n < ANALYZER_RING_RECORDS_MAX)
+                if (median && n < ANALYZER_RING_RECORDS_MAX)
                         v[n] = analyzer_record_rate(r);
                 n++;
         }
+        if (n > ANALYZER_RING_RECORDS_MAX)
+                n = ANALYZER_RING_RECORDS_MAX;
         *ret = (struct analyzer_ring_stats) {
                 .n = n,
                 .points = points,
                 .hours = hours,
-                .median = median ? analyzer_ring_median_of(v, n < ANALYZER_RING_RECORDS_MAX ? n : ANALYZER_RING_RECORDS_MAX) : NAN,
+                .median = median ? analyzer_ring_median_of(v, n) : NAN,
                 .have_median = median,
         };
 }

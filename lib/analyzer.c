@@ -253,6 +253,25 @@ double analyzer_leg_cc_rate(const struct analyzer *a, const struct analyzer_leg 
         return (double) a->step / analyzer_hours((int64_t) pace);
 }
 
+/* What analyzer_leg_cc_rate() can be at the least: the rate at the slowest of the leg's latest
+ * steps, since their median is no slower (the same arithmetic, monotone in the pace). NAN when
+ * there is nothing to bound with. A caller that only asks "slower than x?" is spared the median
+ * when even this is not. */
+double analyzer_leg_cc_rate_floor(const struct analyzer *a, const struct analyzer_leg *leg) {
+        unsigned n = leg->n_cc_steps < ANALYZER_LEG_STEPS_MAX ? leg->n_cc_steps : ANALYZER_LEG_STEPS_MAX;
+        double slowest = 0;
+
+        for (unsigned i = 0; i < n; i++) {
+                if (isnan(leg->cc_step_ms[i]))
+                        return NAN;
+                if (leg->cc_step_ms[i] > slowest)
+                        slowest = leg->cc_step_ms[i];
+        }
+        if (!(slowest > 0))
+                return NAN;
+        return (double) a->step / analyzer_hours((int64_t) slowest);
+}
+
 /* Euclid. */
 static int analyzer_gcd(int x, int y) {
         while (y) {
@@ -700,11 +719,6 @@ void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t) {
         f.time_ms = t - a->offset;
         a->open[k] = false;
         a->cb(&f, a->userdata);
-}
-
-/* Whether an episode of this kind is open. */
-bool analyzer_is_open(const struct analyzer *a, enum finding_kind k) {
-        return k >= 0 && k < _FINDING_KIND_MAX && a->open[k];
 }
 
 /* The finding that opened (or last escalated) an open episode; false if none is open.

@@ -51,8 +51,8 @@ static bool chargelog_parse_canonical(const char *p, const char *end, struct eve
         enum event_kind k;
         size_t left;
 
-        while (p < end && *p >= '0' && *p <= '9')
-                secs = secs * 10 + (*p++ - '0');
+        for (unsigned d; p < end && (d = (unsigned) (*p - '0')) < 10; p++)
+                secs = secs * 10 + d;
         if (p == start || p - start > 12 || end - p < 5 || p[0] != '.' ||
             p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9' || p[3] < '0' || p[3] > '9' || p[4] != ',')
                 return false;
@@ -70,9 +70,11 @@ static bool chargelog_parse_canonical(const char *p, const char *end, struct eve
         if (p == end || end - p > 3)
                 return false;
         for (const char *q = p; q < end; q++) {
-                if (*q < '0' || *q > '9')
+                unsigned d = (unsigned) (*q - '0');
+
+                if (d >= 10)
                         return false;
-                value = value * 10 + (*q - '0');
+                value = value * 10 + (int) d;
         }
         if (!event_value_valid(k, value))
                 return false;

@@ -37,8 +37,10 @@ static void detect_slow_charge_update(struct analyzer *a, void *state, const str
         dur = L->t_cc_last - L->t_first;
         if (dur < c->slow_min_duration_ms || L->l_cc_last - L->l_first < 5)
                 return;
-        rate = analyzer_leg_cc_rate(a, L);
         threshold = analyzer_slow_charge_threshold(a, &usual);
+        if (analyzer_leg_cc_rate_floor(a, L) >= threshold)
+                return;         /* even its slowest latest step was fast enough: no median needed */
+        rate = analyzer_leg_cc_rate(a, L);
         if (!(rate < threshold))
                 return;
 

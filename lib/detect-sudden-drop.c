@@ -49,8 +49,9 @@ static bool detect_sudden_drop_find(const struct analyzer *a, const struct detec
         double limit = c->sudden_drop_max_rate, baseline;
         bool have_limit = false;
 
-        for (unsigned age = 0; age < st->n; age++) {
-                const struct detect_sudden_drop_report *r = detect_sudden_drop_get(st, age);
+        for (unsigned age = 0, i = (st->next + DETECT_SUDDEN_DROP_RECENT - 1) % DETECT_SUDDEN_DROP_RECENT; age < st->n;
+             age++, i = (i + DETECT_SUDDEN_DROP_RECENT - 1) % DETECT_SUDDEN_DROP_RECENT) {
+                const struct detect_sudden_drop_report *r = &st->recent[i];     /* detect_sudden_drop_get(st, age) */
                 int drop = r->level - u->level;
                 double hours;
 
