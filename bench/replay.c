@@ -6,7 +6,8 @@
  * parser, the event callback). With --analyze every event is also fed to a fresh analyzer
  * per file (analyzer_new() with the default configuration: all ten detectors), and the
  * analyzer is advanced to the last event's time at the end, as `hpctl analyze` does;
- * --print writes every finding, one a line, so two builds of the analyzer can be diffed.
+ * --print writes every finding, one a line with all its evidence to the last digit, so two
+ * builds of the analyzer can be diffed.
  * It prints one line of key=value figures; the time is measured inside, from the first
  * open() to the last close(), so process start-up is not in it (bench/run also times the
  * whole process, as it does awk and wc). */
@@ -54,9 +55,14 @@ static void replay_finding_cb(const struct finding *f, void *userdata) {
         struct replay *rp = userdata;
 
         rp->findings++;
-        if (rp->print)
-                printf("%" PRId64 " %s %s %s\n", f->time_ms, finding_kind_to_string(f->kind),
-                       finding_state_to_string(f->state), finding_severity_to_string(f->severity));
+        if (!rp->print)
+                return;
+        printf("%" PRId64 " %s %s %s", f->time_ms, finding_kind_to_string(f->kind),
+               finding_state_to_string(f->state), finding_severity_to_string(f->severity));
+        /* every digit of the evidence, so a diff sees any change in the arithmetic */
+        for (unsigned i = 0; i < f->n_evidence; i++)
+                printf(" %s=%.17g", f->evidence[i].name, f->evidence[i].value);
+        putchar('\n');
 }
 
 static const struct chargelog_handler replay_handler = {

@@ -22,38 +22,77 @@
 #include "registry.h"
 #include "service.h"
 
+/* What the mirror keeps of a device object: the values hpmond reports, each valid where
+ * its BLUEZ_PROP_* bit is in `present`; names on the heap, as long as they are. Not the
+ * decoder's whole struct bluez_props (two 249-byte names and its list of problems, over
+ * 1 KiB an object): that lives on the stack while one message is read. */
+struct bluez_state {
+        unsigned present;
+        char address[ADDRESS_STRING_MAX];
+        bool connected;
+        int percentage;
+        char *name, *alias;
+};
+
 /* One BlueZ device object as last seen. */
 struct bluez_device {
         char *path;
-        struct bluez_props props;
+        struct bluez_state props;
         bool has_battery;
-        struct bluez_device *next;
 };
 
 struct bluez {
         struct context *c;
         char *owner;                    /* unique name of bluetoothd, NULL while it is away */
-        struct bluez_device *devices;
+        struct bluez_device **devices;  /* sorted by path: found by bisection at every signal */
+        size_t n_devices;
         sd_bus_slot *sync_call;         /* GetManagedObjects or GetNameOwner in flight */
         sd_bus_slot *matches[4];
 };
 
 #define BLUEZ_MATCH_SENDER "type='signal',sender='" BLUEZ_BUS_NAME "',"
 
+/* Where a path is in the sorted mirror, or where it would go; *ret_found says which. */
+static size_t bluez_position(const struct bluez *b, const char *path, bool *ret_found) {
+        size_t lo = 0, hi = b->n_devices;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(path, b->devices[mid]->path);
+
+                if (c == 0) {
+                        *ret_found = true;
+                        return mid;
+                }
+                if (c < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        *ret_found = false;
+        return lo;
+}
+
 /* Finds a mirrored device by object path. */
 static struct bluez_device *bluez_find(struct bluez *b, const char *path) {
-        for (struct bluez_device *d = b->devices; d; d = d->next)
-                if (strcmp(d->path, path) == 0)
-                        return d;
-        return NULL;
+        bool found;
+        size_t i = bluez_position(b, path, &found);
+
+        return found ? b->devices[i] : NULL;
 }
 
 /* Finds or adds a mirrored device. */
 static struct bluez_device *bluez_get(struct bluez *b, const char *path) {
-        struct bluez_device *d = bluez_find(b, path);
+        struct bluez_device *d, **grown;
+        bool found;
+        size_t i = bluez_position(b, path, &found);
 
-        if (d)
-                return d;
+        if (found)
+                return b->devices[i];
+        grown = realloc(b->devices, (b->n_devices + 1) * sizeof(*grown));
+        if (!grown)
+                return NULL;
+        b->devices = grown;
         d = calloc(1, sizeof(*d));
         if (!d)
                 return NULL;
@@ -63,26 +102,33 @@ static struct bluez_device *bluez_get(struct bluez *b, const char *path) {
                 return NULL;
         }
         d->props.percentage = -1;
-        d->next = b->devices;
-        b->devices = d;
+        memmove(b->devices + i + 1, b->devices + i, (b->n_devices - i) * sizeof(*b->devices));
+        b->devices[i] = d;
+        b->n_devices++;
         return d;
 }
 
 /* Drops one mirrored device. */
 static void bluez_remove(struct bluez *b, struct bluez_device *gone) {
-        for (struct bluez_device **p = &b->devices; *p; p = &(*p)->next)
-                if (*p == gone) {
-                        *p = gone->next;
-                        free(gone->path);
-                        free(gone);
-                        return;
-                }
+        bool found;
+        size_t i = bluez_position(b, gone->path, &found);
+
+        if (!found)
+                return;
+        memmove(b->devices + i, b->devices + i + 1, (b->n_devices - i - 1) * sizeof(*b->devices));
+        b->n_devices--;
+        free(gone->props.name);
+        free(gone->props.alias);
+        free(gone->path);
+        free(gone);
 }
 
 /* Drops the whole mirror. */
 static void bluez_clear(struct bluez *b) {
-        while (b->devices)
-                bluez_remove(b, b->devices);
+        while (b->n_devices > 0)
+                bluez_remove(b, b->devices[b->n_devices - 1]);
+        free(b->devices);
+        b->devices = NULL;
 }
 
 /* The current wall clock in ms, the time of what is reported now. */
@@ -107,6 +153,38 @@ static void bluez_report(struct bluez *b, struct bluez_device *d, int64_t now) {
         (void) registry_report(b->c, d->props.address, name, &rep, now);
 }
 
+/* Replaces a kept name if it changed; -ENOMEM leaves the old one. */
+static int bluez_set_name(char **name, const char *value) {
+        char *copy;
+
+        if (*name && strcmp(*name, value) == 0)
+                return 0;
+        copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        free(*name);
+        *name = copy;
+        return 0;
+}
+
+/* Merges what one message decoded into the mirror (bluez_decode_merge() for the short form). */
+static int bluez_merge(struct bluez_state *into, const struct bluez_props *from) {
+        unsigned present = from->present;
+
+        if (present & BLUEZ_PROP_ADDRESS)
+                memcpy(into->address, from->address, sizeof(into->address));
+        if ((present & BLUEZ_PROP_NAME) && bluez_set_name(&into->name, from->name) < 0)
+                present &= ~BLUEZ_PROP_NAME;
+        if ((present & BLUEZ_PROP_ALIAS) && bluez_set_name(&into->alias, from->alias) < 0)
+                present &= ~BLUEZ_PROP_ALIAS;
+        if (present & BLUEZ_PROP_CONNECTED)
+                into->connected = from->connected;
+        if (present & BLUEZ_PROP_PERCENTAGE)
+                into->percentage = from->percentage;
+        into->present |= present;
+        return present == from->present ? 0 : -ENOMEM;
+}
+
 /* Decodes one interface's properties into a mirrored device, warning about bad values. */
 static int bluez_apply_props(struct bluez_device *d, sd_bus_message *m, const char *interface) {
         struct bluez_props p;
@@ -119,7 +197,9 @@ static int bluez_apply_props(struct bluez_device *d, sd_bus_message *m, const ch
                 log_warning("%s %s: %s; value ignored.", d->path, interface, p.problems[i]);
         if (p.n_problems > BLUEZ_PROBLEMS_MAX)
                 log_warning("%s %s: %u more bad values ignored.", d->path, interface, p.n_problems - BLUEZ_PROBLEMS_MAX);
-        bluez_decode_merge(&d->props, &p);
+        r = bluez_merge(&d->props, &p);
+        if (r < 0)
+                log_warning_errno(r, "%s: cannot keep its name, ignoring: %m", d->path);
         return 0;
 }
 
@@ -165,8 +245,8 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
         bluez_clear(b);
         registry_sync_begin(c);
         r = bus_dict_read_objects(m, bluez_read_interface_cb, b);
-        for (struct bluez_device *d = b->devices; d; d = d->next)
-                bluez_report(b, d, now);
+        for (size_t i = 0; i < b->n_devices; i++)
+                bluez_report(b, b->devices[i], now);
         if (r < 0)
                 /* sd-bus refuses some strings libdbus lets through (noncharacters): then the
                  * rest of the list cannot be read, and a device missing from it is not gone */
@@ -306,8 +386,9 @@ static void bluez_adapter_removed(struct bluez *b, sd_bus_message *m, const char
         if (!adapter)
                 return;
         now = bluez_now();
-        for (struct bluez_device *d = b->devices, *next; d; d = next) {
-                next = d->next;
+        for (size_t i = b->n_devices; i > 0; i--) {
+                struct bluez_device *d = b->devices[i - 1];
+
                 if (strncmp(d->path, path, len) != 0 || d->path[len] != '/')
                         continue;
                 d->props.connected = false;

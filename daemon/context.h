@@ -27,9 +27,12 @@ struct device {
         struct context *context;        /* back to the shared context */
         struct devstate state;          /* the fold of its log */
         struct analyzer *analyzer;      /* fed the same events, in the same order */
+        struct analyzer_config *own_config; /* its thresholds if a [device ...] section changes them,
+                                         * else NULL and the analyzer uses context.config */
         struct alerts alerts;           /* what the analyzer found, acknowledged, muted */
         struct figures figures;         /* as last published */
         struct chargelog *log;          /* open for appending */
+        int64_t deadline;               /* analyzer_next_deadline() when last looked at (registry.c) */
         unsigned seen_sync;             /* last BlueZ sync that reported it */
         bool published;
         struct event *pending;          /* events waiting for room on disk (writer.c) */
@@ -59,6 +62,7 @@ struct context {
         bool replaying;                 /* restoring from logs: nothing is announced */
         bool sleeping;                  /* between PrepareForSleep(true) and the resume (sleep.c) */
         struct event *deadline_timer;   /* the analyzers' next deadline; armed only when one exists */
+        int64_t next_deadline;          /* the earliest device deadline, what deadline_timer is armed for */
         void *polkit_queries;           /* polkit.c */
 
         const char *state_dir;

@@ -34,6 +34,7 @@ int registry_setup(struct context *c);
 int registry_owner_event(struct context *c, struct device *d, enum event_kind kind, int value);
 void registry_arm_deadline(struct context *c);
 struct device *registry_find(struct context *c, const char address[static ADDRESS_STRING_MAX]);
+struct device *registry_find_path(struct context *c, const char *path);
 int registry_report(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
                     const struct devstate_report *r, int64_t now_ms);
 void registry_sync_begin(struct context *c);

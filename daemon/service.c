@@ -67,7 +67,7 @@ static int service_append_device_alerts(sd_bus_message *m, const struct device *
 
         for (int k = 0; r >= 0 && k < _FINDING_KIND_MAX; k++)
                 if (alerts_visible(&d->alerts, (enum finding_kind) k))
-                        r = service_append_alert(m, &d->alerts.open[k]);
+                        r = service_append_alert(m, alerts_get_open(&d->alerts, (enum finding_kind) k));
         return r;
 }
 
@@ -75,12 +75,10 @@ static int service_append_device_alerts(sd_bus_message *m, const struct device *
 static int service_device_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                                void **ret_found, sd_bus_error *error) {
         struct context *c = userdata;
-        char address[ADDRESS_STRING_MAX];
         struct device *d;
 
-        if (busdef_device_address(path, address) < 0)
-                return 0;
-        d = registry_find(c, address);
+        /* sd-bus asks at every property it reads: a lookup of the path itself, no parsing */
+        d = registry_find_path(c, path);
         if (!d || !d->published)
                 return 0;
         *ret_found = d;
@@ -556,6 +554,55 @@ void service_device_added(struct context *c, struct device *d) {
                 log_warning_errno(r, "Cannot announce %s, ignoring: %m", d->address);
 }
 
+/* Builds and sends PropertiesChanged for `names` of a device, each value from the getter the
+ * device vtable names for it. sd_bus_emit_properties_changed_strv() does the same, but finds
+ * the object, its vtables and each member again through sd-bus's tables at every change: two
+ * thirds of the user-space instructions of an update. Returns -EOPNOTSUPP for a property that
+ * is not a plain EMITS_CHANGE one of the vtable: the caller then lets sd-bus do it. */
+static int service_emit_device_properties(struct context *c, struct device *d, char **names) {
+        sd_bus_message *m = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_message_new_signal(c->bus, &m, d->path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", HPMON_DEVICE_IFACE);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        for (char **name = names; r >= 0 && *name; name++) {
+                const sd_bus_vtable *v;
+
+                for (v = service_device_vtable; v->type != _SD_BUS_VTABLE_END; v++)
+                        if (v->type == _SD_BUS_VTABLE_PROPERTY && strcmp(v->x.property.member, *name) == 0)
+                                break;
+                if (v->type == _SD_BUS_VTABLE_END || !(v->flags & SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE) ||
+                    !v->x.property.get) {
+                        r = -EOPNOTSUPP;
+                        break;
+                }
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", *name);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', v->x.property.signature);
+                if (r >= 0)
+                        r = v->x.property.get(c->bus, d->path, HPMON_DEVICE_IFACE, *name, m, d, &error);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        sd_bus_error_free(&error);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "as", 0);
+        if (r >= 0)
+                r = sd_bus_send(c->bus, m, NULL);
+        sd_bus_message_unref(m);
+        return r;
+}
+
 /* Emits PropertiesChanged for what a change touched; LastChange moves with every logged event. */
 void service_device_changed(struct context *c, struct device *d, unsigned mask) {
         char *names[12];
@@ -583,7 +630,9 @@ void service_device_changed(struct context *c, struct device *d, unsigned mask) 
         names[n] = NULL;
         if (n == 0)
                 return;
-        r = sd_bus_emit_properties_changed_strv(c->bus, d->path, HPMON_DEVICE_IFACE, names);
+        r = service_emit_device_properties(c, d, names);
+        if (r == -EOPNOTSUPP)
+                r = sd_bus_emit_properties_changed_strv(c->bus, d->path, HPMON_DEVICE_IFACE, names);
         if (r < 0)
                 log_warning_errno(r, "Cannot announce a change of %s, ignoring: %m", d->address);
 }
@@ -660,6 +709,6 @@ void service_alerts_owner_changed(struct context *c, struct device *d, enum aler
         if (change == ALERTS_UNMUTED)
                 for (int k = 0; k < _FINDING_KIND_MAX; k++)
                         if ((e->value == EVENT_ALL_KINDS || e->value == k) && alerts_visible(&d->alerts, (enum finding_kind) k))
-                                service_emit_alert(c, "AlertRaised", &d->alerts.open[k]);
+                                service_emit_alert(c, "AlertRaised", alerts_get_open(&d->alerts, (enum finding_kind) k));
         service_alerts_property_changed(c, d, change == ALERTS_ACKNOWLEDGED ? 0 : DEVICE_CHANGED_MUTED);
 }

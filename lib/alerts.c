@@ -2,16 +2,31 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alerts.h"
 
 _Static_assert(_FINDING_KIND_MAX == EVENT_FINDING_KINDS, "ack/mute log values name finding kinds by index");
 
-/* An empty table: nothing open, nothing muted. */
+/* An empty table: nothing open, nothing muted. Overwrites without freeing (alerts_done() frees). */
 void alerts_init(struct alerts *t, const char address[static ADDRESS_STRING_MAX]) {
         memset(t, 0, sizeof(*t));
         memcpy(t->address, address, ADDRESS_STRING_MAX);
+}
+
+/* Frees what the table holds (its open alerts and its history): it is then empty, as after
+ * alerts_init(); accepts NULL. */
+void alerts_done(struct alerts *t) {
+        if (!t)
+                return;
+        for (int k = 0; k < _FINDING_KIND_MAX; k++) {
+                free(t->open[k]);
+                t->open[k] = NULL;
+        }
+        free(t->history);
+        t->history = NULL;
+        t->n_history = t->next_history = 0;
 }
 
 /* A stable id: the device, the kind and the raise time in ms. A daemon that replays the
@@ -42,18 +57,20 @@ enum alerts_change alerts_apply_finding(struct alerts *t, const struct finding *
 
         if (f->kind < 0 || f->kind >= _FINDING_KIND_MAX)
                 return ALERTS_UNCHANGED;
-        a = &t->open[f->kind];
+        a = t->open[f->kind];
 
         if (f->state == FINDING_RAISED) {
                 enum alerts_change change;
 
-                if (!t->is_open[f->kind]) {
-                        memset(a, 0, sizeof(*a));
+                if (!a) {
+                        a = calloc(1, sizeof(*a));
+                        if (!a)
+                                return ALERTS_UNCHANGED;        /* no memory: the episode goes unannounced */
                         memcpy(a->address, t->address, ADDRESS_STRING_MAX);
                         a->kind = f->kind;
                         a->raised_ms = f->time_ms;
                         alerts_make_id(t, f->kind, f->time_ms, a->id);
-                        t->is_open[f->kind] = true;
+                        t->open[f->kind] = a;
                         change = ALERTS_RAISED;
                 } else if (f->severity > a->severity) {
                         /* worse news: the owner must hear it again, even if they acknowledged */
@@ -68,16 +85,22 @@ enum alerts_change alerts_apply_finding(struct alerts *t, const struct finding *
                 return change;
         }
 
-        if (!t->is_open[f->kind] || f->kind == FINDING_BATTERY_DEGRADED)
+        if (!a || f->kind == FINDING_BATTERY_DEGRADED)
                 return ALERTS_UNCHANGED;        /* a worn battery stays worn */
         a->cleared_ms = f->time_ms > a->raised_ms ? f->time_ms : a->raised_ms;
-        t->is_open[f->kind] = false;
-        t->history[t->next_history] = *a;
-        t->next_history = (t->next_history + 1) % ALERTS_HISTORY_MAX;
-        if (t->n_history < ALERTS_HISTORY_MAX)
-                t->n_history++;
+        t->open[f->kind] = NULL;
+        if (!t->history)
+                t->history = calloc(ALERTS_HISTORY_MAX, sizeof(*t->history));
+        if (t->history) {
+                /* without memory for it, the past is forgotten: the alert still ends */
+                t->history[t->next_history] = *a;
+                t->next_history = (t->next_history + 1) % ALERTS_HISTORY_MAX;
+                if (t->n_history < ALERTS_HISTORY_MAX)
+                        t->n_history++;
+        }
         if (ret)
                 *ret = *a;
+        free(a);
         return ALERTS_CLEARED;
 }
 
@@ -90,9 +113,9 @@ enum alerts_change alerts_apply_event(struct alerts *t, const struct event *e) {
                 return ALERTS_UNCHANGED;
         switch (e->kind) {
         case EVENT_ACK:
-                if (!t->is_open[e->value] || t->open[e->value].acknowledged)
+                if (!t->open[e->value] || t->open[e->value]->acknowledged)
                         return ALERTS_UNCHANGED;
-                t->open[e->value].acknowledged = true;
+                t->open[e->value]->acknowledged = true;
                 return ALERTS_ACKNOWLEDGED;
         case EVENT_MUTE:
         case EVENT_UNMUTE:
@@ -116,7 +139,12 @@ bool alerts_muted(const struct alerts *t, enum finding_kind k) {
 
 /* Whether a kind has an open alert the owner should see (open and not muted). */
 bool alerts_visible(const struct alerts *t, enum finding_kind k) {
-        return k >= 0 && k < _FINDING_KIND_MAX && t->is_open[k] && !alerts_muted(t, k);
+        return k >= 0 && k < _FINDING_KIND_MAX && t->open[k] && !alerts_muted(t, k);
+}
+
+/* The open alert of a kind, NULL if none is open. */
+const struct alert *alerts_get_open(const struct alerts *t, enum finding_kind k) {
+        return k >= 0 && k < _FINDING_KIND_MAX ? t->open[k] : NULL;
 }
 
 /* The i-th cleared alert, oldest first. */
@@ -129,8 +157,8 @@ const struct alert *alerts_history_get(const struct alerts *t, unsigned i) {
 /* An open or cleared alert by id. */
 const struct alert *alerts_find(const struct alerts *t, const char *id) {
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                if (t->is_open[k] && strcmp(t->open[k].id, id) == 0)
-                        return &t->open[k];
+                if (t->open[k] && strcmp(t->open[k]->id, id) == 0)
+                        return t->open[k];
         for (unsigned i = 0; i < t->n_history; i++) {
                 const struct alert *a = alerts_history_get(t, i);
                 if (strcmp(a->id, id) == 0)

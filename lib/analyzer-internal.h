@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "analyzer.h"
 #include "finding.h"
@@ -55,8 +56,7 @@ struct analyzer_leg {
 /* One rise or fall kept in history. */
 struct analyzer_record {
         int64_t t_end;
-        double rate;            /* %/h, positive */
-        double hours;
+        double hours;           /* the rate (%/h) is points / hours, computed where it is needed */
         int points;
         unsigned flags;         /* 1 << kind for each episode open when it was recorded */
 };
@@ -66,10 +66,33 @@ struct analyzer_record {
 #define ANALYZER_EARLY_MAX 32
 #define ANALYZER_DELTAS_MAX 12
 
-/* A ring of records, newest last. */
+/* The most records any ring holds. */
+#define ANALYZER_RING_RECORDS_MAX ANALYZER_DRAINS_MAX
+/* Answers kept per ring (analyzer-ring.c): enough for every query one event makes of it. */
+#define ANALYZER_RING_CACHE 4
+
+/* What a query of a ring found: the records of age ≥ skip carrying none of the exclude flags. */
+struct analyzer_ring_stats {
+        unsigned n;
+        double points, hours;   /* summed newest first */
+        double median;          /* of their rates, NAN for none (or when not asked for) */
+        bool have_median;       /* median was computed */
+};
+
+/* One kept answer. */
+struct analyzer_ring_cached {
+        uint32_t generation;    /* the ring's generation it was computed at; 0 for none */
+        unsigned skip, exclude;
+        struct analyzer_ring_stats stats;
+};
+
+/* A ring of records, newest last. Plain data apart from `r`, its buffer. */
 struct analyzer_ring {
         struct analyzer_record *r;
         unsigned cap, n, next;
+        uint32_t generation;    /* bumped by every push; 0 only in a ring never initialised */
+        unsigned cache_next;    /* the slot to replace next when none is stale */
+        struct analyzer_ring_cached cache[ANALYZER_RING_CACHE];
 };
 
 enum analyzer_what {
@@ -100,10 +123,23 @@ struct analyzer_update {
 
 struct analyzer;
 
+/* Which updates a detector reacts to: analyzer_notify() calls it for no other. */
+enum {
+        ANALYZER_SEES_CONNECT    = 1u << ANALYZER_CONNECT,
+        ANALYZER_SEES_DISCONNECT = 1u << ANALYZER_DISCONNECT,
+        ANALYZER_SEES_LEG_END    = 1u << ANALYZER_LEG_END,
+        ANALYZER_SEES_LEVEL      = 1u << ANALYZER_LEVEL,        /* a LEVEL update that is no boundary */
+        ANALYZER_SEES_BREAK      = 1u << ANALYZER_BREAK,
+        ANALYZER_SEES_BOUNDARY   = 1u << (ANALYZER_BREAK + 1),  /* a LEVEL update that is a boundary */
+        _ANALYZER_SEES_BITS      = ANALYZER_BREAK + 2,
+        ANALYZER_SEES_ALL        = (1u << _ANALYZER_SEES_BITS) - 1,
+};
+
 /* One detector: a kind, its state, and how it reacts. */
 struct detector {
         enum finding_kind kind;
         size_t state_size;
+        unsigned sees;          /* ANALYZER_SEES_*: the updates update() reacts to */
         void (*init)(struct analyzer *a, void *state);
         void (*update)(struct analyzer *a, void *state, const struct analyzer_update *u);
         void (*timer)(struct analyzer *a, void *state, int64_t due);
@@ -114,7 +150,7 @@ struct detector {
 };
 
 struct analyzer {
-        struct analyzer_config config;
+        const struct analyzer_config *config;   /* the caller's (or the defaults), shared, not state */
         char device[ADDRESS_STRING_MAX];
         analyzer_finding_cb cb;
         void *userdata;
@@ -156,8 +192,20 @@ struct analyzer {
         bool open[_FINDING_KIND_MAX];
         struct finding open_finding[_FINDING_KIND_MAX];
         int64_t due[_FINDING_KIND_MAX];
+        uint16_t listeners[_ANALYZER_SEES_BITS]; /* per update bit, the enabled detectors that see it (bit per kind);
+                                                  * derived from config.enabled by analyzer_new() */
+        int64_t due_bound;              /* no timer is due before this (a lower bound of due[]; 0 is always safe) */
         void *state[_FINDING_KIND_MAX];
 };
+
+/* Whether a byte restored from a checkpoint is a bool, 0 or 1; it is read as a byte, since
+ * reading any other value as a bool is undefined (checkpoint.c, detectors' state_valid). */
+static inline bool analyzer_bool_ok(const bool *b) {
+        unsigned char v;
+
+        memcpy(&v, b, 1);
+        return v <= 1;
+}
 
 /* every detector, indexed by kind (analyzer.c) */
 extern const struct detector *const analyzer_detectors[_FINDING_KIND_MAX];
@@ -179,8 +227,12 @@ void analyzer_finding_init(const struct analyzer *a, enum finding_kind k, enum f
                            struct finding *ret);
 void analyzer_raise(struct analyzer *a, struct finding *f);
 void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t);
-bool analyzer_is_open(const struct analyzer *a, enum finding_kind k);
 void analyzer_arm(struct analyzer *a, enum finding_kind k, int64_t due);
+
+/* Whether an episode of this kind is open (inline: every detector asks at every update). */
+static inline bool analyzer_is_open(const struct analyzer *a, enum finding_kind k) {
+        return k >= 0 && k < _FINDING_KIND_MAX && a->open[k];
+}
 
 double analyzer_hours(int64_t ms);
 double analyzer_median(const double *v, unsigned n);
@@ -188,8 +240,18 @@ bool analyzer_usual_charge_rate(const struct analyzer *a, double *ret);
 bool analyzer_drain_baseline(const struct analyzer *a, unsigned exclude_flags, double *ret);
 double analyzer_fall_pace_ms(const struct analyzer *a);
 double analyzer_slow_charge_threshold(const struct analyzer *a, double *ret_usual);
+
+/* history rings (analyzer-ring.c) */
+double analyzer_record_rate(const struct analyzer_record *r);
+void analyzer_ring_init(struct analyzer_ring *ring, struct analyzer_record *buf, unsigned cap);
 unsigned analyzer_ring_size(const struct analyzer_ring *ring);
 const struct analyzer_record *analyzer_ring_get(const struct analyzer_ring *ring, unsigned age);
+void analyzer_ring_push(struct analyzer_ring *ring, const struct analyzer_record *rec);
+double analyzer_ring_median_of(double *v, unsigned n);
+void analyzer_ring_stats(const struct analyzer_ring *ring, unsigned skip, unsigned exclude, bool median,
+                         struct analyzer_ring_stats *ret);
+bool analyzer_ring_median(const struct analyzer_ring *ring, unsigned exclude, unsigned min, double *ret);
 unsigned analyzer_leg_steps(const struct analyzer *a, const struct analyzer_leg *leg);
 double analyzer_leg_rate(const struct analyzer_leg *leg);
 double analyzer_leg_cc_rate(const struct analyzer *a, const struct analyzer_leg *leg);
+double analyzer_leg_cc_rate_floor(const struct analyzer *a, const struct analyzer_leg *leg);

@@ -22,64 +22,68 @@ const struct detector *const analyzer_detectors[_FINDING_KIND_MAX] = {
         [FINDING_DEEP_DISCHARGE_RISK] = &detect_deep_discharge_risk,
 };
 
-/* DESIGN.md's defaults; the config file documents each (etc/hpmon.conf, hpmon.conf(5)). */
+/* DESIGN.md's defaults; the config file documents each (etc/hpmon.conf, hpmon.conf(5)).
+ * One constant, so analyzers made without a config can all point at it. */
+static const struct analyzer_config analyzer_config_defaults = {
+        .enabled = { [0 ... _FINDING_KIND_MAX - 1] = true },
+
+        .typical_drain_rate = 8.0,
+        .min_charges = 2,
+        .min_drains = 3,
+        .min_leg_ms = 20 * ANALYZER_MINUTE_MS,
+        .silence_ms = 30 * ANALYZER_MINUTE_MS,
+        .flap_ms = 2 * ANALYZER_MINUTE_MS,
+
+        .stall_factor = 2.0,
+        .stall_fall_factor = 1.25,
+        .stall_min_wait_ms = 15 * ANALYZER_MINUTE_MS,
+        .stall_below = 90,
+
+        .slow_below = 80,
+        .slow_fraction = 0.5,
+        .slow_fallback_rate = 25.0,
+        .slow_min_duration_ms = 10 * ANALYZER_MINUTE_MS,
+        .slow_min_rise = 3,
+
+        .intermittent_reversals = 3,
+        .intermittent_leg_steps = 2,
+        .intermittent_window_ms = 3 * ANALYZER_HOUR_MS,
+
+        .fast_drain_factor = 1.8,
+        .fast_drain_min_ms = 120 * ANALYZER_MINUTE_MS,
+        .fast_drain_lookback_ms = 48 * ANALYZER_HOUR_MS,
+
+        .degraded_fraction = 0.7,
+        .degraded_early = 16,
+        .degraded_recent = 16,
+
+        .sudden_drop_points = 20,
+        .sudden_drop_within_ms = 15 * ANALYZER_MINUTE_MS,
+        .sudden_drop_confirm_ms = 5 * ANALYZER_MINUTE_MS,
+        .sudden_drop_max_rate = 30.0,
+        .sudden_drop_drain_factor = 4.0,
+
+        .not_holding_from = 90,
+        .not_holding_to = 20,
+        .not_holding_within_ms = 90 * ANALYZER_MINUTE_MS,
+
+        .unstable_connects = 5,
+        .unstable_window_ms = 10 * ANALYZER_MINUTE_MS,
+
+        .low_warning = 20,
+        .low_critical = 10,
+        .low_confirm_ms = 2 * 60 * 1000,
+        .not_holding_confirm_ms = 2 * 60 * 1000,
+
+        .deep_level = 5,
+        .deep_after_ms = 72 * ANALYZER_HOUR_MS,
+
+        .log_keep_ms = 730 * 24 * ANALYZER_HOUR_MS,
+};
+
+/* Fills a config with the defaults. */
 void analyzer_config_init(struct analyzer_config *c) {
-        *c = (struct analyzer_config) {
-                .typical_drain_rate = 8.0,
-                .min_charges = 2,
-                .min_drains = 3,
-                .min_leg_ms = 20 * ANALYZER_MINUTE_MS,
-                .silence_ms = 30 * ANALYZER_MINUTE_MS,
-                .flap_ms = 2 * ANALYZER_MINUTE_MS,
-
-                .stall_factor = 2.0,
-                .stall_fall_factor = 1.25,
-                .stall_min_wait_ms = 15 * ANALYZER_MINUTE_MS,
-                .stall_below = 90,
-
-                .slow_below = 80,
-                .slow_fraction = 0.5,
-                .slow_fallback_rate = 25.0,
-                .slow_min_duration_ms = 10 * ANALYZER_MINUTE_MS,
-                .slow_min_rise = 3,
-
-                .intermittent_reversals = 3,
-                .intermittent_leg_steps = 2,
-                .intermittent_window_ms = 3 * ANALYZER_HOUR_MS,
-
-                .fast_drain_factor = 1.8,
-                .fast_drain_min_ms = 120 * ANALYZER_MINUTE_MS,
-                .fast_drain_lookback_ms = 48 * ANALYZER_HOUR_MS,
-
-                .degraded_fraction = 0.7,
-                .degraded_early = 16,
-                .degraded_recent = 16,
-
-                .sudden_drop_points = 20,
-                .sudden_drop_within_ms = 15 * ANALYZER_MINUTE_MS,
-                .sudden_drop_confirm_ms = 5 * ANALYZER_MINUTE_MS,
-                .sudden_drop_max_rate = 30.0,
-                .sudden_drop_drain_factor = 4.0,
-
-                .not_holding_from = 90,
-                .not_holding_to = 20,
-                .not_holding_within_ms = 90 * ANALYZER_MINUTE_MS,
-
-                .unstable_connects = 5,
-                .unstable_window_ms = 10 * ANALYZER_MINUTE_MS,
-
-                .low_warning = 20,
-                .low_critical = 10,
-                .low_confirm_ms = 2 * 60 * 1000,
-                .not_holding_confirm_ms = 2 * 60 * 1000,
-
-                .deep_level = 5,
-                .deep_after_ms = 72 * ANALYZER_HOUR_MS,
-
-                .log_keep_ms = 730 * 24 * ANALYZER_HOUR_MS,
-        };
-        for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                c->enabled[k] = true;
+        *c = analyzer_config_defaults;
 }
 
 /* Whether thresholds make sense together; on -EINVAL, *ret_problem names the first that does not. */
@@ -106,7 +110,20 @@ int analyzer_config_check(const struct analyzer_config *c, const char **ret_prob
         return 0;
 }
 
-/* Creates the analyzer of one device. `config` NULL means the defaults; `device` may be NULL. */
+/* Which enabled detectors see each kind of update (analyzer_notify()). */
+static void analyzer_listen(struct analyzer *a) {
+        for (unsigned bit = 0; bit < _ANALYZER_SEES_BITS; bit++) {
+                a->listeners[bit] = 0;
+                for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                        if (a->config->enabled[k] && analyzer_detectors[k]->update &&
+                            (analyzer_detectors[k]->sees & (1u << bit)))
+                                a->listeners[bit] |= (uint16_t) (1u << k);
+        }
+}
+
+/* Creates the analyzer of one device. `config` NULL means the defaults; otherwise it is used,
+ * not copied, and must outlive the analyzer (devices with the same thresholds share one).
+ * `device` may be NULL. */
 int analyzer_new(const struct analyzer_config *config, const char *device, analyzer_finding_cb cb, void *userdata,
                  struct analyzer **ret) {
         struct analyzer *a;
@@ -118,10 +135,7 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
         a = calloc(1, sizeof(*a));
         if (!a)
                 return -ENOMEM;
-        if (config)
-                a->config = *config;
-        else
-                analyzer_config_init(&a->config);
+        a->config = config ? config : &analyzer_config_defaults;
         if (device)
                 snprintf(a->device, sizeof(a->device), "%s", device);
         a->cb = cb;
@@ -132,8 +146,10 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
         a->pending = -1;
         a->flicker = -1;
         a->step = 1;
-        a->charges = (struct analyzer_ring) { .r = a->charge_buf, .cap = ANALYZER_CHARGES_MAX };
-        a->drains = (struct analyzer_ring) { .r = a->drain_buf, .cap = ANALYZER_DRAINS_MAX };
+        a->due_bound = ANALYZER_NEVER;
+        analyzer_listen(a);
+        analyzer_ring_init(&a->charges, a->charge_buf, ANALYZER_CHARGES_MAX);
+        analyzer_ring_init(&a->drains, a->drain_buf, ANALYZER_DRAINS_MAX);
         for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                 const struct detector *d = analyzer_detectors[k];
 
@@ -165,80 +181,33 @@ double analyzer_hours(int64_t ms) {
         return (double) ms / (double) ANALYZER_HOUR_MS;
 }
 
-/* The median of n values (NAN for none); sorts a copy, n is small. */
+/* The median of n values (NAN for none); selects in a copy, n is small. */
 double analyzer_median(const double *v, unsigned n) {
         double s[ANALYZER_DRAINS_MAX + ANALYZER_EARLY_MAX];
 
-        if (n == 0)
-                return NAN;
         if (n > sizeof(s) / sizeof(s[0]))
                 n = sizeof(s) / sizeof(s[0]);
-        for (unsigned i = 0; i < n; i++) {
-                unsigned j = i;
-
-                while (j > 0 && s[j - 1] > v[i]) {
-                        s[j] = s[j - 1];
-                        j--;
-                }
-                s[j] = v[i];
-        }
-        return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
-}
-
-/* How many records a ring holds. */
-unsigned analyzer_ring_size(const struct analyzer_ring *ring) {
-        return ring->n;
-}
-
-/* A record by age: 0 is the newest. */
-const struct analyzer_record *analyzer_ring_get(const struct analyzer_ring *ring, unsigned age) {
-        if (age >= ring->n)
-                return NULL;
-        return &ring->r[(ring->next + ring->cap - 1 - age) % ring->cap];
-}
-
-/* Adds a record, dropping the oldest when full. */
-static void analyzer_ring_push(struct analyzer_ring *ring, const struct analyzer_record *rec) {
-        ring->r[ring->next] = *rec;
-        ring->next = (ring->next + 1) % ring->cap;
-        if (ring->n < ring->cap)
-                ring->n++;
-}
-
-/* Median rate of the records carrying none of `exclude` flags; false if fewer than `min`. */
-static bool analyzer_ring_median(const struct analyzer_ring *ring, unsigned exclude, unsigned min, double *ret) {
-        double v[ANALYZER_DRAINS_MAX];
-        unsigned n = 0;
-
-        for (unsigned i = 0; i < ring->n; i++) {
-                const struct analyzer_record *r = analyzer_ring_get(ring, i);
-
-                if (!(r->flags & exclude))
-                        v[n++] = r->rate;
-        }
-        if (n < min || n == 0)
-                return false;
-        *ret = analyzer_median(v, n);
-        return true;
+        memcpy(s, v, n * sizeof(s[0]));
+        return analyzer_ring_median_of(s, n);
 }
 
 /* The device's usual charge rate below slow-charge.below (%/h), learned from connected rises;
  * rises that were themselves slow are left out, so a bad cable does not become the norm. */
 bool analyzer_usual_charge_rate(const struct analyzer *a, double *ret) {
-        return analyzer_ring_median(&a->charges, 1u << FINDING_SLOW_CHARGE, a->config.min_charges, ret);
+        return analyzer_ring_median(&a->charges, 1u << FINDING_SLOW_CHARGE, a->config->min_charges, ret);
 }
 
 /* The device's drain rate in use (%/h): the median of its connected falls, leaving out
  * those recorded while an episode in `exclude_flags` was open. */
 bool analyzer_drain_baseline(const struct analyzer *a, unsigned exclude_flags, double *ret) {
-        return analyzer_ring_median(&a->drains, exclude_flags, a->config.min_drains, ret);
+        return analyzer_ring_median(&a->drains, exclude_flags, a->config->min_drains, ret);
 }
 
 /* The rate (%/h) below which a rise is slow: a fraction of the usual charge rate, or before
  * there is one, the fallback rate (raised, never lowered, by half the best lower bound a
  * rise across a gap gave). *ret_usual is the usual rate, or NAN. */
 double analyzer_slow_charge_threshold(const struct analyzer *a, double *ret_usual) {
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         double usual, t;
 
         if (analyzer_usual_charge_rate(a, &usual) && usual > 0) {
@@ -257,7 +226,7 @@ double analyzer_fall_pace_ms(const struct analyzer *a) {
         double rate;
 
         if (!analyzer_drain_baseline(a, 1u << FINDING_FAST_DRAIN, &rate) || !(rate > 0))
-                rate = a->config.typical_drain_rate;
+                rate = a->config->typical_drain_rate;
         if (!(rate > 0))
                 rate = 8.0;
         return (double) a->step / rate * (double) ANALYZER_HOUR_MS;
@@ -288,6 +257,25 @@ double analyzer_leg_cc_rate(const struct analyzer *a, const struct analyzer_leg 
         return (double) a->step / analyzer_hours((int64_t) pace);
 }
 
+/* What analyzer_leg_cc_rate() can be at the least: the rate at the slowest of the leg's latest
+ * steps, since their median is no slower (the same arithmetic, monotone in the pace). NAN when
+ * there is nothing to bound with. A caller that only asks "slower than x?" is spared the median
+ * when even this is not. */
+double analyzer_leg_cc_rate_floor(const struct analyzer *a, const struct analyzer_leg *leg) {
+        unsigned n = leg->n_cc_steps < ANALYZER_LEG_STEPS_MAX ? leg->n_cc_steps : ANALYZER_LEG_STEPS_MAX;
+        double slowest = 0;
+
+        for (unsigned i = 0; i < n; i++) {
+                if (isnan(leg->cc_step_ms[i]))
+                        return NAN;
+                if (leg->cc_step_ms[i] > slowest)
+                        slowest = leg->cc_step_ms[i];
+        }
+        if (!(slowest > 0))
+                return NAN;
+        return (double) a->step / analyzer_hours((int64_t) slowest);
+}
+
 /* Euclid. */
 static int analyzer_gcd(int x, int y) {
         while (y) {
@@ -311,9 +299,10 @@ static void analyzer_learn_step(struct analyzer *a, int delta) {
         a->next_delta = (a->next_delta + 1) % ANALYZER_DELTAS_MAX;
         if (a->n_deltas < ANALYZER_DELTAS_MAX)
                 a->n_deltas++;
-        for (unsigned i = 0; i < a->n_deltas; i++)
+        /* a divisor of 1 ends the search: most headsets report 1 % steps */
+        for (unsigned i = 0; i < a->n_deltas && g != 1 && delta != 1; i++)
                 g = analyzer_gcd(a->deltas[i], g);
-        a->step = g > 0 ? g : 1;
+        a->step = delta == 1 || g <= 0 ? 1 : g;
 }
 
 /* A bitmask of the open episodes, stored with history records. */
@@ -326,11 +315,15 @@ static unsigned analyzer_open_mask(const struct analyzer *a) {
         return m;
 }
 
-/* Hands one update to every enabled detector, in table order. */
+/* Hands one update to every enabled detector that reacts to it, in table order. */
 static void analyzer_notify(struct analyzer *a, const struct analyzer_update *u) {
-        for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                if (a->config.enabled[k] && analyzer_detectors[k]->update)
-                        analyzer_detectors[k]->update(a, a->state[k], u);
+        unsigned bit = u->what == ANALYZER_LEVEL && u->boundary ? _ANALYZER_SEES_BITS - 1 : (unsigned) u->what;
+
+        for (unsigned m = a->listeners[bit]; m; m &= m - 1) {
+                int k = __builtin_ctz(m);
+
+                analyzer_detectors[k]->update(a, a->state[k], u);
+        }
 }
 
 /* Keeps a finished leg in history if it is long enough to say something:
@@ -342,13 +335,12 @@ static void analyzer_record_leg(struct analyzer *a, const struct analyzer_leg *l
                 int64_t dur = leg->t_last - leg->t_first;
 
                 rec.points = leg->l_first - leg->l_last;
-                if (dur < a->config.min_leg_ms || rec.points < 2)
+                if (dur < a->config->min_leg_ms || rec.points < 2)
                         return;
                 rec.hours = analyzer_hours(dur);
-                rec.rate = rec.points / rec.hours;
                 analyzer_ring_push(&a->drains, &rec);
-                if (a->n_early < a->config.degraded_early && a->n_early < ANALYZER_EARLY_MAX) {
-                        a->early[a->n_early++] = rec.rate;
+                if (a->n_early < a->config->degraded_early && a->n_early < ANALYZER_EARLY_MAX) {
+                        a->early[a->n_early++] = analyzer_record_rate(&rec);
                         a->early_points += rec.points;
                         a->early_hours += rec.hours;
                 }
@@ -356,11 +348,10 @@ static void analyzer_record_leg(struct analyzer *a, const struct analyzer_leg *l
                 int64_t dur = leg->t_cc_last - leg->t_first;
 
                 rec.points = leg->l_cc_last - leg->l_first;
-                if (dur < a->config.min_leg_ms || rec.points < 2)
+                if (dur < a->config->min_leg_ms || rec.points < 2)
                         return;
                 rec.t_end = leg->t_cc_last;
                 rec.hours = analyzer_hours(dur);
-                rec.rate = rec.points / rec.hours;
                 analyzer_ring_push(&a->charges, &rec);
         }
 }
@@ -397,7 +388,7 @@ static void analyzer_boundary(struct analyzer *a, int64_t t, int v) {
         L->t_last = t;
         L->l_last = v;
         L->boundaries++;
-        if (L->dir > 0 && v <= a->config.slow_below && L->cc_boundaries + 1 == L->boundaries) {
+        if (L->dir > 0 && v <= a->config->slow_below && L->cc_boundaries + 1 == L->boundaries) {
                 if (L->cc_boundaries > 0) {
                         int s = a->step > 0 ? a->step : 1;
 
@@ -431,7 +422,7 @@ static void analyzer_break(struct analyzer *a, int64_t t) {
  * and the leg in progress carry on. Otherwise the leg ends here (not at the disconnect, so
  * that a flap never cuts it) and the next report starts a new run. */
 static void analyzer_connect(struct analyzer *a, int64_t t, bool implicit) {
-        bool flap = a->in_run && a->connected == 0 && t - a->disconnected_since <= a->config.flap_ms;
+        bool flap = a->in_run && a->connected == 0 && t - a->disconnected_since <= a->config->flap_ms;
 
         if (!flap) {
                 analyzer_end_leg(a, t);
@@ -590,7 +581,7 @@ static void analyzer_battery_event(struct analyzer *a, int64_t t, int v) {
         if (v == a->level)
                 return;         /* the same level again: nothing new */
         analyzer_learn_step(a, abs(v - a->level));
-        if (abs(v - a->level) >= 2 * a->step && t - a->level_time >= a->config.silence_ms) {
+        if (abs(v - a->level) >= 2 * a->step && t - a->level_time >= a->config->silence_ms) {
                 /* steps skipped after a long silence: the writer missed something (a daemon
                  * down, a host asleep): a gap as far as rates go, a report as far as levels go */
                 analyzer_end_leg(a, t);
@@ -603,18 +594,26 @@ static void analyzer_battery_event(struct analyzer *a, int64_t t, int v) {
 /* Fires every timer due at or before `until`, earliest first (ties: table order). */
 static void analyzer_run_timers(struct analyzer *a, int64_t until) {
         for (;;) {
+                int64_t earliest = ANALYZER_NEVER;
                 int best = -1;
 
-                for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                if (a->due_bound > until)
+                        return;         /* nothing can be due: every timer is at or after the bound */
+                for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                         if (a->due[k] <= until && (best < 0 || a->due[k] < a->due[best]))
                                 best = k;
-                if (best < 0)
+                        if (a->due[k] < earliest)
+                                earliest = a->due[k];
+                }
+                if (best < 0) {
+                        a->due_bound = earliest;
                         return;
+                }
                 int64_t due = a->due[best];
                 a->due[best] = ANALYZER_NEVER;
                 if (due > a->now)
                         a->now = due;
-                if (a->config.enabled[best] && analyzer_detectors[best]->timer)
+                if (a->config->enabled[best] && analyzer_detectors[best]->timer)
                         analyzer_detectors[best]->timer(a, a->state[best], due);
         }
 }
@@ -685,8 +684,11 @@ int64_t analyzer_next_deadline(const struct analyzer *a) {
 /* Arms (or, with ANALYZER_NEVER, disarms) a detector's one timer. A due time in the past
  * fires at the next feed or advance, with its own due time as the finding's time. */
 void analyzer_arm(struct analyzer *a, enum finding_kind k, int64_t due) {
-        if (k >= 0 && k < _FINDING_KIND_MAX)
-                a->due[k] = due < a->now && due != ANALYZER_NEVER ? a->now : due;
+        if (k < 0 || k >= _FINDING_KIND_MAX)
+                return;
+        a->due[k] = due < a->now && due != ANALYZER_NEVER ? a->now : due;
+        if (a->due[k] < a->due_bound)
+                a->due_bound = a->due[k];
 }
 
 /* Fills a finding's fixed fields; `t` is on the analyzer's timeline. */
@@ -723,11 +725,6 @@ void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t) {
         a->cb(&f, a->userdata);
 }
 
-/* Whether an episode of this kind is open. */
-bool analyzer_is_open(const struct analyzer *a, enum finding_kind k) {
-        return k >= 0 && k < _FINDING_KIND_MAX && a->open[k];
-}
-
 /* The finding that opened (or last escalated) an open episode; false if none is open.
  * A daemon that replays a log at start-up learns from this which alerts stand. */
 bool analyzer_get_open(const struct analyzer *a, enum finding_kind k, struct finding *ret) {
@@ -752,7 +749,7 @@ void analyzer_get_figures(const struct analyzer *a, struct analyzer_figures *ret
                 .charge_rate = charge,
                 .drain_rate = drain,
                 .runtime_h = drain > 0 ? 100.0 / drain : NAN,
-                .early_runtime_h = early > 0 && a->n_early >= a->config.min_drains ? 100.0 / early : NAN,
+                .early_runtime_h = early > 0 && a->n_early >= a->config->min_drains ? 100.0 / early : NAN,
                 .charges = analyzer_ring_size(&a->charges),
                 .drains = analyzer_ring_size(&a->drains),
         };

@@ -2,6 +2,8 @@
  *
  * Contract (DESIGN.md, "Analyzer contract"):
  *
+ *   - analyzer_new() keeps a pointer to its config (not a copy): the config must outlive
+ *     the analyzer, and analyzers with the same thresholds share one.
  *   - Feed it the device's events in log order with analyzer_feed(); call
  *     analyzer_advance(now) between events and at the end. Time comes only from events
  *     and from advance(): the analyzer never reads a clock, a file or the bus.

@@ -41,6 +41,47 @@ static size_t chargelog_digits(const char *s, size_t len, size_t max, int64_t *r
         return i;
 }
 
+/* The line every writer produces (chargelog_format_event(): "<secs>.<3 digits>,battery|connected,<value>",
+ * no '\r'), in one pass: true with *ret set, or false for anything else, which the general
+ * parser then takes, errors included. What it accepts, it reads exactly as the general one. */
+static bool chargelog_parse_canonical(const char *p, const char *end, struct event *ret) {
+        int64_t secs = 0, ms;
+        const char *start = p;
+        int value = 0;
+        enum event_kind k;
+        size_t left;
+
+        for (unsigned d; p < end && (d = (unsigned) (*p - '0')) < 10; p++)
+                secs = secs * 10 + d;
+        if (p == start || p - start > 12 || end - p < 5 || p[0] != '.' ||
+            p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9' || p[3] < '0' || p[3] > '9' || p[4] != ',')
+                return false;
+        ms = (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0');
+        p += 5;
+        left = end - p;
+        if (left > 8 && memcmp(p, "battery,", 8) == 0) {
+                k = EVENT_BATTERY;
+                p += 8;
+        } else if (left > 10 && memcmp(p, "connected,", 10) == 0) {
+                k = EVENT_CONNECTED;
+                p += 10;
+        } else
+                return false;
+        if (p == end || end - p > 3)
+                return false;
+        for (const char *q = p; q < end; q++) {
+                unsigned d = (unsigned) (*q - '0');
+
+                if (d >= 10)
+                        return false;
+                value = value * 10 + (int) d;
+        }
+        if (!event_value_valid(k, value))
+                return false;
+        *ret = (struct event) { .time_ms = secs * 1000 + ms, .kind = k, .value = value };
+        return true;
+}
+
 /* Parses one event line (no '\n'); 0, or -EINVAL (malformed), -ENOMSG (unknown event), -ERANGE (value).
  * Strict where it matters (digits, the three fields) and lenient where editors differ (a trailing '\r'). */
 int chargelog_parse_line(const char *line, size_t len, struct event *ret) {
@@ -50,6 +91,8 @@ int chargelog_parse_line(const char *line, size_t len, struct event *ret) {
         bool negative = false;
         enum event_kind k;
 
+        if (chargelog_parse_canonical(p, end, ret))
+                return 0;
         if (len > 0 && end[-1] == '\r')
                 end--;
 

@@ -141,6 +141,23 @@ static int checkpoint_get_names(struct checkpoint_buf *b, struct finding *f) {
         return 0;
 }
 
+/* An analyzer copy without what is not its state: pointers, the config and what derives
+ * from it (listeners), and the rings' caches (memos: recomputed, the same, when asked). */
+static void checkpoint_strip_analyzer(struct analyzer *a) {
+        a->config = NULL;
+        a->cb = NULL;
+        a->userdata = NULL;
+        memset(a->listeners, 0, sizeof(a->listeners));
+        memset(a->state, 0, sizeof(a->state));
+        for (struct analyzer_ring *ring = &a->charges; ring; ring = ring == &a->charges ? &a->drains : NULL) {
+                ring->r = NULL;
+                ring->cache_next = 0;
+                memset(ring->cache, 0, sizeof(ring->cache));
+        }
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                checkpoint_strip_finding(&a->open_finding[k]);
+}
+
 /* Serialises the fold into a payload. */
 static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, const struct alerts *t, int64_t cut_ms,
                            struct checkpoint_buf *b) {
@@ -158,13 +175,7 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
         if (!copy)
                 return -ENOMEM;
         *copy = *a;
-        memset(&copy->config, 0, sizeof(copy->config));
-        copy->cb = NULL;
-        copy->userdata = NULL;
-        copy->charges.r = copy->drains.r = NULL;
-        memset(copy->state, 0, sizeof(copy->state));
-        for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                checkpoint_strip_finding(&copy->open_finding[k]);
+        checkpoint_strip_analyzer(copy);
         checkpoint_put_block(b, copy, sizeof(*copy));
         free(copy);
 
@@ -183,13 +194,13 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
 
         checkpoint_put_u32(b, t ? t->muted : 0);
         for (int k = 0; k < _FINDING_KIND_MAX; k++) {
-                unsigned char open = t && t->is_open[k];
+                unsigned char open = t && t->open[k];
                 struct alert al;
 
                 checkpoint_put(b, &open, 1);
                 if (!open)
                         continue;
-                al = t->open[k];
+                al = *t->open[k];
                 al.advice = NULL;
                 for (unsigned i = 0; i < FINDING_EVIDENCE_MAX; i++)
                         al.evidence[i].name = NULL;
@@ -204,10 +215,10 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
                 if (analyzer_detectors[k]->state_finding)
                         checkpoint_put_names(b, analyzer_detectors[k]->state_finding(a->state[k]));
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                if (t && t->is_open[k]) {
-                        struct finding f = { .kind = k, .n_evidence = t->open[k].n_evidence };
+                if (t && t->open[k]) {
+                        struct finding f = { .kind = k, .n_evidence = t->open[k]->n_evidence };
 
-                        memcpy(f.evidence, t->open[k].evidence, sizeof(f.evidence));
+                        memcpy(f.evidence, t->open[k]->evidence, sizeof(f.evidence));
                         checkpoint_put_names(b, &f);
                 }
 
@@ -308,8 +319,14 @@ static bool checkpoint_analyzer_ok(const struct analyzer *a) {
             !checkpoint_ring_ok(a->charges.n, a->charges.next, a->charges.cap) ||
             !checkpoint_ring_ok(a->drains.n, a->drains.next, a->drains.cap) ||
             !checkpoint_ring_ok(a->n_deltas, a->next_delta, ANALYZER_DELTAS_MAX) ||
-            a->n_early > ANALYZER_EARLY_MAX)
+ a->n_early > ANALYZER_EARLY_MAX ||
+            !analyzer_bool_ok(&a->started) || !analyzer_bool_ok(&a->have_last) ||
+            !analyzer_bool_ok(&a->connect_logged) || !analyzer_bool_ok(&a->level_valid_time) ||
+            !analyzer_bool_ok(&a->in_run))
                 return false;
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                if (!analyzer_bool_ok(&a->open[k]))
+                        return false;
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (a->open[k] && (a->open_finding[k].kind != k ||
                                    a->open_finding[k].n_evidence > FINDING_EVIDENCE_MAX))
@@ -326,6 +343,7 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         struct devstate ds;
         struct alert open[_FINDING_KIND_MAX];
         bool is_open[_FINDING_KIND_MAX] = {};
+        struct alert *made[_FINDING_KIND_MAX] = {};
         uint32_t muted;
         uint64_t h, want;
         int64_t cut = 0;
@@ -379,7 +397,8 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
                 is_open[k] = o;
                 if (o && (r = checkpoint_get_block(b, &open[k], sizeof(open[k]))) < 0)
                         goto finish;
-                if (o && (open[k].kind != k || open[k].n_evidence > FINDING_EVIDENCE_MAX)) {
+                if (o && (o != 1 || open[k].kind != k || open[k].n_evidence > FINDING_EVIDENCE_MAX ||
+                          !analyzer_bool_ok(&open[k].acknowledged) || !memchr(open[k].id, '\0', sizeof(open[k].id)))) {
                         r = -EBADMSG;
                         goto finish;
                 }
@@ -412,12 +431,20 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         if (b->pos != b->len)
                 goto finish;
 
+        if (t)
+                for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                        if (is_open[k] && !(made[k] = malloc(sizeof(*made[k])))) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+
         /* all good: the caller's objects take the restored state, keeping their own
          * config, device, callback and allocations */
-        memcpy(&copy->config, &a->config, sizeof(copy->config));
+        copy->config = a->config;
         memcpy(copy->device, a->device, sizeof(copy->device));
         copy->cb = a->cb;
         copy->userdata = a->userdata;
+        memcpy(copy->listeners, a->listeners, sizeof(copy->listeners));
         copy->charges.r = a->charge_buf;
         copy->drains.r = a->drain_buf;
         memcpy(copy->state, a->state, sizeof(copy->state));
@@ -433,17 +460,21 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         if (t) {
                 t->muted = muted;
                 for (int k = 0; k < _FINDING_KIND_MAX; k++) {
-                        t->is_open[k] = is_open[k];
-                        if (is_open[k])
-                                t->open[k] = open[k];
+                        free(t->open[k]);
+                        t->open[k] = made[k];
+                        if (made[k])
+                                *made[k] = open[k];
+                        made[k] = NULL;
                 }
         }
         if (ret_cut_ms)
                 *ret_cut_ms = cut;
         r = 0;
 finish:
-        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+        for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                 free(states[k]);
+                free(made[k]);
+        }
         free(copy);
         return r;
 }

@@ -16,7 +16,7 @@ struct detect_battery_degraded_state {
 /* Judges after every fall that made it into history. */
 static void detect_battery_degraded_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_battery_degraded_state *st = state;
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         const struct analyzer_record *newest;
         double points = 0, hours = 0, early, now, runtime, early_runtime;
         struct finding f;
@@ -63,6 +63,7 @@ static void detect_battery_degraded_update(struct analyzer *a, void *state, cons
 
 const struct detector detect_battery_degraded = {
         .kind = FINDING_BATTERY_DEGRADED,
+        .sees = ANALYZER_SEES_LEG_END,
         .state_size = sizeof(struct detect_battery_degraded_state),
         .update = detect_battery_degraded_update,
 };

@@ -44,18 +44,18 @@ struct detect_charge_stall_state {
 static void detect_charge_stall_rearm(struct analyzer *a, struct detect_charge_stall_state *st) {
         double pace, wait;
 
-        if (!st->rising || st->suspended || a->connected != 1 || st->low >= a->config.stall_below ||
+        if (!st->rising || st->suspended || a->connected != 1 || st->low >= a->config->stall_below ||
             analyzer_is_open(a, FINDING_CHARGE_STALL)) {
                 analyzer_arm(a, FINDING_CHARGE_STALL, ANALYZER_NEVER);
                 return;
         }
         st->fall_pace_ms = analyzer_fall_pace_ms(a);
-        wait = a->config.stall_factor * st->rise_pace_ms;
-        pace = a->config.stall_fall_factor * st->fall_pace_ms;
+        wait = a->config->stall_factor * st->rise_pace_ms;
+        pace = a->config->stall_fall_factor * st->fall_pace_ms;
         if (pace > wait)
                 wait = pace;
-        if (wait < (double) a->config.stall_min_wait_ms)
-                wait = (double) a->config.stall_min_wait_ms;
+        if (wait < (double) a->config->stall_min_wait_ms)
+                wait = (double) a->config->stall_min_wait_ms;
         analyzer_arm(a, FINDING_CHARGE_STALL, st->flat_since + (int64_t) wait);
 }
 
@@ -109,7 +109,7 @@ static void detect_charge_stall_update(struct analyzer *a, void *state, const st
                         if (u->level >= st->peak)
                                 st->suspended = false;
                         else if (st->suspended &&
-                                 u->t - st->suspended_since >= (int64_t) (a->config.stall_factor * analyzer_fall_pace_ms(a))) {
+                                 u->t - st->suspended_since >= (int64_t) (a->config->stall_factor * analyzer_fall_pace_ms(a))) {
                                 /* charge-stall.factor falling steps' time between two levels and
                                  * never a third step down: a plateau a step lower, not a fall (the
                                  * peak was flicker). One falling step's time is not enough: a
@@ -153,9 +153,18 @@ static void detect_charge_stall_timer(struct analyzer *a, void *state, int64_t d
         analyzer_raise(a, &f);
 }
 
+/* Whether a restored state's bools are bools (checkpoint.c). */
+static bool detect_charge_stall_valid(const void *state) {
+        const struct detect_charge_stall_state *st = state;
+
+        return analyzer_bool_ok(&st->rising) && analyzer_bool_ok(&st->suspended);
+}
+
 const struct detector detect_charge_stall = {
         .kind = FINDING_CHARGE_STALL,
         .state_size = sizeof(struct detect_charge_stall_state),
+        .state_valid = detect_charge_stall_valid,
+        .sees = ANALYZER_SEES_ALL,
         .update = detect_charge_stall_update,
         .timer = detect_charge_stall_timer,
 };

@@ -15,7 +15,7 @@ struct detect_connection_unstable_state {
 /* Counts connects in the window; raises on enough. */
 static void detect_connection_unstable_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_connection_unstable_state *st = state;
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         unsigned count = 0;
         int64_t oldest = u->t;
         struct finding f;
@@ -60,6 +60,7 @@ static bool detect_connection_unstable_valid(const void *state) {
 
 const struct detector detect_connection_unstable = {
         .kind = FINDING_CONNECTION_UNSTABLE,
+        .sees = ANALYZER_SEES_CONNECT,
         .state_size = sizeof(struct detect_connection_unstable_state),
         .state_valid = detect_connection_unstable_valid,
         .update = detect_connection_unstable_update,

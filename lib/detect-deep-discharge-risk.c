@@ -14,7 +14,7 @@ struct detect_deep_discharge_risk_state {
 
 /* The level that counts as empty for this device. */
 static int detect_deep_discharge_risk_level(const struct analyzer *a) {
-        int l = a->config.deep_level;
+        int l = a->config->deep_level;
 
         if (a->step >= 10 && l < 10)
                 l = 10;
@@ -34,7 +34,7 @@ static void detect_deep_discharge_risk_update(struct analyzer *a, void *state, c
                         st->since = u->t;
                         st->lowest = u->level;
                         if (!analyzer_is_open(a, FINDING_DEEP_DISCHARGE_RISK))
-                                analyzer_arm(a, FINDING_DEEP_DISCHARGE_RISK, u->t + a->config.deep_after_ms);
+                                analyzer_arm(a, FINDING_DEEP_DISCHARGE_RISK, u->t + a->config->deep_after_ms);
                 } else if (u->level < st->lowest)
                         st->lowest = u->level;
                 return;
@@ -60,9 +60,18 @@ static void detect_deep_discharge_risk_timer(struct analyzer *a, void *state, in
         analyzer_raise(a, &f);
 }
 
+/* Whether a restored state's bools are bools (checkpoint.c). */
+static bool detect_deep_discharge_risk_valid(const void *state) {
+        const struct detect_deep_discharge_risk_state *st = state;
+
+        return analyzer_bool_ok(&st->empty);
+}
+
 const struct detector detect_deep_discharge_risk = {
         .kind = FINDING_DEEP_DISCHARGE_RISK,
+        .sees = ANALYZER_SEES_LEVEL | ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_deep_discharge_risk_state),
+        .state_valid = detect_deep_discharge_risk_valid,
         .update = detect_deep_discharge_risk_update,
         .timer = detect_deep_discharge_risk_timer,
 };

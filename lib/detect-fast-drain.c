@@ -19,10 +19,11 @@ struct detect_fast_drain_state {
 /* Measures the recent drain rate and the baseline before it; false without enough of either. */
 static bool detect_fast_drain_measure(const struct analyzer *a, int64_t now, double *ret_recent, double *ret_hours,
                                       double *ret_baseline, double *ret_baseline_hours) {
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         const struct analyzer_leg *L = &a->leg;
-        double points = 0, hours = 0, min_h = analyzer_hours(c->fast_drain_min_ms), bp = 0, bh = 0;
-        unsigned used = 0, nb = 0, size = analyzer_ring_size(&a->drains);
+        double points = 0, hours = 0, min_h = analyzer_hours(c->fast_drain_min_ms);
+        unsigned used = 0, size = analyzer_ring_size(&a->drains);
+        struct analyzer_ring_stats base;
 
         if (L->dir < 0 && L->boundaries >= 2 && L->t_last > L->t_first) {
                 points += L->l_first - L->l_last;
@@ -39,28 +40,21 @@ static bool detect_fast_drain_measure(const struct analyzer *a, int64_t now, dou
         }
         if (hours < min_h || !(hours > 0))
                 return false;
-        for (unsigned i = used; i < size; i++) {
-                const struct analyzer_record *r = analyzer_ring_get(&a->drains, i);
-
-                if (r->flags & (1u << FINDING_FAST_DRAIN))
-                        continue;
-                bp += r->points;
-                bh += r->hours;
-                nb++;
-        }
-        if (nb < c->min_drains || bh < 3 * min_h || !(bp > 0))
+        /* every older fall: the ring keeps these sums until its next record */
+        analyzer_ring_stats(&a->drains, used, 1u << FINDING_FAST_DRAIN, false, &base);
+        if (base.n < c->min_drains || base.hours < 3 * min_h || !(base.points > 0))
                 return false;
         *ret_recent = points / hours;
         *ret_hours = hours;
-        *ret_baseline = bp / bh;
-        *ret_baseline_hours = bh;
+        *ret_baseline = base.points / base.hours;
+        *ret_baseline_hours = base.hours;
         return true;
 }
 
 /* Judges at every falling boundary and whenever a fall ends. */
 static void detect_fast_drain_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_fast_drain_state *st = state;
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         double recent, hours, baseline, baseline_hours;
         struct finding f;
 
@@ -91,6 +85,7 @@ static void detect_fast_drain_update(struct analyzer *a, void *state, const stru
 
 const struct detector detect_fast_drain = {
         .kind = FINDING_FAST_DRAIN,
+        .sees = ANALYZER_SEES_LEG_END | ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_fast_drain_state),
         .update = detect_fast_drain_update,
 };

@@ -29,7 +29,7 @@ static unsigned detect_intermittent_charge_count(const struct analyzer *a, const
         for (unsigned i = 0; i < st->n; i++) {
                 int64_t x = st->at[i];
 
-                if (x > t - a->config.intermittent_window_ms) {
+                if (x > t - a->config->intermittent_window_ms) {
                         c++;
                         if (x < *ret_oldest)
                                 *ret_oldest = x;
@@ -41,7 +41,7 @@ static unsigned detect_intermittent_charge_count(const struct analyzer *a, const
 /* Follows legs, counts reversals, raises on enough of them. */
 static void detect_intermittent_charge_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_intermittent_charge_state *st = state;
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         unsigned n;
         int64_t oldest;
         double rise_rate, usual;
@@ -111,11 +111,14 @@ static void detect_intermittent_charge_timer(struct analyzer *a, void *state, in
 static bool detect_intermittent_charge_valid(const void *state) {
         const struct detect_intermittent_charge_state *st = state;
 
-        return st->n <= DETECT_INTERMITTENT_MAX && st->next < DETECT_INTERMITTENT_MAX;
+        return st->n <= DETECT_INTERMITTENT_MAX && st->next < DETECT_INTERMITTENT_MAX &&
+               analyzer_bool_ok(&st->counted);
 }
 
 const struct detector detect_intermittent_charge = {
         .kind = FINDING_INTERMITTENT_CHARGE,
+        .sees = ANALYZER_SEES_CONNECT | ANALYZER_SEES_LEG_END | ANALYZER_SEES_BREAK | ANALYZER_SEES_LEVEL |
+                ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_intermittent_charge_state),
         .state_valid = detect_intermittent_charge_valid,
         .update = detect_intermittent_charge_update,

@@ -19,7 +19,7 @@ struct detect_low_battery_state {
 /* Raises (or escalates) low-battery for a confirmed level. */
 static void detect_low_battery_raise(struct analyzer *a, struct detect_low_battery_state *st, int64_t t,
                                      bool by_time) {
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         struct finding f;
 
         st->pending = false;
@@ -34,7 +34,7 @@ static void detect_low_battery_raise(struct analyzer *a, struct detect_low_batte
 /* Raises, escalates or clears on each report; a first low report only starts the wait. */
 static void detect_low_battery_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_low_battery_state *st = state;
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         struct finding open;
         enum finding_severity sev;
         int clear_at;
@@ -82,9 +82,18 @@ static void detect_low_battery_timer(struct analyzer *a, void *state, int64_t du
                 detect_low_battery_raise(a, st, due, true);
 }
 
+/* Whether a restored state's bools are bools (checkpoint.c). */
+static bool detect_low_battery_valid(const void *state) {
+        const struct detect_low_battery_state *st = state;
+
+        return analyzer_bool_ok(&st->pending);
+}
+
 const struct detector detect_low_battery = {
         .kind = FINDING_LOW_BATTERY,
+        .sees = ANALYZER_SEES_LEVEL | ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_low_battery_state),
+        .state_valid = detect_low_battery_valid,
         .update = detect_low_battery_update,
         .timer = detect_low_battery_timer,
 };

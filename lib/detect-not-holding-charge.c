@@ -30,7 +30,7 @@ static void detect_not_holding_charge_init(struct analyzer *a, void *state) {
 /* Follows each discharge from full. */
 static void detect_not_holding_charge_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_not_holding_charge_state *st = state;
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         struct finding f;
         int64_t took;
 
@@ -103,9 +103,19 @@ static struct finding *detect_not_holding_charge_finding(void *state) {
         return &st->waiting;
 }
 
+/* Whether a restored state's bools are bools (checkpoint.c). */
+static bool detect_not_holding_charge_valid(const void *state) {
+        const struct detect_not_holding_charge_state *st = state;
+
+        return analyzer_bool_ok(&st->full) && analyzer_bool_ok(&st->pending) &&
+               st->waiting.n_evidence <= FINDING_EVIDENCE_MAX;
+}
+
 const struct detector detect_not_holding_charge = {
         .kind = FINDING_NOT_HOLDING_CHARGE,
+        .sees = ANALYZER_SEES_LEVEL | ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_not_holding_charge_state),
+        .state_valid = detect_not_holding_charge_valid,
         .state_finding = detect_not_holding_charge_finding,
         .init = detect_not_holding_charge_init,
         .update = detect_not_holding_charge_update,

@@ -16,7 +16,7 @@
 
 /* Judges the rise at each of its boundaries below the knee; clears when the rise ends. */
 static void detect_slow_charge_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         const struct analyzer_leg *L = &a->leg;
         double rate, threshold, usual;
         int64_t dur;
@@ -39,8 +39,10 @@ static void detect_slow_charge_update(struct analyzer *a, void *state, const str
         dur = L->t_cc_last - L->t_first;
         if (dur < c->slow_min_duration_ms || L->l_cc_last - L->l_first < c->slow_min_rise)
                 return;
-        rate = analyzer_leg_cc_rate(a, L);
         threshold = analyzer_slow_charge_threshold(a, &usual);
+        if (analyzer_leg_cc_rate_floor(a, L) >= threshold)
+                return;         /* even its slowest latest step was fast enough: no median needed */
+        rate = analyzer_leg_cc_rate(a, L);
         if (!(rate < threshold))
                 return;
 
@@ -59,5 +61,6 @@ static void detect_slow_charge_update(struct analyzer *a, void *state, const str
 
 const struct detector detect_slow_charge = {
         .kind = FINDING_SLOW_CHARGE,
+        .sees = ANALYZER_SEES_CONNECT | ANALYZER_SEES_LEG_END | ANALYZER_SEES_BREAK | ANALYZER_SEES_BOUNDARY,
         .update = detect_slow_charge_update,
 };

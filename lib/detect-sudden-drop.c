@@ -44,21 +44,29 @@ static const struct detect_sudden_drop_report *detect_sudden_drop_get(const stru
 /* Looks for a fall to this report from the latest recent one it is sudden from. */
 static bool detect_sudden_drop_find(const struct analyzer *a, const struct detect_sudden_drop_state *st,
                                     const struct analyzer_update *u, int *ret_before, double *ret_min) {
-        const struct analyzer_config *c = &a->config;
+        const struct analyzer_config *c = a->config;
         int need = c->sudden_drop_points > 2 * a->step ? c->sudden_drop_points : 2 * a->step;
         double limit = c->sudden_drop_max_rate, baseline;
+        bool have_limit = false;
 
-        if (analyzer_drain_baseline(a, 1u << FINDING_FAST_DRAIN, &baseline) && c->sudden_drop_drain_factor * baseline < limit)
-                limit = c->sudden_drop_drain_factor * baseline;
-        for (unsigned age = 0; age < st->n; age++) {
-                const struct detect_sudden_drop_report *r = detect_sudden_drop_get(st, age);
+        for (unsigned age = 0, i = (st->next + DETECT_SUDDEN_DROP_RECENT - 1) % DETECT_SUDDEN_DROP_RECENT; age < st->n;
+             age++, i = (i + DETECT_SUDDEN_DROP_RECENT - 1) % DETECT_SUDDEN_DROP_RECENT) {
+                const struct detect_sudden_drop_report *r = &st->recent[i];     /* detect_sudden_drop_get(st, age) */
                 int drop = r->level - u->level;
-                double hours = analyzer_hours(u->t - r->t);
+                double hours;
 
                 if (age > 0 && u->t - r->t > c->sudden_drop_within_ms)
                         break;          /* the report just before always counts */
                 if (drop < need)
                         continue;
+                hours = analyzer_hours(u->t - r->t);
+                if (!have_limit) {
+                        /* only now, for a fall big enough: most reports are not one */
+                        if (analyzer_drain_baseline(a, 1u << FINDING_FAST_DRAIN, &baseline) &&
+                            c->sudden_drop_drain_factor * baseline < limit)
+                                limit = c->sudden_drop_drain_factor * baseline;
+                        have_limit = true;
+                }
                 if (hours > 0 && (drop - a->step) / hours <= limit)
                         continue;
                 if (age + 1 < st->n) {
@@ -110,7 +118,7 @@ static void detect_sudden_drop_update(struct analyzer *a, void *state, const str
                 st->after = st->latest = u->level;
                 st->at = u->t;
                 st->fall_min = minutes;
-                analyzer_arm(a, FINDING_SUDDEN_DROP, u->t + a->config.sudden_drop_confirm_ms);
+                analyzer_arm(a, FINDING_SUDDEN_DROP, u->t + a->config->sudden_drop_confirm_ms);
         }
         detect_sudden_drop_remember(st, u->t, u->level);
 }
@@ -123,7 +131,7 @@ static void detect_sudden_drop_timer(struct analyzer *a, void *state, int64_t du
         if (!st->pending)
                 return;
         st->pending = false;
-        if (st->latest >= st->before - a->config.sudden_drop_points / 2)
+        if (st->latest >= st->before - a->config->sudden_drop_points / 2)
                 return;
         st->cleared_at = st->before;
         analyzer_finding_init(a, FINDING_SUDDEN_DROP, FINDING_WARNING, due, &f);
@@ -140,11 +148,13 @@ static void detect_sudden_drop_timer(struct analyzer *a, void *state, int64_t du
 static bool detect_sudden_drop_valid(const void *state) {
         const struct detect_sudden_drop_state *st = state;
 
-        return st->n <= DETECT_SUDDEN_DROP_RECENT && st->next < DETECT_SUDDEN_DROP_RECENT;
+        return st->n <= DETECT_SUDDEN_DROP_RECENT && st->next < DETECT_SUDDEN_DROP_RECENT &&
+               analyzer_bool_ok(&st->pending);
 }
 
 const struct detector detect_sudden_drop = {
         .kind = FINDING_SUDDEN_DROP,
+        .sees = ANALYZER_SEES_CONNECT | ANALYZER_SEES_BREAK | ANALYZER_SEES_LEVEL | ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_sudden_drop_state),
         .state_valid = detect_sudden_drop_valid,
         .update = detect_sudden_drop_update,

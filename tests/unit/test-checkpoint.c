@@ -180,16 +180,16 @@ static void check_log(const char *path) {
                 assert_memory_equal(&after.state, &full.state, sizeof(full.state));
                 assert_int_equal(after.alerts.muted, full.alerts.muted);
                 for (int k = 0; k < _FINDING_KIND_MAX; k++) {
-                        assert_int_equal(after.alerts.is_open[k], full.alerts.is_open[k]);
-                        if (!full.alerts.is_open[k])
+                        assert_int_equal(!!after.alerts.open[k], !!full.alerts.open[k]);
+                        if (!full.alerts.open[k])
                                 continue;
-                        assert_string_equal(after.alerts.open[k].id, full.alerts.open[k].id);
-                        assert_int_equal(after.alerts.open[k].acknowledged, full.alerts.open[k].acknowledged);
-                        assert_int_equal(after.alerts.open[k].severity, full.alerts.open[k].severity);
-                        assert_ptr_equal(after.alerts.open[k].advice, full.alerts.open[k].advice);
-                        for (unsigned i = 0; i < full.alerts.open[k].n_evidence; i++)
-                                assert_ptr_equal(after.alerts.open[k].evidence[i].name,
-                                                 full.alerts.open[k].evidence[i].name);
+                        assert_string_equal(after.alerts.open[k]->id, full.alerts.open[k]->id);
+                        assert_int_equal(after.alerts.open[k]->acknowledged, full.alerts.open[k]->acknowledged);
+                        assert_int_equal(after.alerts.open[k]->severity, full.alerts.open[k]->severity);
+                        assert_ptr_equal(after.alerts.open[k]->advice, full.alerts.open[k]->advice);
+                        for (unsigned i = 0; i < full.alerts.open[k]->n_evidence; i++)
+                                assert_ptr_equal(after.alerts.open[k]->evidence[i].name,
+                                                 full.alerts.open[k]->evidence[i].name);
                 }
                 {
                         struct analyzer_figures fa, fb;
