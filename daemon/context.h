@@ -38,6 +38,7 @@ struct device {
         struct event *pending;          /* events waiting for room on disk (writer.c) */
         size_t n_pending, pending_cap;
         unsigned dropped;               /* pending events dropped while the queue was full */
+        bool name_pending;              /* its latest name is not in its log yet (writer.c) */
         struct ratelimit rate;          /* changes taken from BlueZ (registry.c) */
         struct devstate_report held;    /* the latest values refused by `rate`, while holding */
         char held_name[CHARGELOG_NAME_MAX + 1]; /* and the latest name, "" if none came */

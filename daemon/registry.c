@@ -266,6 +266,17 @@ static int registry_insert(struct context *c, const char address[static ADDRESS_
         return 0;
 }
 
+/* Takes a device out of the table and frees it (one whose log could not be read at start). */
+static void registry_remove(struct context *c, struct device *d) {
+        for (size_t i = 0; i < c->n_devices; i++)
+                if (c->devices[i] == d) {
+                        memmove(c->devices + i, c->devices + i + 1, (c->n_devices - i - 1) * sizeof(*c->devices));
+                        c->n_devices--;
+                        break;
+                }
+        registry_device_free(d);
+}
+
 /* Restores the checkpoint lines read so far (a compacted log's), before its first event. */
 static void registry_replay_checkpoint(struct registry_replay *rp) {
         int64_t cut = 0;
@@ -394,13 +405,20 @@ static int registry_load_one(struct context *c, const char *fn) {
         rp.d = d;
 
         fd = openat(c->devices_fd, fn, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return log_error_errno(errno, "%s/devices/%s: cannot read: %m", c->state_dir, fn);
+        if (fd < 0) {
+                r = -errno;
+                registry_remove(c, d);
+                return log_error_errno(r, "%s/devices/%s: cannot read, not following it: %m", c->state_dir, fn);
+        }
         r = chargelog_read_fd(fd, &registry_replay_handler, &rp, &stats);
         close(fd);
         registry_replay_finish(&rp);
-        if (r < 0)
-                return log_error_errno(r, "%s/devices/%s: cannot read: %m", c->state_dir, fn);
+        if (r < 0) {
+                /* half a history would publish wrong alerts and figures, and appending to it
+                 * would bury the damage: leave the file alone and say so */
+                registry_remove(c, d);
+                return log_error_errno(r, "%s/devices/%s: cannot read, not following it: %m", c->state_dir, fn);
+        }
 
         log_debug("Restored %s (%s): %llu events, %llu lines skipped, connected=%d, level=%d.",
                   address, d->name, (unsigned long long) stats.events, (unsigned long long) stats.skipped,
@@ -539,7 +557,7 @@ static int registry_report_full(struct context *c, const char address[static ADD
         unsigned mask = 0;
         bool added = false;
         size_t n;
-        int r;
+        int r, k;
 
         d = registry_find(c, address);
         if (!d) {
@@ -548,13 +566,21 @@ static int registry_report_full(struct context *c, const char address[static ADD
                 if (rep->percentage < 0)
                         return 0;       /* no battery: not a device we follow */
                 r = chargelog_open(c->devices_fd, address, name, &log, NULL, NULL);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot create the log of %s: %m", address);
+                if (r < 0) {
+                        /* followed all the same: the writer queues its changes and makes the
+                         * log when the disk lets it (writer.c) */
+                        log_warning_errno(r, "Cannot create the log of %s yet, keeping its changes in memory: %m",
+                                          address);
+                        log = NULL;
+                }
+                k = r;
                 r = registry_insert(c, address, name, log, &d);
                 if (r < 0) {
                         chargelog_close(log);
                         return log_error_errno(r, "Cannot add %s: %m", address);
                 }
+                if (!log)
+                        writer_device_unlogged(c, d, k);
                 log_info("Following %s (%s).", address, d->name);
                 added = true;
         }
@@ -583,11 +609,9 @@ static int registry_report_full(struct context *c, const char address[static ADD
 
                 if (!copy)
                         return log_warning_errno(ENOMEM, "Cannot rename %s: %m", address);
-                r = chargelog_append_meta(d->log, "name", name);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot record the new name of %s, ignoring: %m", address);
                 free(d->name);
                 d->name = copy;
+                writer_submit_name(c, d);
                 mask |= DEVICE_CHANGED_NAME;
         }
 

@@ -92,12 +92,20 @@ static void writer_suspend(struct context *c, int r) {
                 writer_schedule(c);
 }
 
+/* Opens a device's log if it has none yet: a headset first seen while its log could not
+ * be created is followed anyway, and its log made when the disk lets us. */
+static int writer_open(struct context *c, struct device *d) {
+        if (d->log)
+                return 0;
+        return chargelog_open(c->devices_fd, d->address, d->name, &d->log, NULL, NULL);
+}
+
 /* Appends an event now, or queues it while logging is suspended. Returns 0 when the event
  * is logged or queued (the caller then applies and publishes it), <0 only when memory is out. */
 int writer_submit(struct context *c, struct device *d, const struct event *e) {
         int r;
 
-        if (c->logging_error || d->n_pending > 0) {
+        if (c->logging_error || d->n_pending > 0 || !d->log) {
                 r = writer_enqueue(d, e);
                 if (r >= 0)
                         service_logging_changed(c);
@@ -112,6 +120,35 @@ int writer_submit(struct context *c, struct device *d, const struct event *e) {
         return 0;
 }
 
+/* Records a device's new name ("# name=" line), now or, while logging is suspended, once
+ * its queue is written: a rename never goes ahead of events queued before it. */
+void writer_submit_name(struct context *c, struct device *d) {
+        int r;
+
+        if (c->logging_error || d->n_pending > 0 || !d->log) {
+                d->name_pending = true;
+                if (!c->logging_error)
+                        writer_suspend(c, -EIO);
+                return;
+        }
+        r = chargelog_append_meta(d->log, "name", d->name);
+        if (r >= 0)
+                return;
+        d->name_pending = true;
+        writer_suspend(c, r);
+}
+
+/* Whether a device has anything waiting for the disk. */
+static bool writer_device_pending(const struct device *d) {
+        return d->n_pending > 0 || d->name_pending || !d->log;
+}
+
+/* Marks a device whose log could not be created: what it reports waits in its queue. */
+void writer_device_unlogged(struct context *c, struct device *d, int r) {
+        d->log = NULL;
+        writer_suspend(c, r);
+}
+
 /* Writes every queued event, device by device, in order; stops at the first refusal. */
 void writer_flush(struct context *c) {
         unsigned written = 0, dropped = 0;
@@ -121,6 +158,11 @@ void writer_flush(struct context *c) {
                 struct device *d = c->devices[i];
                 size_t done = 0;
 
+                if (!writer_device_pending(d))
+                        continue;
+                r = writer_open(c, d);
+                if (r < 0)
+                        break;
                 for (; done < d->n_pending; done++) {
                         r = chargelog_append(d->log, &d->pending[done]);
                         if (r < 0)
@@ -132,6 +174,8 @@ void writer_flush(struct context *c) {
                 if (d->n_pending == 0) {
                         dropped += d->dropped;
                         d->dropped = 0;
+                        if (r >= 0 && d->name_pending && (r = chargelog_append_meta(d->log, "name", d->name)) >= 0)
+                                d->name_pending = false;
                 }
         }
         if (r < 0) {

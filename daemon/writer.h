@@ -12,6 +12,8 @@
 
 int writer_setup(struct context *c);
 int writer_submit(struct context *c, struct device *d, const struct event *e);
+void writer_submit_name(struct context *c, struct device *d);
+void writer_device_unlogged(struct context *c, struct device *d, int r);
 void writer_flush(struct context *c);
 const char *writer_state(const struct context *c);
 unsigned writer_pending(const struct context *c);

@@ -3,7 +3,9 @@
 # fail with EFBIG, as a full disk fails it with ENOSPC): hpmond stays up, says so once
 # on stderr/journal and in Manager.Logging / `hpctl status`, keeps publishing current
 # levels, queues the changes, and appends them in order once there is room again,
-# retrying on its backoff timer. No torn line, nothing lost, nothing doubled.
+# retrying on its backoff timer. No torn line, nothing lost, nothing doubled. With no
+# room even for a new file, a headset seen for the first time is followed all the same
+# and its log made once there is room; a rename meanwhile is recorded in its turn.
 import os
 import resource
 import sys
@@ -15,6 +17,8 @@ from hpmontest import check, check_equal, note  # noqa: E402
 
 ADDR = 'AA:BB:CC:DD:EE:F1'
 NAME = 'Full Disk Buds'
+RENAMED = 'Full Disk Buds II'
+NEW, NEW_NAME = 'AA:BB:CC:DD:EE:F2', 'First Seen Full'
 
 
 def test(env):
@@ -80,6 +84,36 @@ def test(env):
     env.wait_props(path, Percentage=12)
     check_equal(env.read_log(ADDR).values('battery'), [*warmup, 25, 20, 15, 12], 'logging goes on as before')
     check('Logging resumed' in env.hpmond.stderr_text(), 'the resumption is said in the journal')
+
+    # No room for even a new file: a headset seen for the first time is followed all the
+    # same (its log is made when there is room), and a rename waits its turn in the queue.
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, hard))
+    note('hpmond may not write a single byte now')
+    mark = env.mark()
+    env.mock.add_headset(NEW, NEW_NAME, connected=True, percentage=70)
+    pn = env.wait_device(NEW)
+    env.wait_props(pn, Connected=True, Percentage=70, what='the new headset is followed while no log can be made')
+    env.wait_manager_published('Logging', 'suspended: disk full', mark)
+    check(not os.path.exists(env.log_path(NEW)), 'no log for it yet (nor a half-written one)')
+    env.mock.set_percentage(NEW, 65)
+    env.wait_props(pn, Percentage=65)
+    env.mock.set_device_prop(ADDR, 'Alias', RENAMED)
+    env.wait_props(path, Name=RENAMED, what='the rename is published while the disk is full')
+    env.mock.set_percentage(ADDR, 10)
+    env.wait_props(path, Percentage=10)
+    check_equal(os.path.getsize(log_path), len(env.read_log(ADDR).raw), 'nothing was written meanwhile')
+
+    mark = env.mark()
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (soft, hard))
+    env.wait_manager_published('Logging', 'active', mark)
+    new = env.read_log(NEW)
+    new.check_well_formed(NEW, NEW_NAME)
+    check_equal(new.values('battery'), [70, 65], 'the new headset\'s log was made, with its changes in order')
+    log = env.read_log(ADDR)
+    log.check_well_formed(ADDR, RENAMED)
+    check_equal(log.values('battery'), [*warmup, 25, 20, 15, 12, 10], 'the renamed headset lost nothing')
+    check(log.text.index(f'# name={RENAMED}') > log.text.index(',battery,12\n'),
+          'the new name is recorded after what was logged before it')
     env.hpmond.stop()
 
 
