@@ -234,6 +234,9 @@ static int cmd_analyze_log(struct cmd_analyze_log *log) {
         r = chargelog_read_file(log->path, &h, log, NULL);
         if (r >= 0 && checkpoint_reader_pending(&log->checkpoint))
                 r = cmd_analyze_start(log);     /* a log that is only a checkpoint */
+        if (log->checkpoint_ms && log->until_ms < log->checkpoint_ms)
+                fprintf(stderr, "%s: --until is before the checkpoint this log was compacted to; what the analyzer "
+                        "learned up to the checkpoint is in it all the same\n", log->path);
         checkpoint_reader_done(&log->checkpoint);
         if (r < 0)
                 return log->error < 0 ? log->error : r;

@@ -89,8 +89,8 @@ static void registry_apply(struct context *c, struct device *d, const struct eve
         enum alerts_change change;
 
         devstate_apply(&d->state, e);
-        if (d->first_event_ms == 0)
-                d->first_event_ms = e->time_ms;     /* retention measures the log's age from it */
+        if (d->first_event_ms == 0 || e->time_ms < d->first_event_ms)
+                d->first_event_ms = e->time_ms;     /* retention measures the log's age from its oldest */
         if (e->kind == EVENT_CONNECTED || e->kind == EVENT_BATTERY) {
                 (void) analyzer_feed(d->analyzer, e);
                 return;
@@ -285,6 +285,8 @@ static void registry_replay_checkpoint(struct registry_replay *rp) {
         if (!checkpoint_reader_pending(&rp->checkpoint))
                 return;
         r = checkpoint_reader_restore(&rp->checkpoint, &rp->d->state, rp->d->analyzer, &rp->d->alerts, &cut);
+        if (r < 0)
+                rp->checkpoint_refused = true;
         if (r == -EPROTONOSUPPORT)
                 log_warning("%s/devices/%s: checkpoint written by another hpmon build, skipped: what was learned "
                             "before the log was compacted is lost, and the analyzer learns afresh.",
@@ -322,9 +324,12 @@ static void registry_replay_meta_cb(void *userdata, const char *key, size_t key_
         char raw[CHARGELOG_NAME_MAX * 4 + 1], clean[CHARGELOG_NAME_MAX + 1], *n;
 
         if (key_len == strlen(CHECKPOINT_KEY) && memcmp(key, CHECKPOINT_KEY, key_len) == 0) {
-                if (checkpoint_reader_add(&rp->checkpoint, value, value_len) < 0)
+                if (!rp->checkpoint_refused && checkpoint_reader_add(&rp->checkpoint, value, value_len) < 0) {
                         log_warning("%s/devices/%s: checkpoint too large or no memory, skipped.", rp->c->state_dir,
                                     rp->file);
+                        rp->checkpoint_refused = true;  /* said once, not once a line */
+                        checkpoint_reader_done(&rp->checkpoint);
+                }
                 return;
         }
         if (key_len != 4 || memcmp(key, "name", 4) != 0)
@@ -442,8 +447,17 @@ int registry_load(struct context *c) {
         }
         c->replaying = true;
         while ((errno = 0, de = readdir(dir))) {
-                if (de->d_name[0] == '.')
+                if (de->d_name[0] == '.') {
+                        size_t n = strlen(de->d_name);
+
+                        /* a log rewrite (creation, compaction) cut short by a crash: the log
+                         * itself is whole, the copy is only in the way of a full disk */
+                        if (n > 5 && strcmp(de->d_name + n - 4, ".tmp") == 0 &&
+                            unlinkat(c->devices_fd, de->d_name, 0) == 0)
+                                log_notice("%s/devices/%s: removed, left by an interrupted rewrite.", c->state_dir,
+                                           de->d_name);
                         continue;
+                }
                 r = registry_load_one(c, de->d_name);
                 if (r < 0 && ret == 0)
                         ret = r;

@@ -23,6 +23,7 @@ struct registry_replay {
         struct checkpoint_reader checkpoint;    /* a compacted log's checkpoint lines, until its first event */
         int64_t stop_ms;                        /* 0, or stop before the first event at or after it */
         bool stopped;
+        bool checkpoint_refused;                /* a checkpoint was there and could not be restored */
 };
 
 extern const struct chargelog_handler registry_replay_handler;

@@ -31,6 +31,9 @@
 #define RETENTION_DAY_MS INT64_C(86400000)
 /* after a failed compaction, the next try waits this long */
 #define RETENTION_RETRY_MS (RETENTION_DAY_MS / 4)
+/* the newest lines a compaction always keeps, whatever the clock says: a wall clock that
+ * jumps years ahead must not turn a whole history into a checkpoint at once */
+#define RETENTION_KEEP_LINES 2000
 
 /* How much older than keep the oldest event may get before compaction: an eighth of keep,
  * at most 30 days, so a log is rewritten about once a month, not at every append. */
@@ -40,13 +43,15 @@ int64_t retention_margin_ms(int64_t keep_ms) {
         return m < 30 * RETENTION_DAY_MS ? m : 30 * RETENTION_DAY_MS;
 }
 
-/* Feeds whole lines of a mapped log to the replay handler until it stops at the cut;
- * returns the offset of the line it stopped at (the size if it never did). */
+/* Feeds whole lines of a mapped log to the replay handler until it stops at the cut, or
+ * RETENTION_KEEP_LINES before the end; returns the offset of the line it stopped at. */
 static size_t retention_find_cut(struct registry_replay *rp, const char *map, size_t size) {
         struct chargelog_parser parser = {};
-        size_t off = 0;
+        size_t off = 0, lines = 0, line = 0;
 
-        while (off < size) {
+        for (const char *p = map; (p = memchr(p, '\n', size - (size_t) (p - map))); p++)
+                lines++;
+        while (off < size && line + RETENTION_KEEP_LINES < lines) {
                 const char *nl = memchr(map + off, '\n', size - off);
                 size_t len, consumed = 0;
 
@@ -57,6 +62,7 @@ static size_t retention_find_cut(struct registry_replay *rp, const char *map, si
                 if (rp->stopped)
                         return off;
                 off += len;
+                line++;
         }
         return off;
 }
@@ -99,6 +105,11 @@ static int retention_compact(struct context *c, struct device *d, int64_t cut_ms
         cut = retention_find_cut(&rp, map, (size_t) st.st_size);
         registry_replay_finish(&rp);
         c->replaying = replaying;
+        if (rp.checkpoint_refused) {
+                /* its checkpoint may still be good for the build that wrote it: never replace it */
+                r = -EPROTO;
+                goto finish;
+        }
 
         /* the first kept line is the event the replay stopped at: it starts the new log's age */
         *ret_first_ms = 0;
@@ -121,6 +132,9 @@ static int retention_compact(struct context *c, struct device *d, int64_t cut_ms
                               (size_t) st.st_size - cut, &log);
         if (r < 0)
                 goto finish;
+        if (r > 0)
+                log_warning("%s/devices: the directory could not be synced after compacting %s; a power cut now "
+                            "could bring back the old log.", c->state_dir, fn);
         chargelog_close(d->log);
         d->log = log;
         ret_sizes[1] = (off_t) (st.st_size - (off_t) cut) + (off_t) checkpoint_len;
@@ -146,17 +160,24 @@ void retention_run(struct context *c, struct device *d, int64_t now_ms) {
 
         cut_ms = now_ms - d->keep_ms;
         r = retention_compact(c, d, cut_ms, &first_ms, sizes);
+        if (r == -EPROTO) {
+                log_warning("Not compacting the log of %s: its checkpoint cannot be read by this build, and "
+                            "compacting would replace it.", d->address);
+                d->compact_after_ms = INT64_MAX;        /* not before a restart (maybe by another build) */
+                return;
+        }
         if (r < 0 && r != -EALREADY) {
                 log_warning_errno(r, "Cannot compact the log of %s, keeping it whole and trying again later: %m",
                                   d->address);
                 d->compact_after_ms = now_ms + RETENTION_RETRY_MS;
                 return;
         }
-        if (r == -EALREADY) {
-                d->first_event_ms = first_ms ? first_ms : now_ms;
+        /* whatever the log's oldest line says now, the next look is a margin away: a log
+         * never gets rewritten at every append */
+        d->compact_after_ms = now_ms + retention_margin_ms(d->keep_ms);
+        d->first_event_ms = first_ms ? first_ms : now_ms;
+        if (r == -EALREADY)
                 return;
-        }
         log_info("Compacted the log of %s: events before %" PRId64 " (Unix s) replaced by a checkpoint, "
                  "%lld bytes now about %lld.", d->address, cut_ms / 1000, (long long) sizes[0], (long long) sizes[1]);
-        d->first_event_ms = first_ms ? first_ms : now_ms;
 }

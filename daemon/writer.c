@@ -126,9 +126,7 @@ void writer_submit_name(struct context *c, struct device *d) {
         int r;
 
         if (c->logging_error || d->n_pending > 0 || !d->log) {
-                d->name_pending = true;
-                if (!c->logging_error)
-                        writer_suspend(c, -EIO);
+                d->name_pending = true;         /* written by writer_flush() after the queue */
                 return;
         }
         r = chargelog_append_meta(d->log, "name", d->name);

@@ -207,6 +207,42 @@ static inline bool analyzer_bool_ok(const bool *b) {
         return v <= 1;
 }
 
+/* Checkpoint bounds (checkpoint.c, the detectors' state_valid): a restored state must hold
+ * only values the analyzer's arithmetic is safe with. Times within ±2^50 ms (35,000 years)
+ * or ANALYZER_NEVER; levels -1 (none) to 100; reals finite and far from overflowing an
+ * int64 when taken as milliseconds (or NaN where the analyzer keeps NaN for "none"). */
+#define ANALYZER_TIME_BOUND (INT64_C(1) << 50)
+#define ANALYZER_REAL_BOUND 1e15
+
+/* Whether a restored time is one the analyzer can add durations to. */
+static inline bool analyzer_time_ok(int64_t t) {
+        return t == ANALYZER_NEVER || (t > -ANALYZER_TIME_BOUND && t < ANALYZER_TIME_BOUND);
+}
+
+/* Whether a restored level is -1 (none) or a percentage. */
+static inline bool analyzer_level_ok(int v) {
+        return v >= -1 && v <= 100;
+}
+
+/* Whether a restored real is finite and bounded. */
+static inline bool analyzer_real_ok(double v) {
+        return isfinite(v) && v > -ANALYZER_REAL_BOUND && v < ANALYZER_REAL_BOUND;
+}
+
+/* The same, or NaN (for reals that say "none" that way). */
+static inline bool analyzer_real_or_nan_ok(double v) {
+        return isnan(v) || analyzer_real_ok(v);
+}
+
+/* Whether a restored finding's enums, count and time are in range. */
+static inline bool analyzer_finding_ok(const struct finding *f) {
+        if (f->kind < 0 || f->kind >= _FINDING_KIND_MAX || f->state < 0 || f->state >= _FINDING_STATE_MAX ||
+            f->severity < 0 || f->severity >= _FINDING_SEVERITY_MAX || f->n_evidence > FINDING_EVIDENCE_MAX ||
+            !analyzer_time_ok(f->time_ms))
+                return false;
+        return memchr(f->device, '\0', sizeof(f->device)) != NULL;
+}
+
 /* every detector, indexed by kind (analyzer.c) */
 extern const struct detector *const analyzer_detectors[_FINDING_KIND_MAX];
 

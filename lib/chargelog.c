@@ -506,7 +506,8 @@ static int chargelog_write_all(int fd, const char *p, size_t n) {
  * comment lines, e.g. a checkpoint), the header, then `tail` (whole event lines), into a
  * temporary file renamed over the log — never in place, so a crash leaves the old log or
  * the new one. Returns the new log, open for appending, in *ret: it was opened before the
- * rename, so appends can never go to the replaced file. */
+ * rename, so appends can never go to the replaced file. Returns 1 (not 0) when the
+ * directory could not be synced after the rename: a power cut could then undo it. */
 int chargelog_rewrite(int dir_fd, const char address[static ADDRESS_STRING_MAX], const char *name, const char *meta,
                       size_t meta_len, const char *tail, size_t tail_len, struct chargelog **ret) {
         char fn[ADDRESS_STRING_MAX + 8], tmp[64], head[CHARGELOG_HEAD_MAX];
@@ -547,13 +548,12 @@ int chargelog_rewrite(int dir_fd, const char address[static ADDRESS_STRING_MAX],
                 free(log);
                 return r;
         }
-        /* the rename is done: the new log is the log, durable or not yet */
-        (void) fsync(dir_fd);
+        /* the rename is done: the new log is the log, durable once the directory is */
         log->fd = fd;
         log->size = (off_t) (head_len + meta_len + tail_len);
         memcpy(log->address, address, ADDRESS_STRING_MAX);
         *ret = log;
-        return 0;
+        return fsync(dir_fd) < 0 ? 1 : 0;
 }
 
 /* Cuts a torn last line (one without '\n') off an open log; returns the bytes removed. */

@@ -22,8 +22,11 @@
 
 #define CHECKPOINT_MAGIC "HPCK"
 #define CHECKPOINT_ORDER UINT32_C(0x01020304)
-/* a payload is a few KiB; anything far bigger is not one of ours */
-#define CHECKPOINT_PAYLOAD_MAX (1024 * 1024)
+/* a payload is a few KiB; anything far bigger is not one of ours. Its lines must stay well
+ * within the first 64 KiB of a log, where chargelog_open() looks for the header line. */
+#define CHECKPOINT_PAYLOAD_MAX (32 * 1024)
+_Static_assert(CHECKPOINT_PAYLOAD_MAX / 3 * 4 * (CHECKPOINT_LINE_CHARS + 14) / CHECKPOINT_LINE_CHARS + 1024 < 65536,
+               "checkpoint lines must fit before chargelog_open()'s header scan ends");
 
 /* A growing byte buffer (writing) or a cursor over one (reading). */
 struct checkpoint_buf {
@@ -224,6 +227,8 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
 
         if (b->error)
                 return b->error;
+        if (b->len + sizeof(h) > CHECKPOINT_PAYLOAD_MAX)
+                return -E2BIG;          /* readers would refuse it */
         h = checkpoint_hash(b->data, b->len);
         checkpoint_put(b, &h, sizeof(h));
         return b->error;
@@ -313,24 +318,78 @@ static bool checkpoint_ring_ok(unsigned n, unsigned next, unsigned cap) {
         return n <= cap && next < cap;
 }
 
-/* Whether a restored analyzer core uses only indices in range. */
+/* Whether a restored ring's records are usable. */
+static bool checkpoint_records_ok(const struct analyzer_record *r, unsigned n) {
+        for (unsigned i = 0; i < n; i++)
+                if (!analyzer_time_ok(r[i].t_end) || !analyzer_real_ok(r[i].hours) || r[i].hours < 0 ||
+                    r[i].points < 0 || r[i].points > 100)
+                        return false;
+        return true;
+}
+
+/* Whether a restored leg holds levels, times and reals the analyzer is safe with. */
+static bool checkpoint_leg_ok(const struct analyzer_leg *L) {
+        if (L->dir < -1 || L->dir > 1 || !analyzer_level_ok(L->origin) || !analyzer_level_ok(L->l_first) ||
+            !analyzer_level_ok(L->l_prev) || !analyzer_level_ok(L->l_last) || !analyzer_level_ok(L->l_cc_last) ||
+            !analyzer_time_ok(L->t_first) || !analyzer_time_ok(L->t_prev) || !analyzer_time_ok(L->t_last) ||
+            !analyzer_time_ok(L->t_cc_last) || !analyzer_real_or_nan_ok(L->pace_ms))
+                return false;
+        for (unsigned i = 0; i < ANALYZER_LEG_STEPS_MAX; i++)
+                if (!analyzer_real_ok(L->cc_step_ms[i]))
+                        return false;
+        return true;
+}
+
+/* Whether a restored alert id is what alerts.c makes: printable ASCII, NUL-terminated
+ * (it is published on the bus, where a string must be UTF-8). */
+static bool checkpoint_id_ok(const char id[static ALERTS_ID_MAX]) {
+        size_t n = strnlen(id, ALERTS_ID_MAX);
+
+        if (n == 0 || n == ALERTS_ID_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (id[i] < 0x21 || id[i] > 0x7e)
+                        return false;
+        return true;
+}
+
+/* Whether a restored analyzer core holds only values its code is safe with: indices in
+ * range, bools, levels, steps, times, finite reals, open findings of their own kind. */
 static bool checkpoint_analyzer_ok(const struct analyzer *a) {
         if (a->charges.cap != ANALYZER_CHARGES_MAX || a->drains.cap != ANALYZER_DRAINS_MAX ||
             !checkpoint_ring_ok(a->charges.n, a->charges.next, a->charges.cap) ||
             !checkpoint_ring_ok(a->drains.n, a->drains.next, a->drains.cap) ||
             !checkpoint_ring_ok(a->n_deltas, a->next_delta, ANALYZER_DELTAS_MAX) ||
- a->n_early > ANALYZER_EARLY_MAX ||
+            a->n_early > ANALYZER_EARLY_MAX ||
             !analyzer_bool_ok(&a->started) || !analyzer_bool_ok(&a->have_last) ||
             !analyzer_bool_ok(&a->connect_logged) || !analyzer_bool_ok(&a->level_valid_time) ||
             !analyzer_bool_ok(&a->in_run))
                 return false;
-        for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                if (!analyzer_bool_ok(&a->open[k]))
+        if (!analyzer_time_ok(a->now) || !analyzer_time_ok(a->offset) || !analyzer_time_ok(a->connected_since) ||
+            !analyzer_time_ok(a->disconnected_since) || !analyzer_time_ok(a->level_time) ||
+            !analyzer_time_ok(a->pending_time) || !analyzer_time_ok(a->last_move) || !analyzer_time_ok(a->due_bound) ||
+            !analyzer_time_ok(a->last.time_ms) || !event_value_valid(a->last.kind, a->last.value) ||
+            a->connected < -1 || a->connected > 1 || !analyzer_level_ok(a->level) ||
+            !analyzer_level_ok(a->filtered) || !analyzer_level_ok(a->pending) || !analyzer_level_ok(a->flicker) ||
+            a->step < 1 || a->step > 100 || !checkpoint_leg_ok(&a->leg) ||
+            !analyzer_real_ok(a->early_points) || !analyzer_real_ok(a->early_hours) ||
+            !analyzer_real_or_nan_ok(a->gap_charge_bound))
+                return false;
+        for (unsigned i = 0; i < ANALYZER_DELTAS_MAX; i++)
+                if (a->deltas[i] < -100 || a->deltas[i] > 100)
                         return false;
-        for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                if (a->open[k] && (a->open_finding[k].kind != k ||
-                                   a->open_finding[k].n_evidence > FINDING_EVIDENCE_MAX))
+        for (unsigned i = 0; i < ANALYZER_EARLY_MAX; i++)
+                if (!analyzer_real_or_nan_ok(a->early[i]))
                         return false;
+        if (!checkpoint_records_ok(a->charge_buf, ANALYZER_CHARGES_MAX) ||
+            !checkpoint_records_ok(a->drain_buf, ANALYZER_DRAINS_MAX))
+                return false;
+        for (int k = 0; k < _FINDING_KIND_MAX; k++) {
+                if (!analyzer_bool_ok(&a->open[k]) || !analyzer_time_ok(a->due[k]))
+                        return false;
+                if (a->open[k] && (a->open_finding[k].kind != k || !analyzer_finding_ok(&a->open_finding[k])))
+                        return false;
+        }
         return true;
 }
 
@@ -364,6 +423,10 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
                 return b->error ? b->error : -EPROTONOSUPPORT;
         (void) checkpoint_get(b, &cut, sizeof(cut));
         (void) checkpoint_get_block(b, &ds, sizeof(ds));
+        if (!b->error && (ds.connected < -1 || ds.connected > 1 || !analyzer_level_ok(ds.percentage) ||
+                          !analyzer_time_ok(ds.last_change_ms) || ds.discharged < 0 ||
+                          ds.discharged > ANALYZER_TIME_BOUND))
+                return -EBADMSG;
 
         r = -ENOMEM;
         copy = malloc(sizeof(*copy));
@@ -398,7 +461,9 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
                 if (o && (r = checkpoint_get_block(b, &open[k], sizeof(open[k]))) < 0)
                         goto finish;
                 if (o && (o != 1 || open[k].kind != k || open[k].n_evidence > FINDING_EVIDENCE_MAX ||
-                          !analyzer_bool_ok(&open[k].acknowledged) || !memchr(open[k].id, '\0', sizeof(open[k].id)))) {
+                          open[k].severity < 0 || open[k].severity >= _FINDING_SEVERITY_MAX ||
+                          !analyzer_bool_ok(&open[k].acknowledged) || !analyzer_time_ok(open[k].raised_ms) ||
+                          !analyzer_time_ok(open[k].cleared_ms) || !checkpoint_id_ok(open[k].id))) {
                         r = -EBADMSG;
                         goto finish;
                 }

@@ -34,6 +34,8 @@ static void detect_battery_degraded_update(struct analyzer *a, void *state, cons
         for (unsigned i = 0; i < c->degraded_recent; i++) {
                 const struct analyzer_record *r = analyzer_ring_get(&a->drains, i);
 
+                if (!r)
+                        return;         /* fewer falls kept than counted (a restored state) */
                 points += r->points;
                 hours += r->hours;
         }
@@ -61,9 +63,17 @@ static void detect_battery_degraded_update(struct analyzer *a, void *state, cons
         analyzer_raise(a, &f);
 }
 
+/* Whether a restored state holds only values its code is safe with (checkpoint.c). */
+static bool detect_battery_degraded_valid(const void *state) {
+        const struct detect_battery_degraded_state *st = state;
+
+        return st->seen <= UINT32_MAX / 2 && analyzer_time_ok(st->last_end);
+}
+
 const struct detector detect_battery_degraded = {
         .kind = FINDING_BATTERY_DEGRADED,
         .sees = ANALYZER_SEES_LEG_END,
         .state_size = sizeof(struct detect_battery_degraded_state),
+        .state_valid = detect_battery_degraded_valid,
         .update = detect_battery_degraded_update,
 };

@@ -153,11 +153,14 @@ static void detect_charge_stall_timer(struct analyzer *a, void *state, int64_t d
         analyzer_raise(a, &f);
 }
 
-/* Whether a restored state's bools are bools (checkpoint.c). */
+/* Whether a restored state holds only values its code is safe with (checkpoint.c). */
 static bool detect_charge_stall_valid(const void *state) {
         const struct detect_charge_stall_state *st = state;
 
-        return analyzer_bool_ok(&st->rising) && analyzer_bool_ok(&st->suspended);
+        return analyzer_bool_ok(&st->rising) && analyzer_bool_ok(&st->suspended) && analyzer_level_ok(st->peak) &&
+               analyzer_level_ok(st->start) && analyzer_level_ok(st->low) && analyzer_time_ok(st->flat_since) &&
+               analyzer_time_ok(st->suspended_since) && analyzer_real_or_nan_ok(st->rise_pace_ms) &&
+               analyzer_real_or_nan_ok(st->fall_pace_ms);
 }
 
 const struct detector detect_charge_stall = {

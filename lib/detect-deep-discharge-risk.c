@@ -60,11 +60,11 @@ static void detect_deep_discharge_risk_timer(struct analyzer *a, void *state, in
         analyzer_raise(a, &f);
 }
 
-/* Whether a restored state's bools are bools (checkpoint.c). */
+/* Whether a restored state holds only values its code is safe with (checkpoint.c). */
 static bool detect_deep_discharge_risk_valid(const void *state) {
         const struct detect_deep_discharge_risk_state *st = state;
 
-        return analyzer_bool_ok(&st->empty);
+        return analyzer_bool_ok(&st->empty) && analyzer_time_ok(st->since) && analyzer_level_ok(st->lowest);
 }
 
 const struct detector detect_deep_discharge_risk = {

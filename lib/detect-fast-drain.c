@@ -83,9 +83,17 @@ static void detect_fast_drain_update(struct analyzer *a, void *state, const stru
         analyzer_raise(a, &f);
 }
 
+/* Whether a restored state holds only values its code is safe with (checkpoint.c). */
+static bool detect_fast_drain_valid(const void *state) {
+        const struct detect_fast_drain_state *st = state;
+
+        return analyzer_real_or_nan_ok(st->baseline);
+}
+
 const struct detector detect_fast_drain = {
         .kind = FINDING_FAST_DRAIN,
         .sees = ANALYZER_SEES_LEG_END | ANALYZER_SEES_BOUNDARY,
         .state_size = sizeof(struct detect_fast_drain_state),
+        .state_valid = detect_fast_drain_valid,
         .update = detect_fast_drain_update,
 };

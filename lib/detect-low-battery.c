@@ -82,11 +82,12 @@ static void detect_low_battery_timer(struct analyzer *a, void *state, int64_t du
                 detect_low_battery_raise(a, st, due, true);
 }
 
-/* Whether a restored state's bools are bools (checkpoint.c). */
+/* Whether a restored state holds only values its code is safe with (checkpoint.c). */
 static bool detect_low_battery_valid(const void *state) {
         const struct detect_low_battery_state *st = state;
 
-        return analyzer_bool_ok(&st->pending);
+        return analyzer_bool_ok(&st->pending) && st->severity >= 0 && st->severity < _FINDING_SEVERITY_MAX &&
+               analyzer_level_ok(st->level) && analyzer_time_ok(st->at);
 }
 
 const struct detector detect_low_battery = {

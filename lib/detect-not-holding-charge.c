@@ -103,12 +103,13 @@ static struct finding *detect_not_holding_charge_finding(void *state) {
         return &st->waiting;
 }
 
-/* Whether a restored state's bools are bools (checkpoint.c). */
+/* Whether a restored state holds only values its code is safe with (checkpoint.c). */
 static bool detect_not_holding_charge_valid(const void *state) {
         const struct detect_not_holding_charge_state *st = state;
 
-        return analyzer_bool_ok(&st->full) && analyzer_bool_ok(&st->pending) &&
-               st->waiting.n_evidence <= FINDING_EVIDENCE_MAX;
+        return analyzer_bool_ok(&st->full) && analyzer_bool_ok(&st->pending) && analyzer_level_ok(st->full_level) &&
+               analyzer_time_ok(st->last_full) && analyzer_time_ok(st->left) && analyzer_finding_ok(&st->waiting) &&
+               (st->waiting.n_evidence == 0 || st->waiting.kind == FINDING_NOT_HOLDING_CHARGE);
 }
 
 const struct detector detect_not_holding_charge = {

@@ -144,12 +144,22 @@ static void detect_sudden_drop_timer(struct analyzer *a, void *state, int64_t du
         analyzer_raise(a, &f);
 }
 
-/* Whether a restored state's ring counters are in range (checkpoint.c). */
+/* Whether a restored ring holds times (and levels) in range (checkpoint.c). */
+static bool detect_sudden_drop_recent_ok(const struct detect_sudden_drop_state *st) {
+        for (unsigned i = 0; i < DETECT_SUDDEN_DROP_RECENT; i++)
+                if (!(analyzer_time_ok(st->recent[i].t) && analyzer_level_ok(st->recent[i].level)))
+                        return false;
+        return true;
+}
+
+/* Whether a restored state holds only values its code is safe with (checkpoint.c). */
 static bool detect_sudden_drop_valid(const void *state) {
         const struct detect_sudden_drop_state *st = state;
 
-        return st->n <= DETECT_SUDDEN_DROP_RECENT && st->next < DETECT_SUDDEN_DROP_RECENT &&
-               analyzer_bool_ok(&st->pending);
+        return st->n <= DETECT_SUDDEN_DROP_RECENT && st->next < DETECT_SUDDEN_DROP_RECENT && analyzer_bool_ok(&st->pending) &&
+               analyzer_level_ok(st->before) && analyzer_level_ok(st->after) && analyzer_level_ok(st->latest) &&
+               analyzer_level_ok(st->cleared_at) && analyzer_time_ok(st->at) && analyzer_real_or_nan_ok(st->fall_min) &&
+               detect_sudden_drop_recent_ok(st);
 }
 
 const struct detector detect_sudden_drop = {

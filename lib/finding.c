@@ -110,7 +110,7 @@ const char *finding_severity_to_string(enum finding_severity s) {
 /* The table's own pointer for an evidence name, or NULL for a name not in it. */
 const char *finding_evidence_name(const char *name, size_t len) {
         for (size_t i = 0; i < sizeof(finding_evidence_names) / sizeof(*finding_evidence_names); i++)
-                if (strncmp(finding_evidence_names[i], name, len) == 0 && finding_evidence_names[i][len] == '\0')
+                if (strlen(finding_evidence_names[i]) == len && memcmp(finding_evidence_names[i], name, len) == 0)
                         return finding_evidence_names[i];
         return NULL;
 }

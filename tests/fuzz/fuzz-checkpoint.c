@@ -22,6 +22,7 @@
 /* Findings of a restored analyzer: they must be well formed. */
 static void fuzz_checkpoint_finding_cb(const struct finding *f, void *userdata) {
         FUZZ_CHECK(f->kind >= 0 && f->kind < _FINDING_KIND_MAX);
+        FUZZ_CHECK(finding_state_to_string(f->state) && finding_severity_to_string(f->severity));
         FUZZ_CHECK(f->n_evidence <= FINDING_EVIDENCE_MAX);
         FUZZ_CHECK(f->advice);
         for (unsigned i = 0; i < f->n_evidence; i++)

@@ -185,9 +185,11 @@ def test(env):
 
     # while running: a log that becomes due is compacted after an append, not by a timer
     now = time.time()
+    # more lines than hpmond always keeps (2000), so there is something to drop
     a_text = ('# hpmon charge log v1\n' f'# address={A[0]}\n' f'# name={A[1]}\n' 'time,event,value\n'
-              + f'{now - 665:.3f},connected,1\n{now - 664:.3f},battery,90\n'
-              + ''.join(f'{now - 600 + 20 * i:.3f},battery,{89 - i}\n' for i in range(20)))
+              + f'{now - 665:.3f},connected,1\n'
+              + ''.join(f'{now - 664 + 0.2 * i:.3f},battery,{100 - i % 100}\n' for i in range(2400))
+              + ''.join(f'{now - 160 + 5 * i:.3f},battery,{89 - i}\n' for i in range(20)))
     with open(os.path.join(cut_dir, 'devices', t.log_name(A[0])), 'w') as f:
         f.write(a_text)
     env.mock.add_headset(*A, connected=True, percentage=70)

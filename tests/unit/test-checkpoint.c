@@ -165,6 +165,7 @@ static void check_log(const char *path) {
                 checkpoint_of(&before, ev.v[cut].time_ms, &rd);
                 n_before = before.n_found;
                 analyzer_free(before.analyzer);
+                alerts_done(&before.alerts);
 
                 fold_init(&after);
                 assert_int_equal(checkpoint_reader_restore(&rd, &after.state, after.analyzer, &after.alerts, &cut_ms), 0);
@@ -199,9 +200,11 @@ static void check_log(const char *path) {
                         assert_memory_equal(&fa, &fb, sizeof(fa));
                 }
                 analyzer_free(after.analyzer);
+                alerts_done(&after.alerts);
         }
         print_message("%s: %zu events, %zu findings\n", strrchr(path, '/') + 1, ev.n, full.n_found);
         analyzer_free(full.analyzer);
+        alerts_done(&full.alerts);
         free(ev.v);
 }
 
@@ -306,6 +309,8 @@ static void test_refused(void **state) {
         checkpoint_reader_done(&rd);
         analyzer_free(fd.analyzer);
         analyzer_free(fresh.analyzer);
+        alerts_done(&fd.alerts);
+        alerts_done(&fresh.alerts);
 }
 
 /* Removes one file of the test directory. */
