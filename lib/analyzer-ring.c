@@ -167,18 +167,19 @@ static void analyzer_ring_compute(const struct analyzer_ring *ring, unsigned ski
         };
 }
 
-/* Count, sums and (with `median`) median rate of the records of age ≥ skip that carry
- * none of the `exclude` flags, from the cache when the ring has not changed since they
- * were asked. The cache is not state: writing it through a const ring changes no answer. */
-void analyzer_ring_stats(const struct analyzer_ring *ring, unsigned skip, unsigned exclude, bool median,
-                         struct analyzer_ring_stats *ret) {
+/* The cached answer to a query (see analyzer_ring_stats()), computed first if the ring
+ * changed since it was asked. The cache is not state: writing it through a const ring
+ * changes no answer, ever. */
+static const struct analyzer_ring_stats *analyzer_ring_lookup(const struct analyzer_ring *ring, unsigned skip,
+                                                              unsigned exclude, bool median) {
         struct analyzer_ring *w = (struct analyzer_ring *) ring;
         struct analyzer_ring_cached *slot = NULL;
 
         if (ring->generation == 0) {
-                /* a ring never initialised (zeroed): no slot can be trusted to match it */
-                analyzer_ring_compute(ring, skip, exclude, median, ret);
-                return;
+                /* a ring never initialised (zeroed): no slot can be trusted to match it, so the
+                 * answer goes to a slot left unmarked, computed again at every query */
+                analyzer_ring_compute(ring, skip, exclude, median, &w->cache[0].stats);
+                return &w->cache[0].stats;
         }
         for (unsigned i = 0; i < ANALYZER_RING_CACHE; i++) {
                 struct analyzer_ring_cached *c = &w->cache[i];
@@ -188,8 +189,7 @@ void analyzer_ring_stats(const struct analyzer_ring *ring, unsigned skip, unsign
                                 slot = c;       /* sums known, median not yet */
                                 break;
                         }
-                        *ret = c->stats;
-                        return;
+                        return &c->stats;
                 }
                 if (!slot && c->generation != ring->generation)
                         slot = c;       /* stale: reuse it first */
@@ -202,16 +202,23 @@ void analyzer_ring_stats(const struct analyzer_ring *ring, unsigned skip, unsign
         slot->generation = ring->generation;
         slot->skip = skip;
         slot->exclude = exclude;
-        *ret = slot->stats;
+        return &slot->stats;
+}
+
+/* Count, sums and (with `median`) median rate of the records of age ≥ skip that carry
+ * none of the `exclude` flags, from the cache when the ring has not changed since they
+ * were asked. */
+void analyzer_ring_stats(const struct analyzer_ring *ring, unsigned skip, unsigned exclude, bool median,
+                         struct analyzer_ring_stats *ret) {
+        *ret = *analyzer_ring_lookup(ring, skip, exclude, median);
 }
 
 /* Median rate of the records carrying none of `exclude` flags; false if fewer than `min`. */
 bool analyzer_ring_median(const struct analyzer_ring *ring, unsigned exclude, unsigned min, double *ret) {
-        struct analyzer_ring_stats s;
+        const struct analyzer_ring_stats *s = analyzer_ring_lookup(ring, 0, exclude, true);
 
-        analyzer_ring_stats(ring, 0, exclude, true, &s);
-        if (s.n < min || s.n == 0)
+        if (s->n < min || s->n == 0)
                 return false;
-        *ret = s.median;
+        *ret = s->median;
         return true;
 }

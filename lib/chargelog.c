@@ -76,8 +76,8 @@ static bool chargelog_parse_canonical(const char *p, const char *end, struct eve
                         return false;
                 value = value * 10 + (int) d;
         }
-        if (!event_value_valid(k, value))
-                return false;
+        if (value > (k == EVENT_BATTERY ? 100 : 1))
+                return false;   /* event_value_valid(), for these two kinds and a value of digits only */
         *ret = (struct event) { .time_ms = secs * 1000 + ms, .kind = k, .value = value };
         return true;
 }

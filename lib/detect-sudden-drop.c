@@ -26,6 +26,7 @@ struct detect_sudden_drop_report {
 struct detect_sudden_drop_state {
         struct detect_sudden_drop_report recent[DETECT_SUDDEN_DROP_RECENT];     /* this connection, ring */
         unsigned n, next;
+        int highest;            /* the highest level among the recent reports (any age), -1 for none */
         bool pending;
         int before;             /* level before the fall */
         int after;              /* level it fell to */
@@ -48,6 +49,9 @@ static bool detect_sudden_drop_find(const struct analyzer *a, const struct detec
         int need = c->sudden_drop_points > 2 * a->step ? c->sudden_drop_points : 2 * a->step;
         double limit = c->sudden_drop_max_rate, baseline;
         bool have_limit = false;
+
+        if (st->n == 0 || st->highest - u->level < need)
+                return false;   /* no recent report is high enough above this one: most reports */
 
         for (unsigned age = 0, i = (st->next + DETECT_SUDDEN_DROP_RECENT - 1) % DETECT_SUDDEN_DROP_RECENT; age < st->n;
              age++, i = (i + DETECT_SUDDEN_DROP_RECENT - 1) % DETECT_SUDDEN_DROP_RECENT) {
@@ -84,10 +88,27 @@ static bool detect_sudden_drop_find(const struct analyzer *a, const struct detec
 
 /* Remembers a report of this connection. */
 static void detect_sudden_drop_remember(struct detect_sudden_drop_state *st, int64_t t, int level) {
+        int evicted = st->n == DETECT_SUDDEN_DROP_RECENT ? st->recent[st->next].level : -1;
+
         st->recent[st->next] = (struct detect_sudden_drop_report) { .t = t, .level = level };
         st->next = (st->next + 1) % DETECT_SUDDEN_DROP_RECENT;
         if (st->n < DETECT_SUDDEN_DROP_RECENT)
                 st->n++;
+        if (st->n == 1 || level >= st->highest)
+                st->highest = level;
+        else if (evicted == st->highest) {
+                /* the highest just left the ring: look again */
+                st->highest = level;
+                for (unsigned i = 0; i < st->n; i++)
+                        if (st->recent[i].level > st->highest)
+                                st->highest = st->recent[i].level;
+        }
+}
+
+/* Forgets every recent report (a new connection, or a break). */
+static void detect_sudden_drop_forget(struct detect_sudden_drop_state *st) {
+        st->n = st->next = 0;
+        st->highest = -1;
 }
 
 /* Looks for a fall, follows the wait, and ends an episode on recovery. */
@@ -97,7 +118,7 @@ static void detect_sudden_drop_update(struct analyzer *a, void *state, const str
         double minutes;
 
         if (u->what == ANALYZER_BREAK || (u->what == ANALYZER_CONNECT && !u->flap)) {
-                st->n = st->next = 0;
+                detect_sudden_drop_forget(st);
                 return;
         }
         if (u->what != ANALYZER_LEVEL)
