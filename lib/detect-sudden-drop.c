@@ -178,7 +178,8 @@ static bool detect_sudden_drop_valid(const void *state) {
         const struct detect_sudden_drop_state *st = state;
 
         return st->n <= DETECT_SUDDEN_DROP_RECENT && st->next < DETECT_SUDDEN_DROP_RECENT && analyzer_bool_ok(&st->pending) &&
-               analyzer_level_ok(st->before) && analyzer_level_ok(st->after) && analyzer_level_ok(st->latest) &&
+               analyzer_level_ok(st->highest) && analyzer_level_ok(st->before) && analyzer_level_ok(st->after) &&
+               analyzer_level_ok(st->latest) &&
                analyzer_level_ok(st->cleared_at) && analyzer_time_ok(st->at) && analyzer_real_or_nan_ok(st->fall_min) &&
                detect_sudden_drop_recent_ok(st);
 }
