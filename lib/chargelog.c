@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,36 @@ static size_t chargelog_digits(const char *s, size_t len, size_t max, int64_t *r
         return i;
 }
 
+/* Eight ASCII digits at p as their number, or -1 if any byte is not a digit: one load,
+ * one check and three multiplications instead of eight rounds (simdjson's
+ * parse_eight_digits_unrolled). The first digit is the most significant, so the lowest
+ * byte of the little-endian load is. */
+static int64_t chargelog_eight_digits(const char *p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        uint64_t v;
+
+        memcpy(&v, p, sizeof(v));
+        /* a digit is 0x30..0x39: high nibble 3, and adding 6 leaves it 3 */
+        if (((v & UINT64_C(0xF0F0F0F0F0F0F0F0)) |
+             (((v + UINT64_C(0x0606060606060606)) & UINT64_C(0xF0F0F0F0F0F0F0F0)) >> 4)) != UINT64_C(0x3333333333333333))
+                return -1;
+        v -= UINT64_C(0x3030303030303030);
+        v = v * 10 + (v >> 8);                  /* pairs of digits */
+        v = ((v & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064) +
+             ((v >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001)) >> 32;
+        return (int64_t) v;
+#else
+        int64_t v = 0;
+
+        for (int i = 0; i < 8; i++) {
+                if (p[i] < '0' || p[i] > '9')
+                        return -1;
+                v = v * 10 + (p[i] - '0');
+        }
+        return v;
+#endif
+}
+
 /* The line every writer produces (chargelog_format_event(): "<secs>.<3 digits>,battery|connected,<value>",
  * no '\r'), in one pass: true with *ret set, or false for anything else, which the general
  * parser then takes, errors included. What it accepts, it reads exactly as the general one. */
@@ -51,6 +82,10 @@ static bool chargelog_parse_canonical(const char *p, const char *end, struct eve
         enum event_kind k;
         size_t left;
 
+        if (end - p >= 8 && (secs = chargelog_eight_digits(p)) >= 0)
+                p += 8;         /* seconds since 1973 have ten digits: eight at once, then the rest */
+        else
+                secs = 0;
         for (unsigned d; p < end && (d = (unsigned) (*p - '0')) < 10; p++)
                 secs = secs * 10 + d;
         if (p == start || p - start > 12 || end - p < 5 || p[0] != '.' ||

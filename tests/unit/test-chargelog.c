@@ -113,6 +113,44 @@ static void test_format_roundtrip(void **state) {
         assert_int_equal(chargelog_format_event((char[8]) {}, 8, &in[1]), 0);
 }
 
+/* Random events of every width of seconds (1 to 12 digits, across the eight-digit fast
+ * path's edge) parse back to themselves, and a digit turned into anything else is refused. */
+static void test_format_roundtrip_random(void **state) {
+        uint64_t x = 0x9E3779B97F4A7C15u;
+
+        for (int i = 0; i < 20000; i++) {
+                struct event in, out;
+                char buf[96];
+                int64_t limit = 1;
+                size_t n;
+
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                for (int d = (int) (x % 12); d >= 0; d--)
+                        limit *= 10;
+                in = (struct event) {
+                        .time_ms = (int64_t) ((x >> 8) % (uint64_t) limit) * 1000 + (int64_t) (x % 1000),
+                        .kind = x & 1 ? EVENT_BATTERY : EVENT_CONNECTED,
+                        .value = x & 1 ? (int) ((x >> 20) % 101) : (int) ((x >> 20) & 1),
+                };
+                n = chargelog_format_event(buf, sizeof(buf), &in);
+                assert_true(n > 0);
+                assert_int_equal(chargelog_parse_line(buf, n - 1, &out), 0);
+                assert_memory_equal(&in, &out, sizeof(out));
+                /* change one byte of the seconds: a non-digit is refused, a digit read as one */
+                {
+                        char c = "x/:9"[(x >> 50) % 4];
+
+                        buf[(x >> 40) % (size_t) (strchr(buf, '.') - buf)] = c;
+                        if (c != '9')
+                                assert_int_equal(chargelog_parse_line(buf, n - 1, &out), -EINVAL);
+                        else {
+                                assert_int_equal(chargelog_parse_line(buf, n - 1, &out), 0);
+                                assert_int_equal(out.time_ms / 1000, strtoll(buf, NULL, 10));
+                        }
+                }
+        }
+}
+
 /* ---- the reader */
 
 /* What a read collected. */
@@ -472,6 +510,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_line),
                 cmocka_unit_test(test_format_roundtrip),
+                cmocka_unit_test(test_format_roundtrip_random),
                 cmocka_unit_test_setup_teardown(test_read_good, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_read_torn_tail, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_read_bad_lines, setup_dir, teardown_dir),
