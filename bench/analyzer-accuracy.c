@@ -48,7 +48,7 @@ struct acc_label {
 };
 
 struct acc_events {
-        struct event *v;
+        struct hpevent *v;
         size_t n, cap;
 };
 
@@ -65,12 +65,12 @@ struct acc_findings {
 };
 
 /* Appends one event read from a log. */
-static int acc_event_cb(void *userdata, const struct event *e) {
+static int acc_event_cb(void *userdata, const struct hpevent *e) {
         struct acc_events *ev = userdata;
 
         if (ev->n == ev->cap) {
                 size_t cap = ev->cap ? 2 * ev->cap : 4096;
-                struct event *v = realloc(ev->v, cap * sizeof(*v));
+                struct hpevent *v = realloc(ev->v, cap * sizeof(*v));
 
                 if (!v)
                         return -ENOMEM;

@@ -42,7 +42,7 @@ static int64_t genlog_between(struct genlog *g, int64_t lo, int64_t hi) {
 
 /* Appends one event line at the current time. */
 static int genlog_emit(struct genlog *g, enum event_kind kind, int value) {
-        struct event e = { .time_ms = g->t, .kind = kind, .value = value };
+        struct hpevent e = { .time_ms = g->t, .kind = kind, .value = value };
         char buf[96];
         size_t n;
 

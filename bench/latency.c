@@ -143,7 +143,7 @@ static int latency_signal_cb(sd_bus_message *m, void *userdata, sd_bus_error *er
         struct latency *l = userdata;
         const char *path = sd_bus_message_get_path(m);
         enum latency_source s;
-        double v;
+        double v = -1;
 
         if (!l->current || !path)
                 return 0;
@@ -222,7 +222,7 @@ static int latency_load(struct latency *l, const char *path) {
                 d = &l->devices[l->n_devices++];
                 *d = (struct latency_device) { .value = -1 };
                 memcpy(d->address, line, sizeof(d->address));
-                snprintf(d->tail, sizeof(d->tail), "dev_%s", line);
+                snprintf(d->tail, sizeof(d->tail), "dev_%.*s", LATENCY_ADDRESS_LEN, line);
                 for (char *p = d->tail; *p; p++)
                         if (*p == ':')
                                 *p = '_';

@@ -32,7 +32,7 @@ struct replay {
 };
 
 /* Every event: counted, folded into a checksum (so nothing is optimised away), analyzed. */
-static int replay_event_cb(void *userdata, const struct event *e) {
+static int replay_event_cb(void *userdata, const struct hpevent *e) {
         struct replay *rp = userdata;
 
         rp->events++;

@@ -91,7 +91,7 @@ static int cmd_analyze_start(struct cmd_analyze_log *log) {
 }
 
 /* Feeds one event, making the analyzer at the first. */
-static int cmd_analyze_event_cb(void *userdata, const struct event *e) {
+static int cmd_analyze_event_cb(void *userdata, const struct hpevent *e) {
         struct cmd_analyze_log *log = userdata;
         int r;
 

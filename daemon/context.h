@@ -35,7 +35,7 @@ struct device {
         int64_t deadline;               /* analyzer_next_deadline() when last looked at (registry.c) */
         unsigned seen_sync;             /* last BlueZ sync that reported it */
         bool published;
-        struct event *pending;          /* events waiting for room on disk (writer.c) */
+        struct hpevent *pending;          /* events waiting for room on disk (writer.c) */
         size_t n_pending, pending_cap;
         unsigned dropped;               /* pending events dropped while the queue was full */
         bool name_pending;              /* its latest name is not in its log yet (writer.c) */

@@ -85,7 +85,7 @@ static void registry_finding_cb(const struct finding *f, void *userdata) {
 
 /* Folds one event into a device — state, analyzer, alerts — exactly as it is (or will be)
  * on disk: replay at start and live changes both come through here. */
-static void registry_apply(struct context *c, struct device *d, const struct event *e) {
+static void registry_apply(struct context *c, struct device *d, const struct hpevent *e) {
         enum alerts_change change;
 
         devstate_apply(&d->state, e);
@@ -300,7 +300,7 @@ static void registry_replay_checkpoint(struct registry_replay *rp) {
 
 /* Replay callback: folds one logged event into the device (stopping at rp->stop_ms, for
  * retention's cut). */
-static int registry_replay_event_cb(void *userdata, const struct event *e) {
+static int registry_replay_event_cb(void *userdata, const struct hpevent *e) {
         struct registry_replay *rp = userdata;
 
         registry_replay_checkpoint(rp);
@@ -566,7 +566,7 @@ static void registry_flush_held(struct context *c, struct device *d) {
 static int registry_report_full(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
                                 const struct devstate_report *report, int64_t now_ms, bool force) {
         struct devstate_report sleeping, *rep = (struct devstate_report *) report;
-        struct event ev[2];
+        struct hpevent ev[2];
         struct device *d;
         unsigned mask = 0;
         bool added = false;
@@ -660,7 +660,7 @@ int registry_report(struct context *c, const char address[static ADDRESS_STRING_
 
 /* Logs one of the owner's events (ack, mute, unmute) for a device and applies it. */
 int registry_owner_event(struct context *c, struct device *d, enum event_kind kind, int value) {
-        struct event e = { .kind = kind, .value = value };
+        struct hpevent e = { .kind = kind, .value = value };
         int r;
 
         r = context_now_ms(&e.time_ms);

@@ -115,7 +115,7 @@ static int retention_compact(struct context *c, struct device *d, int64_t cut_ms
         *ret_first_ms = 0;
         if (cut < (size_t) st.st_size) {
                 const char *line = (const char *) map + cut, *nl = memchr(line, '\n', (size_t) st.st_size - cut);
-                struct event e;
+                struct hpevent e;
 
                 if (nl && chargelog_parse_line(line, (size_t) (nl - line), &e) >= 0)
                         *ret_first_ms = e.time_ms;

@@ -383,12 +383,12 @@ static int property_get_figure(sd_bus *bus, const char *path, const char *interf
 /* What GetHistory's reader needs: a ring of the newest events at or after `since`. */
 struct service_history {
         int64_t since_ms;
-        struct event *ring;
+        struct hpevent *ring;
         size_t n, next;
 };
 
 /* History callback: keeps one event at or after `since`, dropping the oldest past the cap. */
-static int service_history_event_cb(void *userdata, const struct event *e) {
+static int service_history_event_cb(void *userdata, const struct hpevent *e) {
         struct service_history *h = userdata;
 
         if (e->time_ms < h->since_ms)
@@ -431,7 +431,7 @@ static int method_get_history(sd_bus_message *m, void *userdata, sd_bus_error *e
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(dsi)");
         for (size_t i = 0; r >= 0 && i < h.n; i++) {
-                const struct event *e = &h.ring[(h.next + SERVICE_HISTORY_MAX - h.n + i) % SERVICE_HISTORY_MAX];
+                const struct hpevent *e = &h.ring[(h.next + SERVICE_HISTORY_MAX - h.n + i) % SERVICE_HISTORY_MAX];
 
                 r = sd_bus_message_append(reply, "(dsi)", (double) e->time_ms / 1000.0, event_kind_to_string(e->kind),
                                           (int32_t) e->value);
@@ -705,7 +705,7 @@ void service_alert_changed(struct context *c, struct device *d, enum alerts_chan
 
 /* The owner acknowledged, muted or unmuted: update the properties; alerts an unmute makes
  * visible again are announced as raised, since nobody has been told of them. */
-void service_alerts_owner_changed(struct context *c, struct device *d, enum alerts_change change, const struct event *e) {
+void service_alerts_owner_changed(struct context *c, struct device *d, enum alerts_change change, const struct hpevent *e) {
         if (change == ALERTS_UNMUTED)
                 for (int k = 0; k < _FINDING_KIND_MAX; k++)
                         if ((e->value == EVENT_ALL_KINDS || e->value == k) && alerts_visible(&d->alerts, (enum finding_kind) k))

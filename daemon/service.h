@@ -9,4 +9,4 @@ void service_device_changed(struct context *c, struct device *d, unsigned mask);
 void service_bluez_running_changed(struct context *c);
 void service_logging_changed(struct context *c);
 void service_alert_changed(struct context *c, struct device *d, enum alerts_change change, const struct alert *a);
-void service_alerts_owner_changed(struct context *c, struct device *d, enum alerts_change change, const struct event *e);
+void service_alerts_owner_changed(struct context *c, struct device *d, enum alerts_change change, const struct hpevent *e);

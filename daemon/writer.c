@@ -58,7 +58,7 @@ static void writer_schedule(struct context *c) {
 }
 
 /* Queues an event at the end of a device's queue, dropping the oldest when it is full. */
-static int writer_enqueue(struct device *d, const struct event *e) {
+static int writer_enqueue(struct device *d, const struct hpevent *e) {
         if (d->n_pending == WRITER_PENDING_MAX) {
                 memmove(d->pending, d->pending + 1, (WRITER_PENDING_MAX - 1) * sizeof(*d->pending));
                 d->n_pending--;
@@ -66,7 +66,7 @@ static int writer_enqueue(struct device *d, const struct event *e) {
         }
         if (d->n_pending == d->pending_cap) {
                 size_t cap = d->pending_cap ? d->pending_cap * 2 : 16;
-                struct event *n = realloc(d->pending, cap * sizeof(*n));
+                struct hpevent *n = realloc(d->pending, cap * sizeof(*n));
 
                 if (!n)
                         return -ENOMEM;
@@ -102,7 +102,7 @@ static int writer_open(struct context *c, struct device *d) {
 
 /* Appends an event now, or queues it while logging is suspended. Returns 0 when the event
  * is logged or queued (the caller then applies and publishes it), <0 only when memory is out. */
-int writer_submit(struct context *c, struct device *d, const struct event *e) {
+int writer_submit(struct context *c, struct device *d, const struct hpevent *e) {
         int r;
 
         if (c->logging_error || d->n_pending > 0 || !d->log) {

@@ -11,7 +11,7 @@
 #define WRITER_BACKOFF_MAX_MS 32000
 
 int writer_setup(struct context *c);
-int writer_submit(struct context *c, struct device *d, const struct event *e);
+int writer_submit(struct context *c, struct device *d, const struct hpevent *e);
 void writer_submit_name(struct context *c, struct device *d);
 void writer_device_unlogged(struct context *c, struct device *d, int r);
 void writer_flush(struct context *c);

@@ -106,7 +106,7 @@ enum alerts_change alerts_apply_finding(struct alerts *t, const struct finding *
 
 /* Applies one of the owner's events: ack (the open alert of a kind), mute or unmute
  * (a kind, or all). Data events change nothing here. */
-enum alerts_change alerts_apply_event(struct alerts *t, const struct event *e) {
+enum alerts_change alerts_apply_event(struct alerts *t, const struct hpevent *e) {
         unsigned bits, before = t->muted;
 
         if (!event_value_valid(e->kind, e->value))

@@ -61,7 +61,7 @@ struct alerts {
 void alerts_init(struct alerts *t, const char address[static ADDRESS_STRING_MAX]);
 void alerts_done(struct alerts *t);
 enum alerts_change alerts_apply_finding(struct alerts *t, const struct finding *f, struct alert *ret);
-enum alerts_change alerts_apply_event(struct alerts *t, const struct event *e);
+enum alerts_change alerts_apply_event(struct alerts *t, const struct hpevent *e);
 bool alerts_muted(const struct alerts *t, enum finding_kind k);
 bool alerts_visible(const struct alerts *t, enum finding_kind k);
 const struct alert *alerts_get_open(const struct alerts *t, enum finding_kind k);

@@ -159,7 +159,7 @@ struct analyzer {
         int64_t offset;                 /* monotonic − log clock */
         bool started;
         bool have_last;
-        struct event last;              /* the last event fed, as given, for duplicate lines */
+        struct hpevent last;              /* the last event fed, as given, for duplicate lines */
 
         int connected;                  /* -1 unknown, 0, 1 */
         bool connect_logged;            /* this connection began with a logged connect (not implied, no break since) */

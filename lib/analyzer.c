@@ -621,7 +621,7 @@ static void analyzer_run_timers(struct analyzer *a, int64_t until) {
 /* Feeds one event. Timers due before it fire first. An event older than the last is taken
  * as happening now (the clock went back) and breaks any rise or fall in progress; an exact
  * repeat of the last line is ignored. -EINVAL for an event the analyzer does not know. */
-int analyzer_feed(struct analyzer *a, const struct event *e) {
+int analyzer_feed(struct analyzer *a, const struct hpevent *e) {
         int64_t t;
 
         if (!a || !e || !event_value_valid(e->kind, e->value))

@@ -140,7 +140,7 @@ int analyzer_config_check(const struct analyzer_config *c, const char **ret_prob
 int analyzer_new(const struct analyzer_config *config, const char *device, analyzer_finding_cb cb, void *userdata,
                  struct analyzer **ret);
 struct analyzer *analyzer_free(struct analyzer *a);
-int analyzer_feed(struct analyzer *a, const struct event *e);
+int analyzer_feed(struct analyzer *a, const struct hpevent *e);
 void analyzer_advance(struct analyzer *a, int64_t now_ms);
 int64_t analyzer_next_deadline(const struct analyzer *a);
 bool analyzer_get_open(const struct analyzer *a, enum finding_kind k, struct finding *ret);

@@ -75,7 +75,7 @@ static int64_t chargelog_eight_digits(const char *p) {
 /* The line every writer produces (chargelog_format_event(): "<secs>.<3 digits>,battery|connected,<value>",
  * no '\r'), in one pass: true with *ret set, or false for anything else, which the general
  * parser then takes, errors included. What it accepts, it reads exactly as the general one. */
-static bool chargelog_parse_canonical(const char *p, const char *end, struct event *ret) {
+static bool chargelog_parse_canonical(const char *p, const char *end, struct hpevent *ret) {
         int64_t secs = 0, ms;
         const char *start = p;
         int value = 0;
@@ -113,13 +113,13 @@ static bool chargelog_parse_canonical(const char *p, const char *end, struct eve
         }
         if (value > (k == EVENT_BATTERY ? 100 : 1))
                 return false;   /* event_value_valid(), for these two kinds and a value of digits only */
-        *ret = (struct event) { .time_ms = secs * 1000 + ms, .kind = k, .value = value };
+        *ret = (struct hpevent) { .time_ms = secs * 1000 + ms, .kind = k, .value = value };
         return true;
 }
 
 /* Parses one event line (no '\n'); 0, or -EINVAL (malformed), -ENOMSG (unknown event), -ERANGE (value).
  * Strict where it matters (digits, the three fields) and lenient where editors differ (a trailing '\r'). */
-int chargelog_parse_line(const char *line, size_t len, struct event *ret) {
+int chargelog_parse_line(const char *line, size_t len, struct hpevent *ret) {
         const char *p = line, *end = line + len, *name;
         int64_t secs, frac = 0, value;
         size_t n, name_len;
@@ -182,7 +182,7 @@ int chargelog_parse_line(const char *line, size_t len, struct event *ret) {
         if (!event_value_valid(k, value))
                 return -ERANGE;
 
-        *ret = (struct event) {
+        *ret = (struct hpevent) {
                 .time_ms = secs * 1000 + frac,
                 .kind = k,
                 .value = (int) value,
@@ -243,7 +243,7 @@ int chargelog_parse(struct chargelog_parser *p, const char *buf, size_t len,
         for (;;) {
                 const char *nl = memchr(pos, '\n', end - pos);
                 size_t l;
-                struct event e;
+                struct hpevent e;
 
                 if (!nl)
                         break;
@@ -287,7 +287,7 @@ int chargelog_parse(struct chargelog_parser *p, const char *buf, size_t len,
 }
 
 /* Formats one event as its log line, '\n' included; returns the length (0 if it does not fit). */
-size_t chargelog_format_event(char *buf, size_t size, const struct event *e) {
+size_t chargelog_format_event(char *buf, size_t size, const struct hpevent *e) {
         const char *name = event_kind_to_string(e->kind);
         int64_t t = e->time_ms < 0 ? 0 : e->time_ms;
         int n;
@@ -716,7 +716,7 @@ int chargelog_open(int dir_fd, const char address[static ADDRESS_STRING_MAX], co
 }
 
 /* Appends one event line: one write(), one fdatasync(). */
-int chargelog_append(struct chargelog *log, const struct event *e) {
+int chargelog_append(struct chargelog *log, const struct hpevent *e) {
         char buf[96];
         size_t n;
 

@@ -31,7 +31,7 @@ enum chargelog_problem {
 
 /* Callbacks of the parser. `event` may return a negative errno to stop parsing. */
 struct chargelog_handler {
-        int (*event)(void *userdata, const struct event *e);
+        int (*event)(void *userdata, const struct hpevent *e);
         /* a "# key=value" comment; neither string is NUL-terminated */
         void (*meta)(void *userdata, const char *key, size_t key_len, const char *value, size_t value_len);
         /* a skipped line; `text` is a short description, NUL-terminated */
@@ -56,10 +56,10 @@ struct chargelog_stats {
 };
 
 const char *chargelog_problem_to_string(enum chargelog_problem p);
-int chargelog_parse_line(const char *line, size_t len, struct event *ret);
+int chargelog_parse_line(const char *line, size_t len, struct hpevent *ret);
 int chargelog_parse(struct chargelog_parser *p, const char *buf, size_t len,
                     const struct chargelog_handler *h, void *userdata, size_t *ret_consumed);
-size_t chargelog_format_event(char *buf, size_t size, const struct event *e);
+size_t chargelog_format_event(char *buf, size_t size, const struct hpevent *e);
 int chargelog_read_fd(int fd, const struct chargelog_handler *h, void *userdata, struct chargelog_stats *ret);
 int chargelog_read_file(const char *path, const struct chargelog_handler *h, void *userdata, struct chargelog_stats *ret);
 void chargelog_clean_name(const char *name, char *buf, size_t size);
@@ -70,7 +70,7 @@ struct chargelog;
 
 int chargelog_open(int dir_fd, const char address[static ADDRESS_STRING_MAX], const char *name,
                    struct chargelog **ret, bool *ret_created, off_t *ret_truncated);
-int chargelog_append(struct chargelog *log, const struct event *e);
+int chargelog_append(struct chargelog *log, const struct hpevent *e);
 int chargelog_rewrite(int dir_fd, const char address[static ADDRESS_STRING_MAX], const char *name, const char *meta,
                       size_t meta_len, const char *tail, size_t tail_len, struct chargelog **ret);
 int chargelog_append_meta(struct chargelog *log, const char *key, const char *value);

@@ -11,7 +11,7 @@ void devstate_init(struct devstate *s) {
 
 /* Folds one event into the state (the owner's own events, ack and mute, change nothing here). Time is the event's own: a clock that went backwards
  * still moves last_change to the latest event, as the log's order is the truth. */
-void devstate_apply(struct devstate *s, const struct event *e) {
+void devstate_apply(struct devstate *s, const struct hpevent *e) {
         switch (e->kind) {
         case EVENT_CONNECTED:
                 s->connected = e->value;
@@ -33,16 +33,16 @@ void devstate_apply(struct devstate *s, const struct event *e) {
  * or bluetoothd re-reading the same levels adds no lines. Values out of range are not
  * reported here (the decoder drops them), but are ignored all the same. */
 size_t devstate_diff(const struct devstate *s, const struct devstate_report *r, int64_t now_ms,
-                     struct event ret[static 2]) {
+                     struct hpevent ret[static 2]) {
         bool conn = (r->connected == 0 || r->connected == 1) && r->connected != s->connected;
         bool level = event_value_valid(EVENT_BATTERY, r->percentage) && r->percentage != s->percentage;
         size_t n = 0;
 
         if (conn && r->connected == 1)
-                ret[n++] = (struct event) { .time_ms = now_ms, .kind = EVENT_CONNECTED, .value = 1 };
+                ret[n++] = (struct hpevent) { .time_ms = now_ms, .kind = EVENT_CONNECTED, .value = 1 };
         if (level)
-                ret[n++] = (struct event) { .time_ms = now_ms, .kind = EVENT_BATTERY, .value = r->percentage };
+                ret[n++] = (struct hpevent) { .time_ms = now_ms, .kind = EVENT_BATTERY, .value = r->percentage };
         if (conn && r->connected == 0)
-                ret[n++] = (struct event) { .time_ms = now_ms, .kind = EVENT_CONNECTED, .value = 0 };
+                ret[n++] = (struct hpevent) { .time_ms = now_ms, .kind = EVENT_CONNECTED, .value = 0 };
         return n;
 }

@@ -25,6 +25,6 @@ struct devstate_report {
 };
 
 void devstate_init(struct devstate *s);
-void devstate_apply(struct devstate *s, const struct event *e);
+void devstate_apply(struct devstate *s, const struct hpevent *e);
 size_t devstate_diff(const struct devstate *s, const struct devstate_report *r, int64_t now_ms,
-                     struct event ret[static 2]);
+                     struct hpevent ret[static 2]);

@@ -22,8 +22,9 @@ enum event_kind {
 #define EVENT_FINDING_KINDS 10
 #define EVENT_ALL_KINDS (-1)
 
-/* One change, as written to disk and as fed to the analyzer: the same struct, in the same order. */
-struct event {
+/* One change, as written to disk and as fed to the analyzer: the same struct, in the same order.
+ * Named hpevent, not event: libevent's opaque `struct event` is hpmond's timer type. */
+struct hpevent {
         int64_t time_ms;        /* Unix time in milliseconds (CLOCK_REALTIME) */
         enum event_kind kind;
         int value;

@@ -27,7 +27,7 @@
 /* What one parse reported through the handler. */
 struct fuzz_chargelog_run {
         const struct chargelog_parser *parser;  /* to read the line an event is on */
-        struct event *events;
+        struct hpevent *events;
         unsigned *event_lines;
         size_t n_events, cap;
         size_t stop_after;                      /* stop with -ECANCELED at this many events, 0 never */
@@ -36,14 +36,14 @@ struct fuzz_chargelog_run {
 };
 
 /* Event callback: keeps the event and its line; stops when asked to. */
-static int fuzz_chargelog_event_cb(void *userdata, const struct event *e) {
+static int fuzz_chargelog_event_cb(void *userdata, const struct hpevent *e) {
         struct fuzz_chargelog_run *run = userdata;
 
         FUZZ_CHECK(event_value_valid(e->kind, e->value));
         FUZZ_CHECK(e->time_ms >= 0 && e->time_ms < INT64_C(1000000000000000));
         if (run->n_events == run->cap) {
                 size_t cap = run->cap ? run->cap * 2 : 64;
-                struct event *ev = realloc(run->events, cap * sizeof(*ev));
+                struct hpevent *ev = realloc(run->events, cap * sizeof(*ev));
                 unsigned *lines;
 
                 FUZZ_CHECK(ev);
@@ -176,7 +176,7 @@ static void fuzz_chargelog_parse_pieces(const char *buf, size_t len, const uint8
 static void fuzz_chargelog_roundtrip(const struct fuzz_chargelog_run *run, size_t max) {
         for (size_t i = 0; i < run->n_events && i < max; i++) {
                 char line[96];
-                struct event back;
+                struct hpevent back;
                 size_t n = chargelog_format_event(line, sizeof(line), &run->events[i]);
 
                 FUZZ_CHECK(n > 1 && line[n - 1] == '\n');

@@ -51,12 +51,12 @@ static unsigned char *fuzz_checkpoint_base(size_t *ret_size) {
         FUZZ_CHECK(analyzer_new(NULL, "AA:BB:CC:DD:EE:FF", fuzz_checkpoint_finding_cb, &t, &a) == 0);
         for (int day = 0, level = 100; day < 40; day++) {
                 int64_t t0 = INT64_C(1788220800000) + INT64_C(86400000) * day;
-                struct event e = { .time_ms = t0, .kind = EVENT_CONNECTED, .value = 1 };
+                struct hpevent e = { .time_ms = t0, .kind = EVENT_CONNECTED, .value = 1 };
 
                 devstate_apply(&s, &e);
                 (void) analyzer_feed(a, &e);
                 for (int i = 0; i < 60 && level > 4; i++) {     /* a use that drains faster each day */
-                        e = (struct event) { .time_ms = t0 + 60000 * (i + 1) * (40 - day / 2), .kind = EVENT_BATTERY,
+                        e = (struct hpevent) { .time_ms = t0 + 60000 * (i + 1) * (40 - day / 2), .kind = EVENT_BATTERY,
                                              .value = level -= 1 + day / 20 };
                         devstate_apply(&s, &e);
                         (void) analyzer_feed(a, &e);
@@ -64,7 +64,7 @@ static unsigned char *fuzz_checkpoint_base(size_t *ret_size) {
                 for (int i = 0; i < 40 && level < 100; i++) {   /* a charge that stalls at 60 now and then */
                         if (day % 7 == 3 && level >= 60)
                                 break;
-                        e = (struct event) { .time_ms = t0 + INT64_C(43200000) + 90000 * i, .kind = EVENT_BATTERY,
+                        e = (struct hpevent) { .time_ms = t0 + INT64_C(43200000) + 90000 * i, .kind = EVENT_BATTERY,
                                              .value = level = level + 3 > 100 ? 100 : level + 3 };
                         devstate_apply(&s, &e);
                         (void) analyzer_feed(a, &e);
@@ -148,9 +148,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 char *again = NULL;
 
                 /* a day of use and a charge, then time passing */
-                (void) analyzer_feed(a, &(struct event) { .time_ms = t0, .kind = EVENT_CONNECTED, .value = 1 });
+                (void) analyzer_feed(a, &(struct hpevent) { .time_ms = t0, .kind = EVENT_CONNECTED, .value = 1 });
                 for (int i = 0; i < 60; i++)
-                        (void) analyzer_feed(a, &(struct event) { .time_ms = t0 + 60000 * (i + 1), .kind = EVENT_BATTERY,
+                        (void) analyzer_feed(a, &(struct hpevent) { .time_ms = t0 + 60000 * (i + 1), .kind = EVENT_BATTERY,
                                                                   .value = i < 40 ? 90 - 2 * i : 10 + 3 * (i - 40) });
                 analyzer_advance(a, t0 + INT64_C(86400000) * 4);
                 (void) analyzer_next_deadline(a);

@@ -225,13 +225,13 @@ static void sim_label(struct sim_dev *d, int kind, int64_t onset, int64_t deadli
 /* Appends one event line the way hpmond does, with the rare duplicate and bad line. */
 static void sim_log(struct sim_dev *d, int64_t t, enum event_kind kind, int value) {
         char line[CHARGELOG_LINE_MAX];
-        struct event e;
+        struct hpevent e;
         size_t n;
 
         if (t <= d->last_true)
                 t = d->last_true + 1;
         d->last_true = t;
-        e = (struct event) { .time_ms = t + d->clock_offset, .kind = kind, .value = value };
+        e = (struct hpevent) { .time_ms = t + d->clock_offset, .kind = kind, .value = value };
         n = chargelog_format_event(line, sizeof(line), &e);
         fwrite(line, 1, n, d->log);
         if (sim_chance(&d->rng, 0.002))

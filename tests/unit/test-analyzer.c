@@ -39,7 +39,7 @@ enum op_kind { OP_EVENT, OP_ADVANCE };
 
 struct op {
         enum op_kind kind;
-        struct event e;         /* OP_EVENT */
+        struct hpevent e;         /* OP_EVENT */
         int64_t at;             /* OP_ADVANCE */
 };
 
@@ -563,9 +563,9 @@ static void test_invalid(void **state) {
         struct analyzer_config c;
 
         assert_int_equal(analyzer_new(NULL, NULL, found_cb, &out, &a), 0);
-        assert_int_equal(analyzer_feed(a, &(struct event) { T0, EVENT_BATTERY, 101 }), -EINVAL);
-        assert_int_equal(analyzer_feed(a, &(struct event) { T0, EVENT_CONNECTED, 2 }), -EINVAL);
-        assert_int_equal(analyzer_feed(a, &(struct event) { T0, (enum event_kind) 7, 1 }), -EINVAL);
+        assert_int_equal(analyzer_feed(a, &(struct hpevent) { T0, EVENT_BATTERY, 101 }), -EINVAL);
+        assert_int_equal(analyzer_feed(a, &(struct hpevent) { T0, EVENT_CONNECTED, 2 }), -EINVAL);
+        assert_int_equal(analyzer_feed(a, &(struct hpevent) { T0, (enum event_kind) 7, 1 }), -EINVAL);
         analyzer_advance(a, T0 + 100 * MIN);
         assert_int_equal(out.n, 0);
         assert_null(analyzer_free(a));

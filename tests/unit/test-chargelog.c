@@ -80,7 +80,7 @@ static const struct line_case line_cases[] = {
 static void test_parse_line(void **state) {
         for (size_t i = 0; i < sizeof(line_cases) / sizeof(line_cases[0]); i++) {
                 const struct line_case *c = &line_cases[i];
-                struct event e = {};
+                struct hpevent e = {};
                 int r = chargelog_parse_line(c->line, strlen(c->line), &e);
 
                 if (r != c->ret)
@@ -95,14 +95,14 @@ static void test_parse_line(void **state) {
 
 /* A formatted event parses back to itself. */
 static void test_format_roundtrip(void **state) {
-        const struct event in[] = {
+        const struct hpevent in[] = {
                 { 1788220800000, EVENT_CONNECTED, 1 },
                 { 1788220802511, EVENT_BATTERY, 80 },
                 { 7, EVENT_BATTERY, 0 },
         };
         for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
                 char buf[96];
-                struct event out;
+                struct hpevent out;
                 size_t n = chargelog_format_event(buf, sizeof(buf), &in[i]);
 
                 assert_true(n > 0);
@@ -119,7 +119,7 @@ static void test_format_roundtrip_random(void **state) {
         uint64_t x = 0x9E3779B97F4A7C15u;
 
         for (int i = 0; i < 20000; i++) {
-                struct event in, out;
+                struct hpevent in, out;
                 char buf[96];
                 int64_t limit = 1;
                 size_t n;
@@ -127,7 +127,7 @@ static void test_format_roundtrip_random(void **state) {
                 x ^= x << 13, x ^= x >> 7, x ^= x << 17;
                 for (int d = (int) (x % 12); d >= 0; d--)
                         limit *= 10;
-                in = (struct event) {
+                in = (struct hpevent) {
                         .time_ms = (int64_t) ((x >> 8) % (uint64_t) limit) * 1000 + (int64_t) (x % 1000),
                         .kind = x & 1 ? EVENT_BATTERY : EVENT_CONNECTED,
                         .value = x & 1 ? (int) ((x >> 20) % 101) : (int) ((x >> 20) & 1),
@@ -155,7 +155,7 @@ static void test_format_roundtrip_random(void **state) {
 
 /* What a read collected. */
 struct collected {
-        struct event events[64];
+        struct hpevent events[64];
         size_t n_events;
         unsigned problem_lines[16];
         enum chargelog_problem problems[16];
@@ -163,7 +163,7 @@ struct collected {
         char name[64];
 };
 
-static int collect_event(void *userdata, const struct event *e) {
+static int collect_event(void *userdata, const struct hpevent *e) {
         struct collected *c = userdata;
 
         if (c->n_events < 64)
@@ -413,10 +413,10 @@ static void test_open_creates(void **state) {
         assert_int_equal(chargelog_open(dfd, "AA:BB:CC:DD:EE:FF", "Bad\nName", &log, &created, NULL), 0);
         assert_true(created);
         assert_string_equal(chargelog_address(log), "AA:BB:CC:DD:EE:FF");
-        assert_int_equal(chargelog_append(log, &(struct event) { 1788220800000, EVENT_CONNECTED, 1 }), 0);
-        assert_int_equal(chargelog_append(log, &(struct event) { 1788220802511, EVENT_BATTERY, 80 }), 0);
+        assert_int_equal(chargelog_append(log, &(struct hpevent) { 1788220800000, EVENT_CONNECTED, 1 }), 0);
+        assert_int_equal(chargelog_append(log, &(struct hpevent) { 1788220802511, EVENT_BATTERY, 80 }), 0);
         assert_int_equal(chargelog_append_meta(log, "name", "New"), 0);
-        assert_int_equal(chargelog_append(log, &(struct event) { 0, 99, 80 }), -EINVAL);
+        assert_int_equal(chargelog_append(log, &(struct hpevent) { 0, 99, 80 }), -EINVAL);
         chargelog_close(log);
 
         content = slurp(*state, "AA_BB_CC_DD_EE_FF.csv");
@@ -443,7 +443,7 @@ static void test_open_cuts_torn(void **state) {
         free(write_file(*state, "AA_BB_CC_DD_EE_FF.csv", torn, strlen(torn)));
         assert_int_equal(chargelog_open(dfd, "AA:BB:CC:DD:EE:FF", NULL, &log, NULL, &cut), 0);
         assert_int_equal(cut, (off_t) strlen("1788220801.000,batt"));
-        assert_int_equal(chargelog_append(log, &(struct event) { 1788220802000, EVENT_BATTERY, 79 }), 0);
+        assert_int_equal(chargelog_append(log, &(struct hpevent) { 1788220802000, EVENT_BATTERY, 79 }), 0);
         chargelog_close(log);
         content = slurp(*state, "AA_BB_CC_DD_EE_FF.csv");
         assert_string_equal(content, "time,event,value\n1788220800.000,battery,80\n1788220802.000,battery,79\n");
@@ -487,7 +487,7 @@ static void test_append_short_write(void **state) {
         rl = old;
         rl.rlim_cur = (rlim_t) st.st_size + 10;     /* room for 10 bytes of a 26-byte line */
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
-        r = chargelog_append(log, &(struct event) { 1788220800000, EVENT_BATTERY, 80 });
+        r = chargelog_append(log, &(struct hpevent) { 1788220800000, EVENT_BATTERY, 80 });
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
         assert_true(r < 0);
 
@@ -498,7 +498,7 @@ static void test_append_short_write(void **state) {
         assert_int_equal(c.n_events, 0);
 
         /* and once there is room again, the next line lands whole */
-        assert_int_equal(chargelog_append(log, &(struct event) { 1788220801000, EVENT_BATTERY, 79 }), 0);
+        assert_int_equal(chargelog_append(log, &(struct hpevent) { 1788220801000, EVENT_BATTERY, 79 }), 0);
         assert_int_equal(read_collect(path, &c, &cs), 0);
         assert_int_equal(c.n_events, 1);
         assert_int_equal(c.events[0].value, 79);

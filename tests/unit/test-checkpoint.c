@@ -38,7 +38,7 @@ struct fold {
 };
 
 struct events {
-        struct event *v;
+        struct hpevent *v;
         size_t n, cap;
 };
 
@@ -62,7 +62,7 @@ static void fold_init(struct fold *fd) {
 }
 
 /* Applies one event as registry_apply() does. */
-static void fold_apply(struct fold *fd, const struct event *e) {
+static void fold_apply(struct fold *fd, const struct hpevent *e) {
         devstate_apply(&fd->state, e);
         if (e->kind == EVENT_CONNECTED || e->kind == EVENT_BATTERY) {
                 (void) analyzer_feed(fd->analyzer, e);
@@ -73,7 +73,7 @@ static void fold_apply(struct fold *fd, const struct event *e) {
 }
 
 /* Collects a log's events. */
-static int events_cb(void *userdata, const struct event *e) {
+static int events_cb(void *userdata, const struct hpevent *e) {
         struct events *ev = userdata;
 
         if (ev->n == ev->cap) {
@@ -93,17 +93,17 @@ static void events_add_owner(struct events *ev) {
         for (size_t i = 0; i < ev->n; i++) {
                 events_cb(&out, &ev->v[i]);
                 if (i == ev->n / 4)
-                        events_cb(&out, &(struct event) { .time_ms = ev->v[i].time_ms, .kind = EVENT_MUTE,
+                        events_cb(&out, &(struct hpevent) { .time_ms = ev->v[i].time_ms, .kind = EVENT_MUTE,
                                                            .value = FINDING_SUDDEN_DROP });
                 if (i == ev->n / 3 || i == ev->n / 2)
                         for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                                events_cb(&out, &(struct event) { .time_ms = ev->v[i].time_ms, .kind = EVENT_ACK,
+                                events_cb(&out, &(struct hpevent) { .time_ms = ev->v[i].time_ms, .kind = EVENT_ACK,
                                                                    .value = k });
                 if (i == 2 * ev->n / 3)
-                        events_cb(&out, &(struct event) { .time_ms = ev->v[i].time_ms, .kind = EVENT_UNMUTE,
+                        events_cb(&out, &(struct hpevent) { .time_ms = ev->v[i].time_ms, .kind = EVENT_UNMUTE,
                                                            .value = EVENT_ALL_KINDS });
                 if (i == 3 * ev->n / 4)
-                        events_cb(&out, &(struct event) { .time_ms = ev->v[i].time_ms, .kind = EVENT_MUTE,
+                        events_cb(&out, &(struct hpevent) { .time_ms = ev->v[i].time_ms, .kind = EVENT_MUTE,
                                                            .value = FINDING_LOW_BATTERY });
         }
         free(ev->v);
@@ -292,7 +292,7 @@ static void test_refused(void **state) {
 
         fold_init(&fd);
         for (int i = 0; i < 40; i++)
-                fold_apply(&fd, &(struct event) { .time_ms = 1788220800000 + i * 600000, .kind = EVENT_BATTERY,
+                fold_apply(&fd, &(struct hpevent) { .time_ms = 1788220800000 + i * 600000, .kind = EVENT_BATTERY,
                                                    .value = 100 - i });
         fold_init(&fresh);
         before = fresh.state;

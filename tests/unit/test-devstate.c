@@ -10,7 +10,7 @@
 
 /* Replaying events yields the last level, connection and time, in log order. */
 static void test_fold(void **state) {
-        const struct event log[] = {
+        const struct hpevent log[] = {
                 { 1000, EVENT_CONNECTED, 1 },
                 { 2000, EVENT_BATTERY, 80 },
                 { 1500, EVENT_BATTERY, 70 },    /* clock went backwards: order wins */
@@ -28,10 +28,10 @@ static void test_fold(void **state) {
         assert_int_equal(s.last_change_ms, 3000);
         assert_int_equal(s.events, 4);
         assert_int_equal(s.discharged, 10);     /* 80 → 70 */
-        devstate_apply(&s, &(struct event) { 3500, EVENT_ACK, 8 });
+        devstate_apply(&s, &(struct hpevent) { 3500, EVENT_ACK, 8 });
         assert_int_equal(s.events, 4);
         assert_int_equal(s.last_change_ms, 3000);
-        devstate_apply(&s, &(struct event) { 4000, _EVENT_KIND_INVALID, 1 });
+        devstate_apply(&s, &(struct hpevent) { 4000, _EVENT_KIND_INVALID, 1 });
         assert_int_equal(s.events, 4);
 }
 
@@ -40,7 +40,7 @@ struct diff_case {
         int connected, percentage;              /* state before */
         struct devstate_report report;
         size_t n;
-        struct event expect[2];
+        struct hpevent expect[2];
 };
 
 static const struct diff_case diff_cases[] = {
@@ -64,7 +64,7 @@ static void test_diff(void **state) {
         for (size_t i = 0; i < sizeof(diff_cases) / sizeof(diff_cases[0]); i++) {
                 const struct diff_case *c = &diff_cases[i];
                 struct devstate s;
-                struct event out[2];
+                struct hpevent out[2];
                 size_t n;
 
                 devstate_init(&s);
