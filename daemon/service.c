@@ -564,6 +564,8 @@ static int service_emit_device_properties(struct context *c, struct device *d, c
         sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
+        if (!d->published)
+                return 0;       /* as sd-bus's own emit would find no object to speak for */
         r = sd_bus_message_new_signal(c->bus, &m, d->path, "org.freedesktop.DBus.Properties", "PropertiesChanged");
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", HPMON_DEVICE_IFACE);

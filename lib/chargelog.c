@@ -86,7 +86,8 @@ static bool chargelog_parse_canonical(const char *p, const char *end, struct hpe
                 p += 8;         /* seconds since 1973 have ten digits: eight at once, then the rest */
         else
                 secs = 0;
-        for (unsigned d; p < end && (d = (unsigned) (*p - '0')) < 10; p++)
+        /* at most 13 digits in all (one past the 12 allowed, to refuse the line): no overflow */
+        for (unsigned d; p < end && p - start < 13 && (d = (unsigned) (*p - '0')) < 10; p++)
                 secs = secs * 10 + d;
         if (p == start || p - start > 12 || end - p < 5 || p[0] != '.' ||
             p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9' || p[3] < '0' || p[3] > '9' || p[4] != ',')

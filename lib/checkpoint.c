@@ -387,6 +387,8 @@ static bool checkpoint_analyzer_ok(const struct analyzer *a) {
         for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                 if (!analyzer_bool_ok(&a->open[k]) || !analyzer_time_ok(a->due[k]))
                         return false;
+                if (!a->started && a->due[k] != ANALYZER_NEVER)
+                        return false;   /* a timer in an analyzer that never started would never fire */
                 if (a->open[k] && (a->open_finding[k].kind != k || !analyzer_finding_ok(&a->open_finding[k])))
                         return false;
         }
@@ -434,6 +436,11 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
                 goto finish;
         if ((r = checkpoint_get_block(b, copy, sizeof(*copy))) < 0)
                 goto finish;
+        /* what a writer strips is stripped again, whatever the payload holds there: the rings'
+         * caches are memos (a forged one could index out of its array), and due_bound is a
+         * lower bound of due[] that 0 always satisfies */
+        checkpoint_strip_analyzer(copy);
+        copy->due_bound = 0;
         r = -EBADMSG;
         if (!checkpoint_analyzer_ok(copy))
                 goto finish;
