@@ -159,7 +159,7 @@ static bool detect_charge_stall_valid(const void *state) {
 
         return analyzer_bool_ok(&st->rising) && analyzer_bool_ok(&st->suspended) && analyzer_level_ok(st->peak) &&
                analyzer_level_ok(st->start) && analyzer_level_ok(st->low) && analyzer_time_ok(st->flat_since) &&
-               analyzer_time_ok(st->suspended_since) && analyzer_real_or_nan_ok(st->rise_pace_ms) &&
+               analyzer_time_ok(st->suspended_since) && analyzer_real_ok(st->rise_pace_ms) &&
                analyzer_real_or_nan_ok(st->fall_pace_ms);
 }
 
