@@ -219,6 +219,14 @@ static inline bool analyzer_time_ok(int64_t t) {
         return t == ANALYZER_NEVER || (t > -ANALYZER_TIME_BOUND && t < ANALYZER_TIME_BOUND);
 }
 
+/* Whether every time of a restored array is in range. */
+static inline bool analyzer_times_ok(const int64_t *t, unsigned n) {
+        for (unsigned i = 0; i < n; i++)
+                if (!analyzer_time_ok(t[i]))
+                        return false;
+        return true;
+}
+
 /* Whether a restored level is -1 (none) or a percentage. */
 static inline bool analyzer_level_ok(int v) {
         return v >= -1 && v <= 100;

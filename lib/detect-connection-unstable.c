@@ -51,20 +51,12 @@ static void detect_connection_unstable_timer(struct analyzer *a, void *state, in
         analyzer_clear(a, FINDING_CONNECTION_UNSTABLE, due);
 }
 
-/* Whether a restored ring holds times (and levels) in range (checkpoint.c). */
-static bool detect_connection_unstable_times_ok(const struct detect_connection_unstable_state *st) {
-        for (unsigned i = 0; i < DETECT_CONNECTION_UNSTABLE_MAX; i++)
-                if (!(analyzer_time_ok(st->at[i])))
-                        return false;
-        return true;
-}
-
 /* Whether a restored state holds only values its code is safe with (checkpoint.c). */
 static bool detect_connection_unstable_valid(const void *state) {
         const struct detect_connection_unstable_state *st = state;
 
         return st->n <= DETECT_CONNECTION_UNSTABLE_MAX && st->next < DETECT_CONNECTION_UNSTABLE_MAX &&
-               detect_connection_unstable_times_ok(st);
+               analyzer_times_ok(st->at, DETECT_CONNECTION_UNSTABLE_MAX);
 }
 
 const struct detector detect_connection_unstable = {

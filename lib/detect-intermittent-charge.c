@@ -107,21 +107,13 @@ static void detect_intermittent_charge_timer(struct analyzer *a, void *state, in
         analyzer_clear(a, FINDING_INTERMITTENT_CHARGE, due);
 }
 
-/* Whether a restored ring holds times (and levels) in range (checkpoint.c). */
-static bool detect_intermittent_charge_times_ok(const struct detect_intermittent_charge_state *st) {
-        for (unsigned i = 0; i < DETECT_INTERMITTENT_MAX; i++)
-                if (!(analyzer_time_ok(st->at[i])))
-                        return false;
-        return true;
-}
-
 /* Whether a restored state holds only values its code is safe with (checkpoint.c). */
 static bool detect_intermittent_charge_valid(const void *state) {
         const struct detect_intermittent_charge_state *st = state;
 
         return st->n <= DETECT_INTERMITTENT_MAX && st->next < DETECT_INTERMITTENT_MAX && analyzer_bool_ok(&st->counted) &&
                st->prev_dir >= -1 && st->prev_dir <= 1 && st->prev_steps <= 100 &&
-               analyzer_real_or_nan_ok(st->prev_rate) && detect_intermittent_charge_times_ok(st);
+               analyzer_real_or_nan_ok(st->prev_rate) && analyzer_times_ok(st->at, DETECT_INTERMITTENT_MAX);
 }
 
 const struct detector detect_intermittent_charge = {

@@ -192,18 +192,23 @@ static void config_apply(struct analyzer_config *c, const char *spec) {
         }
 }
 
+/* Feeds operations [from, to) of a script to an analyzer. */
+static void run_ops(struct analyzer *a, const struct script *s, size_t from, size_t to) {
+        for (size_t i = from; i < to; i++) {
+                if (s->ops[i].kind == OP_EVENT)
+                        assert_int_equal(analyzer_feed(a, &s->ops[i].e), 0);
+                else
+                        analyzer_advance(a, s->ops[i].at);
+        }
+}
+
 /* Runs the first n operations of a script, then advances to `until` (no advance if INT64_MIN). */
 static void run(const struct analyzer_config *cfg, const struct script *s, size_t n, int64_t until, struct found *out) {
         struct analyzer *a = NULL;
 
         out->n = 0;
         assert_int_equal(analyzer_new(cfg, "AA:BB:CC:DD:EE:FF", found_cb, out, &a), 0);
-        for (size_t i = 0; i < n; i++) {
-                if (s->ops[i].kind == OP_EVENT)
-                        assert_int_equal(analyzer_feed(a, &s->ops[i].e), 0);
-                else
-                        analyzer_advance(a, s->ops[i].at);
-        }
+        run_ops(a, s, 0, n);
         if (until != INT64_MIN)
                 analyzer_advance(a, until);
         assert_null(analyzer_free(a));
@@ -236,12 +241,7 @@ static void run_resumed(const struct analyzer_config *cfg, const struct script *
 
         out->n = 0;
         assert_int_equal(analyzer_new(cfg, "AA:BB:CC:DD:EE:FF", found_cb, out, &a), 0);
-        for (size_t i = 0; i < k; i++) {
-                if (s->ops[i].kind == OP_EVENT)
-                        assert_int_equal(analyzer_feed(a, &s->ops[i].e), 0);
-                else
-                        analyzer_advance(a, s->ops[i].at);
-        }
+        run_ops(a, s, 0, k);
         assert_int_equal(checkpoint_encode(&ds, a, NULL, 0, &text, NULL), 0);
         assert_null(analyzer_free(a));
         for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
@@ -252,12 +252,7 @@ static void run_resumed(const struct analyzer_config *cfg, const struct script *
         assert_int_equal(analyzer_new(cfg, "AA:BB:CC:DD:EE:FF", found_cb, out, &b), 0);
         assert_int_equal(checkpoint_reader_restore(&rd, NULL, b, NULL, NULL), 0);
         checkpoint_reader_done(&rd);
-        for (size_t i = k; i < s->n; i++) {
-                if (s->ops[i].kind == OP_EVENT)
-                        assert_int_equal(analyzer_feed(b, &s->ops[i].e), 0);
-                else
-                        analyzer_advance(b, s->ops[i].at);
-        }
+        run_ops(b, s, k, s->n);
         assert_null(analyzer_free(b));
 }
 
