@@ -109,13 +109,14 @@ static int cmd_analyze_event_cb(void *userdata, const struct hpevent *e) {
 static void cmd_analyze_meta_cb(void *userdata, const char *key, size_t key_len, const char *value, size_t value_len) {
         struct cmd_analyze_log *log = userdata;
         char buf[CHARGELOG_NAME_MAX + 1];
+        int r;
 
-        snprintf(buf, sizeof(buf), "%.*s", (int) value_len, value);
-        if (key_len == strlen(CHECKPOINT_KEY) && memcmp(key, CHECKPOINT_KEY, key_len) == 0) {
-                if (checkpoint_reader_add(&log->checkpoint, value, value_len) < 0)
-                        fprintf(stderr, "%s: checkpoint too large, skipped\n", log->path);
+        r = checkpoint_reader_meta(&log->checkpoint, key, key_len, value, value_len);
+        if (r < 0)
+                fprintf(stderr, "%s: checkpoint skipped: %s\n", log->path, strerror(-r));
+        if (r != 0)
                 return;
-        }
+        snprintf(buf, sizeof(buf), "%.*s", (int) value_len, value);
         if (key_len == 7 && memcmp(key, "address", 7) == 0)
                 (void) address_normalize(buf, log->address);
         else if (key_len == 4 && memcmp(key, "name", 4) == 0)

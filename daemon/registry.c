@@ -322,16 +322,15 @@ void registry_replay_finish(struct registry_replay *rp) {
 static void registry_replay_meta_cb(void *userdata, const char *key, size_t key_len, const char *value, size_t value_len) {
         struct registry_replay *rp = userdata;
         char raw[CHARGELOG_NAME_MAX * 4 + 1], clean[CHARGELOG_NAME_MAX + 1], *n;
+        int r;
 
-        if (key_len == strlen(CHECKPOINT_KEY) && memcmp(key, CHECKPOINT_KEY, key_len) == 0) {
-                if (!rp->checkpoint_refused && checkpoint_reader_add(&rp->checkpoint, value, value_len) < 0) {
-                        log_warning("%s/devices/%s: checkpoint too large or no memory, skipped.", rp->c->state_dir,
-                                    rp->file);
-                        rp->checkpoint_refused = true;  /* said once, not once a line */
-                        checkpoint_reader_done(&rp->checkpoint);
-                }
-                return;
+        r = checkpoint_reader_meta(&rp->checkpoint, key, key_len, value, value_len);
+        if (r < 0) {
+                log_warning_errno(r, "%s/devices/%s: checkpoint skipped: %m", rp->c->state_dir, rp->file);
+                rp->checkpoint_refused = true;
         }
+        if (r != 0)
+                return;
         if (key_len != 4 || memcmp(key, "name", 4) != 0)
                 return;
         /* a file is no more trusted than the bus: the name is published, so it is cleaned */

@@ -308,6 +308,25 @@ int checkpoint_reader_add(struct checkpoint_reader *r, const char *value, size_t
         return 0;
 }
 
+/* Takes a log's "# key=value" comment if it is a checkpoint line: 1 taken, 0 not one,
+ * <0 refused (-E2BIG past any payload of ours, -ENOMEM): said once, since the checkpoint's
+ * further lines are then taken and dropped. */
+int checkpoint_reader_meta(struct checkpoint_reader *r, const char *key, size_t key_len, const char *value,
+                           size_t value_len) {
+        int ret;
+
+        if (key_len != strlen(CHECKPOINT_KEY) || memcmp(key, CHECKPOINT_KEY, key_len) != 0)
+                return 0;
+        if (r->refused)
+                return 1;
+        ret = checkpoint_reader_add(r, value, value_len);
+        if (ret >= 0)
+                return 1;
+        free(r->text);
+        *r = (struct checkpoint_reader) { .refused = true };
+        return ret;
+}
+
 /* Whether lines were collected that no event has restored yet. */
 bool checkpoint_reader_pending(const struct checkpoint_reader *r) {
         return r && r->len > 0;

@@ -37,9 +37,12 @@ int checkpoint_encode(const struct devstate *s, const struct analyzer *a, const 
 struct checkpoint_reader {
         char *text;             /* the base64 of every line so far, joined */
         size_t len, cap;
+        bool refused;           /* a line was refused: the rest of this checkpoint is dropped */
 };
 
 int checkpoint_reader_add(struct checkpoint_reader *r, const char *value, size_t len);
+int checkpoint_reader_meta(struct checkpoint_reader *r, const char *key, size_t key_len, const char *value,
+                           size_t value_len);
 bool checkpoint_reader_pending(const struct checkpoint_reader *r);
 int checkpoint_reader_restore(struct checkpoint_reader *r, struct devstate *s, struct analyzer *a,
                               struct alerts *t, int64_t *ret_cut_ms);

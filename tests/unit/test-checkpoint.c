@@ -317,6 +317,21 @@ static void test_refused(void **state) {
         assert_int_equal(fresh.n_found, 0);
         assert_int_equal(checkpoint_reader_restore(&rd, NULL, fresh.analyzer, NULL, NULL), -ENODATA);
         checkpoint_reader_done(&rd);
+
+        /* comments: only "checkpoint" is taken; one past any payload of ours refuses the rest */
+        {
+                static char big[64 * 1024];
+
+                memset(big, 'A', sizeof(big));
+                assert_int_equal(checkpoint_reader_meta(&rd, "name", 4, "x", 1), 0);
+                assert_int_equal(checkpoint_reader_meta(&rd, "checkpoint", 10, "AAAA", 4), 1);
+                assert_true(checkpoint_reader_pending(&rd));
+                assert_int_equal(checkpoint_reader_meta(&rd, "checkpoint", 10, big, sizeof(big)), -E2BIG);
+                assert_false(checkpoint_reader_pending(&rd));
+                assert_int_equal(checkpoint_reader_meta(&rd, "checkpoint", 10, "AAAA", 4), 1);
+                assert_false(checkpoint_reader_pending(&rd));
+                checkpoint_reader_done(&rd);
+        }
         analyzer_free(fd.analyzer);
         analyzer_free(fresh.analyzer);
         alerts_done(&fd.alerts);
