@@ -47,7 +47,6 @@ struct device {
         struct event *hold_timer;       /* delivers `held` when `rate` allows; NULL until a flood */
         int64_t flood_said_ms;          /* when a flood was last logged (monotonic) */
         int64_t first_event_ms;         /* the oldest event of its log (after a checkpoint), 0 none */
-        int64_t keep_ms;                /* [log] keep for it, 0 keeps all (retention.c) */
         int64_t compact_after_ms;       /* no compaction tried before this (after a failure) */
 };
 

@@ -55,6 +55,11 @@ struct device *registry_find_path(struct context *c, const char *path) {
         return found ? *found : NULL;
 }
 
+/* A device's thresholds: its own if its [device ...] section changes any, else the shared ones. */
+const struct analyzer_config *registry_device_config(const struct device *d) {
+        return d->own_config ? d->own_config : &d->context->config;
+}
+
 /* Frees one device; accepts NULL and returns NULL. */
 struct device *registry_device_free(struct device *d) {
         if (!d)
@@ -230,7 +235,6 @@ struct device *registry_device_new(struct context *c, const char address[static 
                         r = analyzer_new(d->own_config, address, registry_finding_cb, d, &d->analyzer);
                 } else
                         r = -ENOMEM;
-                d->keep_ms = own.log_keep_ms;
         }
         if (r < 0) {
                 free(d->own_config);

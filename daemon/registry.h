@@ -30,6 +30,7 @@ extern const struct chargelog_handler registry_replay_handler;
 void registry_replay_finish(struct registry_replay *rp);
 struct device *registry_device_new(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name);
 struct device *registry_device_free(struct device *d);
+const struct analyzer_config *registry_device_config(const struct device *d);
 int registry_load(struct context *c);
 int registry_setup(struct context *c);
 int registry_owner_event(struct context *c, struct device *d, enum event_kind kind, int value);

@@ -1,7 +1,8 @@
 /* hpmond — retention.
  *
  * A log grows by at most ~60 lines a day; [log] keep (730 days by default) bounds it. When
- * a headset's oldest event is older than keep plus a margin, its log is compacted:
+ * a headset's oldest event is older than keep plus a margin (lib/compaction.c decides), its
+ * log is compacted:
  *
  *   read the log into a scratch device, stopping at the first event newer than now − keep
  *   ──▶ checkpoint of the scratch device's fold there (lib/checkpoint.c)
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "compaction.h"
 #include "log.h"
 #include "registry.h"
 #include "retention.h"
@@ -31,27 +33,17 @@
 #define RETENTION_DAY_MS INT64_C(86400000)
 /* after a failed compaction, the next try waits this long */
 #define RETENTION_RETRY_MS (RETENTION_DAY_MS / 4)
-/* the newest lines a compaction always keeps, whatever the clock says: a wall clock that
- * jumps years ahead must not turn a whole history into a checkpoint at once */
-#define RETENTION_KEEP_LINES 2000
-
-/* How much older than keep the oldest event may get before compaction: an eighth of keep,
- * at most 30 days, so a log is rewritten about once a month, not at every append. */
-int64_t retention_margin_ms(int64_t keep_ms) {
-        int64_t m = keep_ms / 8;
-
-        return m < 30 * RETENTION_DAY_MS ? m : 30 * RETENTION_DAY_MS;
-}
 
 /* Feeds whole lines of a mapped log to the replay handler until it stops at the cut, or
- * RETENTION_KEEP_LINES before the end; returns the offset of the line it stopped at. */
+ * COMPACTION_KEEP_LINES before the end; returns the offset of the line it stopped at. */
 static size_t retention_find_cut(struct registry_replay *rp, const char *map, size_t size) {
         struct chargelog_parser parser = {};
         size_t off = 0, lines = 0, line = 0;
 
         for (const char *p = map; (p = memchr(p, '\n', size - (size_t) (p - map))); p++)
                 lines++;
-        while (off < size && line + RETENTION_KEEP_LINES < lines) {
+        lines = compaction_lines_to_read(lines);
+        while (off < size && line < lines) {
                 const char *nl = memchr(map + off, '\n', size - off);
                 size_t len, consumed = 0;
 
@@ -151,14 +143,14 @@ void retention_run(struct context *c, struct device *d, int64_t now_ms) {
         off_t sizes[2] = {};
         int r;
 
-        if (d->keep_ms <= 0 || d->first_event_ms == 0 || !d->log)
-                return;
-        if (now_ms - d->first_event_ms <= d->keep_ms + retention_margin_ms(d->keep_ms))
-                return;
-        if (c->logging_error || d->n_pending > 0 || now_ms < d->compact_after_ms)
-                return;         /* the disk is full (a copy needs room) or it failed lately */
+        int64_t keep_ms = registry_device_config(d)->log_keep_ms;
 
-        cut_ms = now_ms - d->keep_ms;
+        if (!d->log || !compaction_due(keep_ms, d->first_event_ms, d->compact_after_ms, now_ms))
+                return;
+        if (c->logging_error || d->n_pending > 0)
+                return;         /* the disk is full: a copy needs room */
+
+        cut_ms = compaction_cut_ms(keep_ms, now_ms);
         r = retention_compact(c, d, cut_ms, &first_ms, sizes);
         if (r == -EPROTO) {
                 log_warning("Not compacting the log of %s: its checkpoint cannot be read by this build, and "
@@ -174,7 +166,7 @@ void retention_run(struct context *c, struct device *d, int64_t now_ms) {
         }
         /* whatever the log's oldest line says now, the next look is a margin away: a log
          * never gets rewritten at every append */
-        d->compact_after_ms = now_ms + retention_margin_ms(d->keep_ms);
+        d->compact_after_ms = now_ms + compaction_margin_ms(keep_ms);
         d->first_event_ms = first_ms ? first_ms : now_ms;
         if (r == -EALREADY)
                 return;

@@ -4,5 +4,4 @@
 
 #include "context.h"
 
-int64_t retention_margin_ms(int64_t keep_ms);
 void retention_run(struct context *c, struct device *d, int64_t now_ms);

@@ -1,0 +1,16 @@
+/* hpmon — when a charge log is compacted, and where it is cut (retention's policy). Pure:
+ * the daemon's retention.c asks it, with the time passed in, and does the disk work. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The newest lines a compaction always keeps, whatever the clock says: a wall clock that
+ * jumps years ahead must not turn a whole history into a checkpoint at once. */
+#define COMPACTION_KEEP_LINES 2000
+
+int64_t compaction_margin_ms(int64_t keep_ms);
+bool compaction_due(int64_t keep_ms, int64_t oldest_ms, int64_t not_before_ms, int64_t now_ms);
+int64_t compaction_cut_ms(int64_t keep_ms, int64_t now_ms);
+size_t compaction_lines_to_read(size_t lines);
