@@ -37,12 +37,12 @@ struct bluez_decode_walk {
         struct bluez_props *props;
 };
 
-/* Decodes one property, checking its variant's type first; skips what hpmond does not use. */
-static int bluez_decode_one_cb(sd_bus_message *m, const char *key, void *userdata) {
-        struct bluez_decode_walk *w = userdata;
-        struct bluez_props *p = w->props;
-        bool is_device = strcmp(w->interface, BLUEZ_DEVICE_IFACE) == 0;
-        bool is_battery = strcmp(w->interface, BLUEZ_BATTERY_IFACE) == 0;
+/* Decodes the variant at the read position as `interface`'s property `key` into *p (the
+ * a{sv} walk below, and a Properties.Get reply), checking its type first; skips a
+ * property hpmond does not use. A bad value is noted in p->problems, never an error. */
+int bluez_decode_value(sd_bus_message *m, const char *interface, const char *key, struct bluez_props *p) {
+        bool is_device = strcmp(interface, BLUEZ_DEVICE_IFACE) == 0;
+        bool is_battery = strcmp(interface, BLUEZ_BATTERY_IFACE) == 0;
         const char *sig;
         int r;
 
@@ -118,12 +118,24 @@ wrong_type:
         return sd_bus_message_skip(m, "v");
 }
 
+/* One entry of the a{sv}. */
+static int bluez_decode_one_cb(sd_bus_message *m, const char *key, void *userdata) {
+        struct bluez_decode_walk *w = userdata;
+
+        return bluez_decode_value(m, w->interface, key, w->props);
+}
+
 /* Decodes an a{sv} of `interface` at the message's read position into a fresh *ret. */
 int bluez_decode_props(sd_bus_message *m, const char *interface, struct bluez_props *ret) {
         struct bluez_decode_walk w = { .interface = interface, .props = ret };
 
-        *ret = (struct bluez_props) { .percentage = -1 };
+        bluez_decode_init(ret);
         return bus_dict_read_properties(m, bluez_decode_one_cb, &w);
+}
+
+/* Empties *ret: nothing present, no problems. */
+void bluez_decode_init(struct bluez_props *ret) {
+        *ret = (struct bluez_props) { .percentage = -1 };
 }
 
 /* Overlays what `from` has onto `into`; values `from` lacks keep their old ones. */

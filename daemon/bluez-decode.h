@@ -29,5 +29,7 @@ struct bluez_props {
         char problems[BLUEZ_PROBLEMS_MAX][128];
 };
 
+void bluez_decode_init(struct bluez_props *ret);
+int bluez_decode_value(sd_bus_message *m, const char *interface, const char *key, struct bluez_props *p);
 int bluez_decode_props(sd_bus_message *m, const char *interface, struct bluez_props *ret);
 void bluez_decode_merge(struct bluez_props *into, const struct bluez_props *from);

@@ -10,7 +10,19 @@
  *   start ─▶ matches ─▶ GetNameOwner ─┬─ owner ──▶ GetManagedObjects ─▶ full sync
  *                                     └─ none ───▶ everything disconnected
  *   NameOwnerChanged(org.bluez): old owner gone ─▶ everything disconnected;
- *                                new owner      ─▶ GetManagedObjects ─▶ full sync */
+ *                                new owner      ─▶ GetManagedObjects ─▶ full sync
+ *
+ * sd-bus refuses some strings that libdbus, and so bluetoothd and dbus-daemon, let through
+ * (the noncharacters U+FDD0..U+FDEF and U+xxFFFE/F): a device whose name holds one makes
+ * the rest of any message that carries the name unreadable. Any device in radio range can
+ * have such a name. So when a signal or the object list cannot be read to its end, the
+ * objects it left unread are *probed*: their Address, Connected and Percentage are asked
+ * for one Properties.Get at a time, which never reads the name:
+ *
+ *   PropertiesChanged/InterfacesAdded unreadable ─▶ probe that object
+ *   GetManagedObjects unreadable at object X      ─▶ probe X, and every headset hpmond
+ *        knows but did not read, on every adapter seen; until the next full sync, a
+ *        signal from an object not in the mirror probes it too */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +46,37 @@ struct bluez_state {
         char *name, *alias;
 };
 
+/* What a probe asks, one Properties.Get each. */
+enum bluez_ask {
+        BLUEZ_ASK_ADDRESS,
+        BLUEZ_ASK_CONNECTED,
+        BLUEZ_ASK_PERCENTAGE,
+        _BLUEZ_ASK_MAX,
+};
+
+static const struct {
+        const char *interface, *property;
+} bluez_asks[_BLUEZ_ASK_MAX] = {
+        [BLUEZ_ASK_ADDRESS] = { BLUEZ_DEVICE_IFACE, "Address" },
+        [BLUEZ_ASK_CONNECTED] = { BLUEZ_DEVICE_IFACE, "Connected" },
+        [BLUEZ_ASK_PERCENTAGE] = { BLUEZ_BATTERY_IFACE, "Percentage" },
+};
+
+struct bluez_device;
+
+/* The Properties.Get calls in flight for one device (allocated only while probing). */
+struct bluez_probe {
+        struct bluez *b;
+        struct bluez_device *d;
+        sd_bus_slot *asks[_BLUEZ_ASK_MAX];
+};
+
 /* One BlueZ device object as last seen. */
 struct bluez_device {
         char *path;
         struct bluez_state props;
         bool has_battery;
+        struct bluez_probe *probe;      /* NULL unless a probe is in flight */
 };
 
 struct bluez {
@@ -48,6 +86,10 @@ struct bluez {
         size_t n_devices;
         sd_bus_slot *sync_call;         /* GetManagedObjects or GetNameOwner in flight */
         sd_bus_slot *matches[4];
+        bool partial;                   /* the last object list could not be read to its end */
+        const char *reading;            /* the object GetManagedObjects is reading (in the reply) */
+        char **adapters;                /* adapters read in the last object list, while partial */
+        size_t n_adapters;
 };
 
 #define BLUEZ_MATCH_SENDER "type='signal',sender='" BLUEZ_BUS_NAME "',"
@@ -108,6 +150,16 @@ static struct bluez_device *bluez_get(struct bluez *b, const char *path) {
         return d;
 }
 
+/* Cancels a probe's calls still in flight; accepts NULL and returns NULL. */
+static struct bluez_probe *bluez_probe_free(struct bluez_probe *p) {
+        if (!p)
+                return NULL;
+        for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++)
+                sd_bus_slot_unref(p->asks[i]);
+        free(p);
+        return NULL;
+}
+
 /* Drops one mirrored device. */
 static void bluez_remove(struct bluez *b, struct bluez_device *gone) {
         bool found;
@@ -117,6 +169,7 @@ static void bluez_remove(struct bluez *b, struct bluez_device *gone) {
                 return;
         memmove(b->devices + i, b->devices + i + 1, (b->n_devices - i - 1) * sizeof(*b->devices));
         b->n_devices--;
+        bluez_probe_free(gone->probe);
         free(gone->props.name);
         free(gone->props.alias);
         free(gone->path);
@@ -129,6 +182,32 @@ static void bluez_clear(struct bluez *b) {
                 bluez_remove(b, b->devices[b->n_devices - 1]);
         free(b->devices);
         b->devices = NULL;
+}
+
+/* Forgets the adapters of a partial object list. */
+static void bluez_clear_adapters(struct bluez *b) {
+        for (size_t i = 0; i < b->n_adapters; i++)
+                free(b->adapters[i]);
+        b->adapters = (free(b->adapters), NULL);
+        b->n_adapters = 0;
+}
+
+/* Notes an adapter's object path (once); -ENOMEM leaves it out. */
+static int bluez_add_adapter(struct bluez *b, const char *path) {
+        char **grown;
+
+        for (size_t i = 0; i < b->n_adapters; i++)
+                if (strcmp(b->adapters[i], path) == 0)
+                        return 0;
+        grown = realloc(b->adapters, (b->n_adapters + 1) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        b->adapters = grown;
+        b->adapters[b->n_adapters] = strdup(path);
+        if (!b->adapters[b->n_adapters])
+                return -ENOMEM;
+        b->n_adapters++;
+        return 0;
 }
 
 /* The current wall clock in ms, the time of what is reported now. */
@@ -212,12 +291,125 @@ static int bluez_read_interface_cb(sd_bus_message *m, const char *path, const ch
         struct bluez_device *d;
         int r;
 
+        b->reading = path;
+        if (strcmp(interface, "org.bluez.Adapter1") == 0)
+                (void) bluez_add_adapter(b, path);
         if (!(dev || bat) || !(d = bluez_get(b, path)))
                 return sd_bus_message_skip(m, "a{sv}");
         r = bluez_apply_props(d, m, interface);
         if (bat)
                 d->has_battery = true;
         return r;
+}
+
+/* A probe's Properties.Get came back: one value into the mirror, then the device is
+ * reported. An object that has no Address is no device hpmond can follow: dropped again.
+ * No Percentage means no Battery1 (any error: the battery is not there to read). */
+static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct bluez_probe *p = userdata;
+        struct bluez *b = p->b;
+        struct bluez_device *d = p->d;
+        sd_bus_slot *slot = sd_bus_get_current_slot(sd_bus_message_get_bus(m));
+        struct bluez_props got;
+        size_t ask;
+        bool done = true;
+        int r;
+
+        for (ask = 0; ask < _BLUEZ_ASK_MAX && p->asks[ask] != slot; ask++)
+                ;
+        if (ask == _BLUEZ_ASK_MAX)
+                return 0;
+        p->asks[ask] = sd_bus_slot_unref(p->asks[ask]);
+        for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++)
+                if (p->asks[i])
+                        done = false;
+        if (done)
+                d->probe = bluez_probe_free(p);
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                if (ask == BLUEZ_ASK_PERCENTAGE) {
+                        d->has_battery = false;
+                        d->props.present &= ~BLUEZ_PROP_PERCENTAGE;
+                } else if (ask == BLUEZ_ASK_ADDRESS && !(d->props.present & BLUEZ_PROP_ADDRESS)) {
+                        bluez_remove(b, d);
+                        return 0;
+                }
+        } else {
+                bluez_decode_init(&got);
+                r = bluez_decode_value(m, bluez_asks[ask].interface, bluez_asks[ask].property, &got);
+                if (r < 0 || got.n_problems > 0) {
+                        log_warning("%s: BlueZ's %s is not usable, ignoring: %s", d->path, bluez_asks[ask].property,
+                                    got.n_problems > 0 ? got.problems[0] : "malformed reply");
+                        return 0;
+                }
+                (void) bluez_merge(&d->props, &got);
+                if (ask == BLUEZ_ASK_PERCENTAGE)
+                        d->has_battery = true;
+        }
+        bluez_report(b, d, bluez_now());
+        return 0;
+}
+
+/* Asks for a device's values one property at a time (see the top of this file); the
+ * object joins the mirror now, so its signals are followed meanwhile. */
+static void bluez_probe(struct bluez *b, const char *path) {
+        struct bluez_device *d;
+        struct bluez_probe *p;
+        int r;
+
+        d = bluez_get(b, path);
+        if (!d) {
+                log_warning_errno(-ENOMEM, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
+                return;
+        }
+        if (d->probe)
+                return;         /* its answers are on their way */
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+                log_warning_errno(-ENOMEM, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
+                return;
+        }
+        p->b = b;
+        p->d = d;
+        d->probe = p;
+        for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++) {
+                r = sd_bus_call_method_async(b->c->bus, &p->asks[i], b->owner, path, "org.freedesktop.DBus.Properties",
+                                             "Get", bluez_probe_reply_cb, p, "ss", bluez_asks[i].interface,
+                                             bluez_asks[i].property);
+                if (r < 0)
+                        log_warning_errno(r, "%s: cannot ask BlueZ for its %s: %m", path, bluez_asks[i].property);
+        }
+}
+
+/* After an object list read only in part: every headset hpmond knows that it did not
+ * read is probed on every adapter seen (BlueZ's paths are ADAPTER/dev_AA_BB_CC_DD_EE_FF). */
+static void bluez_probe_known(struct bluez *b, const char *unread) {
+        struct context *c = b->c;
+        char parent[BUSDEF_DEVICE_PATH_MAX], path[BUSDEF_DEVICE_PATH_MAX + 64], u[ADDRESS_STRING_MAX];
+        const char *slash = unread ? strrchr(unread, '/') : NULL;
+        bool found;
+
+        if (slash && slash > unread && (size_t) (slash - unread) < sizeof(parent)) {
+                /* the unreadable object's adapter, if the list had not reached it yet */
+                memcpy(parent, unread, slash - unread);
+                parent[slash - unread] = '\0';
+                if (strncmp(slash, "/dev_", 5) == 0)
+                        (void) bluez_add_adapter(b, parent);
+        }
+        for (size_t i = 0; i < c->n_devices; i++) {
+                found = false;
+                for (size_t j = 0; j < b->n_devices && !found; j++)
+                        found = (b->devices[j]->props.present & BLUEZ_PROP_ADDRESS) &&
+                                strcmp(b->devices[j]->props.address, c->devices[i]->address) == 0;
+                if (found)
+                        continue;
+                address_to_underscores(c->devices[i]->address, u);
+                for (size_t k = 0; k < b->n_adapters; k++) {
+                        if ((size_t) snprintf(path, sizeof(path), "%s/dev_%s", b->adapters[k], u) >= sizeof(path))
+                                continue;
+                        bluez_probe(b, path);
+                }
+        }
 }
 
 /* Whether a signal comes from the bluetoothd we follow. */
@@ -243,17 +435,26 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
         }
 
         bluez_clear(b);
+        bluez_clear_adapters(b);
+        b->reading = NULL;
         registry_sync_begin(c);
         r = bus_dict_read_objects(m, bluez_read_interface_cb, b);
         for (size_t i = 0; i < b->n_devices; i++)
                 bluez_report(b, b->devices[i], now);
-        if (r < 0)
+        b->partial = r < 0;
+        if (r < 0) {
                 /* sd-bus refuses some strings libdbus lets through (noncharacters): then the
                  * rest of the list cannot be read, and a device missing from it is not gone */
-                log_warning_errno(r, "BlueZ's object list could not be read to its end, using what was read "
-                                     "and keeping the devices after it as they were: %m");
-        else
+                log_warning_errno(r, "BlueZ's object list could not be read past %s; asking for each headset "
+                                     "not read one value at a time: %m", b->reading ? b->reading : "its start");
+                if (b->reading)
+                        bluez_probe(b, b->reading);
+                bluez_probe_known(b, b->reading);
+        } else {
+                bluez_clear_adapters(b);
                 registry_sync_end(c, now);
+        }
+        b->reading = NULL;
         log_info("BlueZ is running: %zu device(s) followed.", c->n_devices);
 done:
         c->bluez_synced = true;
@@ -303,6 +504,8 @@ static void bluez_vanished(struct bluez *b) {
         b->owner = (free(b->owner), NULL);
         b->sync_call = sd_bus_slot_unref(b->sync_call);
         bluez_clear(b);
+        bluez_clear_adapters(b);
+        b->partial = false;
         registry_sync_begin(c);
         registry_sync_end(c, now);
         if (c->bluez_running) {
@@ -357,10 +560,15 @@ static int match_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_erro
         if (!bluez_from_owner(b, m))
                 return 0;
         r = sd_bus_message_read(m, "o", &path);
-        if (r >= 0)
-                r = bus_dict_read_interfaces(m, path, bluez_read_interface_cb, b);
         if (r < 0) {
                 log_warning_errno(r, "Malformed InterfacesAdded from BlueZ, ignoring: %m");
+                return 0;
+        }
+        r = bus_dict_read_interfaces(m, path, bluez_read_interface_cb, b);
+        if (r < 0) {
+                log_warning_errno(r, "InterfacesAdded from BlueZ for %s could not be read, asking for its values "
+                                     "one at a time: %m", path);
+                bluez_probe(b, path);
                 return 0;
         }
         /* reported if known already or added now, even if no Device1 or Battery1 came with it */
@@ -445,15 +653,21 @@ static int match_properties_changed(sd_bus_message *m, void *userdata, sd_bus_er
 
         if (!bluez_from_owner(b, m))
                 return 0;
-        d = bluez_find(b, sd_bus_message_get_path(m));
-        if (!d)
-                return 0;
         r = sd_bus_message_read(m, "s", &iface);
         if (r < 0 || (strcmp(iface, BLUEZ_DEVICE_IFACE) != 0 && strcmp(iface, BLUEZ_BATTERY_IFACE) != 0))
                 return 0;
+        d = bluez_find(b, sd_bus_message_get_path(m));
+        if (!d) {
+                /* after a partial object list, a device it left unread speaks up */
+                if (b->partial)
+                        bluez_probe(b, sd_bus_message_get_path(m));
+                return 0;
+        }
         r = bluez_apply_props(d, m, iface);
         if (r < 0) {
-                log_warning_errno(r, "Malformed PropertiesChanged from BlueZ on %s, ignoring: %m", d->path);
+                log_warning_errno(r, "PropertiesChanged from BlueZ on %s could not be read, asking for its values "
+                                     "one at a time: %m", d->path);
+                bluez_probe(b, d->path);
                 return 0;
         }
         if (strcmp(iface, BLUEZ_BATTERY_IFACE) == 0)
@@ -513,6 +727,7 @@ struct bluez *bluez_free(struct bluez *b) {
         for (size_t i = 0; i < sizeof(b->matches) / sizeof(b->matches[0]); i++)
                 sd_bus_slot_unref(b->matches[i]);
         bluez_clear(b);
+        bluez_clear_adapters(b);
         free(b->owner);
         free(b);
         return NULL;

@@ -7,8 +7,8 @@
 #     GetManagedObjects after a restart of hpmond;
 #   - out-of-range levels, malformed addresses;
 #   - 1 MB aliases: Device.Name and the log's "# name=" are cut to at most 248 bytes, on
-#     a UTF-8 boundary, with no control characters (C0 and DEL here; C1 is a known bug,
-#     see test-known-bugs-names.py);
+#     a UTF-8 boundary, with no control characters (C0 and DEL here; C1 is tested in
+#     test-hostile-names.py);
 #   - unknown interfaces and unknown properties of every shape on headsets;
 #   - InterfacesAdded, InterfacesRemoved and PropertiesChanged with garbage signatures
 #     and garbage dictionaries;
@@ -103,7 +103,7 @@ def utf8_len(s):
 
 
 def control_chars(s):
-    """C0 and DEL.  (C1, U+0080..U+009F, is a known bug: test-known-bugs-names.py.)"""
+    """C0 and DEL.  (C1, U+0080..U+009F: test-hostile-names.py.)"""
     return sorted({f'U+{ord(ch):04X}' for ch in s if unicodedata.category(ch) == 'Cc' and not 0x80 <= ord(ch) <= 0x9f})
 
 

@@ -149,6 +149,58 @@ static void test_not_a_dict(void **state) {
         sd_bus_message_unref(m);
 }
 
+/* One property as a Properties.Get reply carries it: a lone variant. */
+struct value_case {
+        const char *name;
+        const char *interface, *key;
+        char type;              /* 's', 'b' or 'y' */
+        const char *s;
+        int v;
+        unsigned present;       /* what it must set */
+        unsigned problems;
+};
+
+static const struct value_case value_cases[] = {
+        { "address", "org.bluez.Device1", "Address", 's', "aa:bb:cc:dd:ee:01", 0, BLUEZ_PROP_ADDRESS, 0 },
+        { "bad address", "org.bluez.Device1", "Address", 's', "aa:bb", 0, 0, 1 },
+        { "connected false", "org.bluez.Device1", "Connected", 'b', NULL, 0, BLUEZ_PROP_CONNECTED, 0 },
+        { "connected as a string", "org.bluez.Device1", "Connected", 's', "no", 0, 0, 1 },
+        { "percentage", "org.bluez.Battery1", "Percentage", 'y', NULL, 42, BLUEZ_PROP_PERCENTAGE, 0 },
+        { "percentage 101", "org.bluez.Battery1", "Percentage", 'y', NULL, 101, 0, 1 },
+        { "percentage on Device1", "org.bluez.Device1", "Percentage", 'y', NULL, 42, 0, 0 },
+        { "alias", "org.bluez.Device1", "Alias", 's', "Buds", 0, BLUEZ_PROP_ALIAS, 0 },
+};
+
+/* bluez_decode_value() reads one variant with the same checks as a dictionary entry, and
+ * reads it whole (the message is at its end after it). */
+static void test_value(void **state) {
+        for (size_t i = 0; i < sizeof(value_cases) / sizeof(value_cases[0]); i++) {
+                const struct value_case *vc = &value_cases[i];
+                sd_bus_message *m = new_message(state);
+                struct bluez_props p;
+
+                if (vc->type == 's')
+                        assert_true(sd_bus_message_append(m, "v", "s", vc->s) >= 0);
+                else if (vc->type == 'b')
+                        assert_true(sd_bus_message_append(m, "v", "b", vc->v) >= 0);
+                else
+                        assert_true(sd_bus_message_append(m, "v", "y", (uint8_t) vc->v) >= 0);
+                seal_message(m);
+                bluez_decode_init(&p);
+                assert_true(bluez_decode_value(m, vc->interface, vc->key, &p) >= 0);
+                if (p.present != vc->present || p.n_problems != vc->problems)
+                        fail_msg("%s: present %#x, %u problems", vc->name, p.present, p.n_problems);
+                assert_true(sd_bus_message_at_end(m, true) > 0);
+                if (vc->present & BLUEZ_PROP_ADDRESS)
+                        assert_string_equal(p.address, "AA:BB:CC:DD:EE:01");
+                if (vc->present & BLUEZ_PROP_CONNECTED)
+                        assert_false(p.connected);
+                if (vc->present & BLUEZ_PROP_PERCENTAGE)
+                        assert_int_equal(p.percentage, vc->v);
+                sd_bus_message_unref(m);
+        }
+}
+
 /* Merging keeps old values for what the newer report lacks. */
 static void test_merge(void **state) {
         struct bluez_props a = { .present = BLUEZ_PROP_CONNECTED | BLUEZ_PROP_PERCENTAGE, .connected = true, .percentage = 80 };
@@ -167,6 +219,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_device_bad, setup_bus, teardown_bus),
                 cmocka_unit_test_setup_teardown(test_names, setup_bus, teardown_bus),
                 cmocka_unit_test_setup_teardown(test_not_a_dict, setup_bus, teardown_bus),
+                cmocka_unit_test_setup_teardown(test_value, setup_bus, teardown_bus),
                 cmocka_unit_test(test_merge),
         };
         return cmocka_run_group_tests_name("/bluez-decode", tests, NULL, NULL);
