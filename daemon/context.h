@@ -48,6 +48,7 @@ struct device {
         int64_t flood_said_ms;          /* when a flood was last logged (monotonic) */
         int64_t first_event_ms;         /* the oldest event of its log (after a checkpoint), 0 none */
         int64_t compact_after_ms;       /* no compaction tried before this (after a failure) */
+        bool checkpoint_refused;        /* its log's checkpoint could not be restored at start-up */
 };
 
 struct context {

@@ -291,6 +291,8 @@ static void registry_replay_checkpoint(struct registry_replay *rp) {
         r = checkpoint_reader_restore(&rp->checkpoint, &rp->d->state, rp->d->analyzer, &rp->d->alerts, &cut);
         if (r < 0)
                 rp->checkpoint_refused = true;
+        if (r < 0 && rp->quiet)
+                return;
         if (r == -EPROTONOSUPPORT)
                 log_warning("%s/devices/%s: checkpoint written by another hpmon build, skipped: what was learned "
                             "before the log was compacted is lost, and the analyzer learns afresh.",
@@ -330,7 +332,8 @@ static void registry_replay_meta_cb(void *userdata, const char *key, size_t key_
 
         r = checkpoint_reader_meta(&rp->checkpoint, key, key_len, value, value_len);
         if (r < 0) {
-                log_warning_errno(r, "%s/devices/%s: checkpoint skipped: %m", rp->c->state_dir, rp->file);
+                if (!rp->quiet)
+                        log_warning_errno(r, "%s/devices/%s: checkpoint skipped: %m", rp->c->state_dir, rp->file);
                 rp->checkpoint_refused = true;
         }
         if (r != 0)
@@ -351,7 +354,8 @@ static void registry_replay_meta_cb(void *userdata, const char *key, size_t key_
 static void registry_replay_problem_cb(void *userdata, unsigned line, enum chargelog_problem p, const char *text) {
         struct registry_replay *rp = userdata;
 
-        log_warning("%s/devices/%s:%u: %s, skipped", rp->c->state_dir, rp->file, line, text);
+        if (!rp->quiet)
+                log_warning("%s/devices/%s:%u: %s, skipped", rp->c->state_dir, rp->file, line, text);
 }
 
 const struct chargelog_handler registry_replay_handler = {
@@ -421,6 +425,7 @@ static int registry_load_one(struct context *c, const char *fn) {
         r = chargelog_read_fd(fd, &registry_replay_handler, &rp, &stats);
         close(fd);
         registry_replay_finish(&rp);
+        d->checkpoint_refused = rp.checkpoint_refused;
         if (r < 0) {
                 /* half a history would publish wrong alerts and figures, and appending to it
                  * would bury the damage: leave the file alone and say so */

@@ -24,6 +24,7 @@ struct registry_replay {
         int64_t stop_ms;                        /* 0, or stop before the first event at or after it */
         bool stopped;
         bool checkpoint_refused;                /* a checkpoint was there and could not be restored */
+        bool quiet;                             /* a second reading (retention's): its problems were said at start-up */
 };
 
 extern const struct chargelog_handler registry_replay_handler;

@@ -12,7 +12,10 @@
  *
  * The live device is not touched: the checkpoint is exactly its fold at the cut, so what
  * it has concluded stands, and a restart (or `hpctl analyze`) restores the checkpoint
- * and replays the kept lines to the same state. The margin makes compaction rare (once
+ * and replays the kept lines to the same state. A checkpoint this build cannot restore
+ * (another build's layout, or damaged) was skipped at start-up too, so the live device
+ * learned from the events after it alone: it is replaced by this build's own, like any
+ * older part of the log, rather than keeping the log from ever being compacted again. The margin makes compaction rare (once
  * a month at most per headset); it runs at start-up and after an append, never on a
  * timer. While logging is suspended (full disk) it waits: it needs room for a copy. */
 #include <errno.h>
@@ -35,7 +38,9 @@
 #define RETENTION_RETRY_MS (RETENTION_DAY_MS / 4)
 
 /* Feeds whole lines of a mapped log to the replay handler until it stops at the cut, or
- * COMPACTION_KEEP_LINES before the end; returns the offset of the line it stopped at. */
+ * COMPACTION_KEEP_LINES before the end; returns the offset of the line it stopped at.
+ * The opening comments, a checkpoint and the header are always read whole, however many
+ * lines they take: a cut inside the checkpoint would read it as damaged. */
 static size_t retention_find_cut(struct registry_replay *rp, const char *map, size_t size) {
         struct chargelog_parser parser = {};
         size_t off = 0, lines = 0, line = 0;
@@ -43,7 +48,7 @@ static size_t retention_find_cut(struct registry_replay *rp, const char *map, si
         for (const char *p = map; (p = memchr(p, '\n', size - (size_t) (p - map))); p++)
                 lines++;
         lines = compaction_lines_to_read(lines);
-        while (off < size && line < lines) {
+        while (off < size && (line < lines || !parser.header_seen)) {
                 const char *nl = memchr(map + off, '\n', size - off);
                 size_t len, consumed = 0;
 
@@ -63,7 +68,7 @@ static size_t retention_find_cut(struct registry_replay *rp, const char *map, si
 static int retention_compact(struct context *c, struct device *d, int64_t cut_ms, int64_t *ret_first_ms,
                              off_t *ret_sizes) {
         char fn[ADDRESS_STRING_MAX + 8];
-        struct registry_replay rp = { .c = c, .file = fn, .stop_ms = cut_ms };
+        struct registry_replay rp = { .c = c, .file = fn, .stop_ms = cut_ms, .quiet = true };
         struct chargelog *log = NULL;
         struct device *scratch;
         char *checkpoint = NULL;
@@ -77,10 +82,14 @@ static int retention_compact(struct context *c, struct device *d, int64_t cut_ms
         fd = openat(c->devices_fd, fn, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
-        if (fstat(fd, &st) < 0 || st.st_size == 0) {
-                r = st.st_size == 0 ? -ENODATA : -errno;
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
                 close(fd);
                 return r;
+        }
+        if (st.st_size == 0) {
+                close(fd);
+                return -ENODATA;
         }
         map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         close(fd);
@@ -97,11 +106,9 @@ static int retention_compact(struct context *c, struct device *d, int64_t cut_ms
         cut = retention_find_cut(&rp, map, (size_t) st.st_size);
         registry_replay_finish(&rp);
         c->replaying = replaying;
-        if (rp.checkpoint_refused) {
-                /* its checkpoint may still be good for the build that wrote it: never replace it */
-                r = -EPROTO;
-                goto finish;
-        }
+        r = -EPROTO;
+        if (rp.checkpoint_refused && !d->checkpoint_refused)
+                goto finish;    /* read at start-up, refused now: replacing it would lose it */
 
         /* the first kept line is the event the replay stopped at: it starts the new log's age */
         *ret_first_ms = 0;
@@ -115,9 +122,15 @@ static int retention_compact(struct context *c, struct device *d, int64_t cut_ms
         r = -EALREADY;                  /* nothing before the cut: nothing to drop */
         if (scratch->first_event_ms == 0)
                 goto finish;
+        /* held back by the lines always kept, the cut is the first kept event, not now − keep */
+        if (*ret_first_ms > 0 && *ret_first_ms < cut_ms)
+                cut_ms = *ret_first_ms;
         r = checkpoint_encode(&scratch->state, scratch->analyzer, &scratch->alerts, cut_ms, &checkpoint,
                               &checkpoint_len);
         if (r < 0)
+                goto finish;
+        r = -EALREADY;                  /* the checkpoint is no smaller than what it replaces */
+        if (checkpoint_len >= cut)
                 goto finish;
         ret_sizes[0] = (off_t) st.st_size;
         r = chargelog_rewrite(c->devices_fd, d->address, d->name, checkpoint, checkpoint_len, (const char *) map + cut,
@@ -129,6 +142,7 @@ static int retention_compact(struct context *c, struct device *d, int64_t cut_ms
                             "could bring back the old log.", c->state_dir, fn);
         chargelog_close(d->log);
         d->log = log;
+        d->checkpoint_refused = false;
         ret_sizes[1] = (off_t) (st.st_size - (off_t) cut) + (off_t) checkpoint_len;
 finish:
         free(checkpoint);
@@ -152,12 +166,6 @@ void retention_run(struct context *c, struct device *d, int64_t now_ms) {
 
         cut_ms = compaction_cut_ms(keep_ms, now_ms);
         r = retention_compact(c, d, cut_ms, &first_ms, sizes);
-        if (r == -EPROTO) {
-                log_warning("Not compacting the log of %s: its checkpoint cannot be read by this build, and "
-                            "compacting would replace it.", d->address);
-                d->compact_after_ms = INT64_MAX;        /* not before a restart (maybe by another build) */
-                return;
-        }
         if (r < 0 && r != -EALREADY) {
                 log_warning_errno(r, "Cannot compact the log of %s, keeping it whole and trying again later: %m",
                                   d->address);
@@ -167,9 +175,11 @@ void retention_run(struct context *c, struct device *d, int64_t now_ms) {
         /* whatever the log's oldest line says now, the next look is a margin away: a log
          * never gets rewritten at every append */
         d->compact_after_ms = now_ms + compaction_margin_ms(keep_ms);
-        d->first_event_ms = first_ms ? first_ms : now_ms;
+        if (first_ms)
+                d->first_event_ms = first_ms;
         if (r == -EALREADY)
                 return;
         log_info("Compacted the log of %s: events before %" PRId64 " (Unix s) replaced by a checkpoint, "
-                 "%lld bytes now about %lld.", d->address, cut_ms / 1000, (long long) sizes[0], (long long) sizes[1]);
+                 "%lld bytes now about %lld.", d->address, (first_ms && first_ms < cut_ms ? first_ms : cut_ms) / 1000,
+                 (long long) sizes[0], (long long) sizes[1]);
 }

@@ -13,6 +13,9 @@
 #     findings for the kept span on the compacted log as on the original.
 #   - Restarted, the compacting hpmond restores the same again from the checkpoint and
 #     does not compact a second time.
+#   - A log whose checkpoint is damaged (or another build's) is compacted, the checkpoint
+#     replaced by this build's own and reported once; the lines always kept may begin
+#     inside a checkpoint without it being read as damaged.
 #   - While running: A's log becomes due (keep = 10min) and is compacted after a
 #     change is logged, with no timer; the change is in the new file.
 import os
@@ -181,6 +184,51 @@ def test(env):
     check_equal(snapshot(env, B[0]), want, 'restarted on the compacted log: the same alerts, Muted and figures')
     check(env.read_log(B[0]).raw == before, 'restarted: the log is not compacted again')
     check('Compacted' not in env.hpmond.stderr_text(), 'restarted: no second compaction')
+    env.hpmond.stop()
+
+    # a checkpoint this build cannot restore (damaged here; another build's layout is the
+    # same case) is skipped once, with one warning, and replaced at the next compaction
+    # rather than keeping the log from ever being compacted again
+    compacted_text = env.read_log(B[0]).raw.decode()
+    ck_lines = compacted_text.splitlines(keepends=True)
+    first_ck = next(i for i, l in enumerate(ck_lines) if l.startswith('# checkpoint='))
+    header = ck_lines.index('time,event,value\n')
+    bad = list(ck_lines)
+    mid = bad[first_ck + 1] if header - first_ck > 1 else bad[first_ck]
+    pos = len(mid) // 2
+    bad[bad.index(mid)] = mid[:pos] + ('A' if mid[pos] != 'A' else 'B') + mid[pos + 1:]
+    bad_dir = os.path.join(env.tmp, 'bad-checkpoint')
+    os.makedirs(os.path.join(bad_dir, 'devices'))
+    with open(os.path.join(bad_dir, 'devices', t.log_name(B[0])), 'w') as f:
+        f.write(''.join(bad))
+    start(env, bad_dir, env.write_config('[log]\nkeep = 200d\n', 'keep-200d.conf'))
+    env.hpmond.wait_stderr(r'Compacted the log of ' + B[0], 0, 'a log whose checkpoint is damaged is compacted')
+    err = env.hpmond.stderr_text()
+    check(len([l for l in err.splitlines() if 'checkpoint' in l and 'skipped' in l]) == 1,
+          'the damaged checkpoint is reported once, not again by the compaction', err[-2000:])
+    env.hpmond.stop()
+    start(env, bad_dir, env.write_config('[log]\nkeep = 200d\n', 'keep-200d.conf'))
+    check('skipped' not in env.hpmond.stderr_text(), 'restarted: the new checkpoint is restored without a warning',
+          env.hpmond.stderr_text()[-2000:])
+    env.hpmond.stop()
+
+    # the newest 2000 lines always kept may begin inside a checkpoint: it is still read whole,
+    # so a log of a checkpoint and 1999 - K/2 old events is left as it is, without an error
+    events = ck_lines[header + 1:]
+    n = (2000 + first_ck - header + 1998) // 2
+    check(header - first_ck >= 2 and len(events) > n, f'B\'s checkpoint has {header - first_ck} lines (needs 2)')
+    edge = ''.join(ck_lines[:header + 1] + events[:n])
+    edge_dir = os.path.join(env.tmp, 'edge')
+    os.makedirs(os.path.join(edge_dir, 'devices'))
+    with open(os.path.join(edge_dir, 'devices', t.log_name(B[0])), 'w') as f:
+        f.write(edge)
+    env.state_dir = edge_dir
+    env.hpmond.start(extra_args=('--config', env.write_config('[log]\nkeep = 30d\n', 'keep-30d.conf')))
+    env.wait_props(env.wait_device(B[0]), Connected=False)
+    err = env.hpmond.stderr_text()
+    check('compact' not in err.lower() and 'skipped' not in err,
+          'a log whose kept lines begin inside its checkpoint: no error, not compacted', err[-2000:])
+    check(env.read_log(B[0]).raw.decode().startswith(edge), 'and the log is left as it was (appended to only)')
     env.hpmond.stop()
 
     # while running: a log that becomes due is compacted after an append, not by a timer
