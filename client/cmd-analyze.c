@@ -49,8 +49,9 @@ struct cmd_analyze_log {
         struct analyzer *analyzer;
         int64_t until_ms;               /* events after it are left out; INT64_MAX none */
         int64_t last_ms;                /* time of the last event fed */
-        struct finding *findings;
+        struct finding *findings;       /* the first n_checkpoint_open were open at the checkpoint */
         size_t n_findings;
+        size_t n_checkpoint_open;
         int error;                      /* a negative errno from the analyzer or memory */
         struct checkpoint_reader checkpoint;    /* a compacted log's checkpoint, until its first event */
         int64_t checkpoint_ms;          /* the cut it stands for, 0 if none was restored */
@@ -83,10 +84,24 @@ static int cmd_analyze_start(struct cmd_analyze_log *log) {
         r = checkpoint_reader_restore(&log->checkpoint, NULL, log->analyzer, NULL, &log->checkpoint_ms);
         if (r == -ENOMEM)
                 return (log->error = r);
-        if (r < 0)
+        if (r < 0) {
                 fprintf(stderr, "%s: %s, skipped: what was learned before the log was compacted is lost\n",
                         log->path,
                         r == -EPROTONOSUPPORT ? "checkpoint written by another hpmon build" : "damaged checkpoint");
+                return 0;
+        }
+        /* what was raised before the cut and still stood there: hpmond shows it as an alert,
+         * so it is a finding here too, said to come from the checkpoint */
+        for (int k = 0; k < _FINDING_KIND_MAX; k++) {
+                struct finding f;
+
+                if (!analyzer_get_open(log->analyzer, (enum finding_kind) k, &f))
+                        continue;
+                cmd_analyze_finding_cb(&f, log);
+                if (log->error < 0)
+                        return log->error;
+                log->n_checkpoint_open++;
+        }
         return 0;
 }
 
@@ -187,8 +202,9 @@ static struct json_object *cmd_analyze_json_number(double v) {
         return isfinite(v) ? json_object_new_double(v) : NULL;
 }
 
-/* One finding as JSON: kind, state, time, severity, device, meaning, evidence, advice. */
-static struct json_object *cmd_analyze_json_finding(const struct finding *f, const char *path) {
+/* One finding as JSON: kind, state, time, severity, device, meaning, evidence, advice; and
+ * "checkpoint": true for one that was open at a compacted log's checkpoint. */
+static struct json_object *cmd_analyze_json_finding(const struct finding *f, const char *path, bool checkpoint) {
         struct json_object *o = json_object_new_object(), *ev = json_object_new_object(), *adv = json_object_new_array();
 
         json_object_object_add(o, "kind", json_object_new_string(finding_kind_to_string(f->kind)));
@@ -210,6 +226,8 @@ static struct json_object *cmd_analyze_json_finding(const struct finding *f, con
         }
         json_object_object_add(o, "advice", adv);
         json_object_object_add(o, "action", json_object_new_string(f->advice->action));
+        if (checkpoint)
+                json_object_object_add(o, "checkpoint", json_object_new_boolean(1));
         return o;
 }
 
@@ -286,7 +304,8 @@ static int cmd_analyze_exec(const struct cmd_entry *self, struct cmd_args *args)
                         ret = CMD_EXIT_FAILURE;
                 } else if (json) {
                         for (size_t j = 0; j < log.n_findings; j++)
-                                json_object_array_add(arr, cmd_analyze_json_finding(&log.findings[j], log.path));
+                                json_object_array_add(arr, cmd_analyze_json_finding(&log.findings[j], log.path,
+                                                                                    j < log.n_checkpoint_open));
                 } else {
                         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                                 open += log.analyzer && analyzer_get_open(log.analyzer, (enum finding_kind) k, NULL);
@@ -300,8 +319,13 @@ static int cmd_analyze_exec(const struct cmd_entry *self, struct cmd_args *args)
                         }
                         if (log.n_findings == 0)
                                 printf("  no findings\n");
-                        for (size_t j = 0; j < log.n_findings; j++)
+                        for (size_t j = 0; j < log.n_findings; j++) {
+                                if (j == 0 && log.n_checkpoint_open > 0)
+                                        printf("  open at the checkpoint (raised before it):\n");
+                                else if (j == log.n_checkpoint_open && j > 0)
+                                        printf("  after the checkpoint:\n");
                                 cmd_analyze_text_finding(&log.findings[j], color);
+                        }
                         if (log.n_findings > 0)
                                 printf("  %zu still open at the end\n", open);
                 }

@@ -10,7 +10,8 @@
 #   - The same log under a second hpmond that keeps everything (keep = 0) is the
 #     reference: active alerts (ids, severity, acknowledged, evidence), Muted and the
 #     four figures are the same on both; `hpctl analyze --json` gives the same
-#     findings for the kept span on the compacted log as on the original.
+#     findings for the kept span on the compacted log as on the original, and lists
+#     those still open at the cut (marked "checkpoint": true).
 #   - Restarted, the compacting hpmond restores the same again from the checkpoint and
 #     does not compact a second time.
 #   - A log whose checkpoint is damaged (or another build's) is compacted, the checkpoint
@@ -93,10 +94,12 @@ def snapshot(env, address):
     return alerts, muted, figures
 
 
-def analyze(env, path):
+def analyze(env, path, checkpoint=False):
+    """The findings of `hpctl analyze --json`: those after the checkpoint, or (checkpoint=True)
+    those it says were open at the checkpoint."""
     out = env.hpctl_json('analyze', '--json', path)
     return [(f['kind'], f['state'], f['time'], f['severity'], tuple(sorted(f['evidence'].items())))
-            for f in out['findings']]
+            for f in out['findings'] if f.get('checkpoint', False) == checkpoint]
 
 
 def start(env, state_dir, cfg):
@@ -176,6 +179,16 @@ def test(env):
                 'hpctl analyze: the compacted log gives the original\'s findings for the kept span')
     r = env.hpctl('analyze', path)
     check('compacted: what came before' in r.stdout, 'hpctl analyze says the log was compacted', r.stdout[:400])
+    # what was raised before the cut and still open there (the worn battery): shown as such
+    open_at_cut = {}
+    for f in full:
+        if f[2] <= last_dropped:
+            open_at_cut[f[0]] = f
+    open_at_cut = sorted(f for f in open_at_cut.values() if f[1] != 'cleared')
+    check(any(f[0] == 'battery-degraded' for f in open_at_cut), 'the worn battery is open at the cut (the scenario works)')
+    check_equal(sorted(analyze(env, path, checkpoint=True)), open_at_cut,
+                'hpctl analyze lists the findings open at the checkpoint as the original log has them')
+    check('open at the checkpoint' in r.stdout, 'and says so in text', r.stdout[:600])
 
     # restart: restored from the checkpoint, not compacted again
     env.hpmond.stop()
