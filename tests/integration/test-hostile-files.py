@@ -240,6 +240,8 @@ def run(env, devdir, want, victim, immutable):
             sta = os.lstat(p)
             check((sta.st_mode, sta.st_ino, sta.st_size) == (stb.st_mode, stb.st_ino, stb.st_size),
                   f'{n}: left as it was')
+    check(not os.path.exists(os.path.join(devdir, '.AA_BB_CC_DD_EE_18.csv.tmp')),
+          'a temporary file left by an interrupted rewrite is removed at start')
     extra = sorted(set(os.listdir(devdir)) - set(before))
     note(f'files hpmond created: {extra}')
     env.hpmond.stop()

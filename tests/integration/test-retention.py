@@ -199,6 +199,17 @@ def test(env):
     check('Compacted' not in env.hpmond.stderr_text(), 'restarted: no second compaction')
     env.hpmond.stop()
 
+    # a compacted log compacted again (keep shortened): the checkpoint is replaced by a later
+    # one, and what hpmond shows is still the reference's
+    start(env, cut_dir, env.write_config('[log]\nkeep = 200d\n', 'keep-200d.conf'))
+    env.hpmond.wait_stderr(r'Compacted the log of ' + B[0], 0, 'a compacted log is compacted again under keep = 200d')
+    check_equal(snapshot(env, B[0]), want, 'compacted twice: the same alerts, Muted and figures')
+    check(env.read_log(B[0]).events[0][0] >= end + 3600 - 200 * DAY - 2, 'compacted twice: events older than 200 d are gone')
+    env.hpmond.stop()
+    start(env, cut_dir, env.write_config('[log]\nkeep = 200d\n', 'keep-200d.conf'))
+    check_equal(snapshot(env, B[0]), want, 'compacted twice, restarted: the same alerts, Muted and figures')
+    env.hpmond.stop()
+
     # a checkpoint this build cannot restore (damaged here; another build's layout is the
     # same case) is skipped once, with one warning, and replaced at the next compaction
     # rather than keeping the log from ever being compacted again
@@ -214,13 +225,13 @@ def test(env):
     os.makedirs(os.path.join(bad_dir, 'devices'))
     with open(os.path.join(bad_dir, 'devices', t.log_name(B[0])), 'w') as f:
         f.write(''.join(bad))
-    start(env, bad_dir, env.write_config('[log]\nkeep = 200d\n', 'keep-200d.conf'))
+    start(env, bad_dir, env.write_config('[log]\nkeep = 100d\n', 'keep-100d.conf'))
     env.hpmond.wait_stderr(r'Compacted the log of ' + B[0], 0, 'a log whose checkpoint is damaged is compacted')
     err = env.hpmond.stderr_text()
     check(len([l for l in err.splitlines() if 'checkpoint' in l and 'skipped' in l]) == 1,
           'the damaged checkpoint is reported once, not again by the compaction', err[-2000:])
     env.hpmond.stop()
-    start(env, bad_dir, env.write_config('[log]\nkeep = 200d\n', 'keep-200d.conf'))
+    start(env, bad_dir, env.write_config('[log]\nkeep = 100d\n', 'keep-100d.conf'))
     check('skipped' not in env.hpmond.stderr_text(), 'restarted: the new checkpoint is restored without a warning',
           env.hpmond.stderr_text()[-2000:])
     env.hpmond.stop()
