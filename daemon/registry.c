@@ -108,18 +108,26 @@ static void registry_apply(struct context *c, struct device *d, const struct hpe
                 service_alerts_owner_changed(c, d, change, e);
 }
 
-/* Publishes the figures if they moved. */
-static void registry_update_figures(struct context *c, struct device *d) {
+/* Computes the figures again; returns the DEVICE_CHANGED_* bits of those that moved, for
+ * the caller to publish with whatever else changed (one PropertiesChanged, not two). */
+static unsigned registry_update_figures(struct device *d) {
         struct analyzer_figures af;
         struct figures f;
+        unsigned mask = 0;
 
         analyzer_get_figures(d->analyzer, &af);
         figures_compute(&af, &d->state, &f);
-        if (memcmp(&f, &d->figures, sizeof(f)) == 0)
-                return;
+        /* memcmp, so that a NaN that stays NaN is no change */
+        if (memcmp(&f.time_to_empty_h, &d->figures.time_to_empty_h, sizeof(double)) != 0)
+                mask |= DEVICE_CHANGED_TIME_TO_EMPTY;
+        if (memcmp(&f.health_pct, &d->figures.health_pct, sizeof(double)) != 0)
+                mask |= DEVICE_CHANGED_HEALTH;
+        if (memcmp(&f.typical_charge_h, &d->figures.typical_charge_h, sizeof(double)) != 0)
+                mask |= DEVICE_CHANGED_CHARGE_TIME;
+        if (memcmp(&f.cycles, &d->figures.cycles, sizeof(double)) != 0)
+                mask |= DEVICE_CHANGED_CYCLES;
         d->figures = f;
-        if (!c->replaying)
-                service_device_changed(c, d, DEVICE_CHANGED_FIGURES);
+        return mask;
 }
 
 /* Arms the one timer for c->next_deadline, or none. */
@@ -182,8 +190,12 @@ static void registry_deadline_cb(evutil_socket_t fd, short what, void *userdata)
                 struct device *d = c->devices[i];
 
                 if (analyzer_next_deadline(d->analyzer) <= now) {
+                        unsigned mask;
+
                         analyzer_advance(d->analyzer, now);
-                        registry_update_figures(c, d);
+                        mask = registry_update_figures(d);
+                        if (mask)
+                                service_device_changed(c, d, mask);
                 }
         }
         registry_arm_deadline(c);
@@ -479,7 +491,7 @@ int registry_load(struct context *c) {
                 (void) context_now_ms(&now);
                 for (size_t i = 0; i < c->n_devices; i++) {
                         analyzer_advance(c->devices[i]->analyzer, now);
-                        registry_update_figures(c, c->devices[i]);
+                        (void) registry_update_figures(c->devices[i]);
                         retention_run(c, c->devices[i], now);
                 }
         }
@@ -648,12 +660,13 @@ static int registry_report_full(struct context *c, const char address[static ADD
                 log_debug("%s: %s=%d", address, event_kind_to_string(ev[i].kind), ev[i].value);
         }
 
+        if (n > 0)
+                mask |= registry_update_figures(d);
         if (added || !d->published)
                 service_device_added(c, d);
         else if (mask)
                 service_device_changed(c, d, mask);
         if (n > 0) {
-                registry_update_figures(c, d);
                 registry_device_deadline(c, d);
                 retention_run(c, d, now_ms);
         }

@@ -10,9 +10,14 @@ enum {
         DEVICE_CHANGED_NAME       = 1 << 0,
         DEVICE_CHANGED_CONNECTED  = 1 << 1,
         DEVICE_CHANGED_PERCENTAGE = 1 << 2,
-        DEVICE_CHANGED_FIGURES    = 1 << 3,
         DEVICE_CHANGED_ALERTS     = 1 << 4,
         DEVICE_CHANGED_MUTED      = 1 << 5,
+        DEVICE_CHANGED_TIME_TO_EMPTY = 1 << 6,
+        DEVICE_CHANGED_HEALTH     = 1 << 7,
+        DEVICE_CHANGED_CHARGE_TIME = 1 << 8,
+        DEVICE_CHANGED_CYCLES     = 1 << 9,
+        DEVICE_CHANGED_FIGURES    = DEVICE_CHANGED_TIME_TO_EMPTY | DEVICE_CHANGED_HEALTH | DEVICE_CHANGED_CHARGE_TIME |
+                                    DEVICE_CHANGED_CYCLES,
 };
 
 /* Replaying a log into a device: the state the parser's callbacks share. */

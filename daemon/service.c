@@ -619,12 +619,14 @@ void service_device_changed(struct context *c, struct device *d, unsigned mask) 
                 names[n++] = (char *) "Percentage";
         if (mask & (DEVICE_CHANGED_CONNECTED | DEVICE_CHANGED_PERCENTAGE))
                 names[n++] = (char *) "LastChange";
-        if (mask & DEVICE_CHANGED_FIGURES) {
+        if (mask & DEVICE_CHANGED_TIME_TO_EMPTY)
                 names[n++] = (char *) "TimeToEmpty";
+        if (mask & DEVICE_CHANGED_HEALTH)
                 names[n++] = (char *) "Health";
+        if (mask & DEVICE_CHANGED_CHARGE_TIME)
                 names[n++] = (char *) "TypicalChargeTime";
+        if (mask & DEVICE_CHANGED_CYCLES)
                 names[n++] = (char *) "Cycles";
-        }
         if (mask & DEVICE_CHANGED_ALERTS)
                 names[n++] = (char *) "Alerts";
         if (mask & DEVICE_CHANGED_MUTED)

@@ -101,6 +101,21 @@ def test(env):
     check_equal(seen, [75, 70, 65, 60], 'monitor printed each battery change once, in order')
     check_equal(env.read_log(ADDR).values('battery'), [80, 75, 70, 65, 60], 'each change logged once, in order')
 
+    # One PropertiesChanged per change: the level, LastChange and exactly the figures it
+    # moved (80 → 50 is 0.3 cycles drained), not a second signal for the figures.
+    before = env.device_props(path)
+    mark = env.mark()
+    env.mock.set_percentage(ADDR, 50)
+    env.wait_published(path, 'Percentage', 50, mark)
+    env.barrier()           # hpmond has handled the change and sent all it sends for it
+    env.loop.drain()
+    after = env.device_props(path)
+    sigs = [c['changed'] for c in env.changes[mark:] if c['path'] == path]
+    moved = {k for k in ('TimeToEmpty', 'Health', 'TypicalChargeTime', 'Cycles') if after[k] != before[k]}
+    check(moved, 'a level change moves a figure (the scenario works)', repr((before, after)))
+    check(len(sigs) == 1, 'one PropertiesChanged for one level change', repr(sigs))
+    check_equal(set(sigs[0]) - {'Percentage', 'LastChange'}, moved, 'it carries the figures that moved, and only them')
+
     # Connected and Name changes reach the monitor too.
     mark = env.mark()
     env.mock.disconnect(ADDR)
