@@ -64,6 +64,7 @@ struct analyzer_config {
         double stall_fall_factor;               /* and this many times a falling step's time (1.25) */
         int64_t stall_min_wait_ms;              /* and at least this long (15 min) */
         int stall_below;                        /* only below this level (90) */
+        int64_t stall_carry_ms;                 /* a rise carries over a disconnection this short (90 min) */
 
         /* [slow-charge] */
         int slow_below;                         /* the rise measured below this level (80) */

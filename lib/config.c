@@ -48,6 +48,8 @@ static const struct config_key config_table[] = {
           "and for at least this long" },
         { "charge-stall", "below", CONFIG_PERCENT, CONFIG_OFF(stall_below), 1, 100,
           "only below this level" },
+        { "charge-stall", "carry-over", CONFIG_DURATION, CONFIG_OFF(stall_carry_ms), 0, 86400e3,
+          "a rise carries over a disconnection this short (a host's nap) that is at least factor rising steps long" },
 
         CONFIG_ENABLED("slow-charge", FINDING_SLOW_CHARGE),
         { "slow-charge", "below", CONFIG_PERCENT, CONFIG_OFF(slow_below), 1, 100,

@@ -24,8 +24,11 @@
  * the charger for a link that dropped for seconds.
  *
  * Silence is not a stall: only a rise seen while connected starts the count, so a headset
- * silent on the charger that jumps to 100 on reconnection never does. The episode ends
- * with the next move: a new peak or a real fall. */
+ * silent on the charger that jumps to 100 on reconnection never does. A count goes on over
+ * a short disconnection (a host's nap, charge-stall.carry-over) when the level comes back
+ * where it was after long enough that a charge going on would have shown: see
+ * detect_charge_stall_reconnect(). The episode ends with the next move: a new peak or a
+ * real fall. */
 #include "analyzer-internal.h"
 
 struct detect_charge_stall_state {
@@ -38,11 +41,16 @@ struct detect_charge_stall_state {
         double fall_pace_ms;
         int low;                /* lowest level since the peak, while within a step of it */
         int64_t suspended_since;
+        int64_t away_ms;        /* disconnected time since the peak (reconnections carried over) */
+        bool carried;           /* the peak was seen in an earlier connection than this one */
 };
 
-/* Arms the timer from the peak when counting, else disarms it. */
+/* Arms the timer from the peak when counting, else disarms it. Time away (disconnected)
+ * counts towards the rising steps' wait, since a charge goes on whether connected or not,
+ * but not towards the falling steps' wait or min-wait: a gap says nothing about drain. */
 static void detect_charge_stall_rearm(struct analyzer *a, struct detect_charge_stall_state *st) {
-        double pace, wait;
+        double rise, fall;
+        int64_t due;
 
         if (!st->rising || st->suspended || a->connected != 1 || st->low >= a->config->stall_below ||
             analyzer_is_open(a, FINDING_CHARGE_STALL)) {
@@ -50,13 +58,61 @@ static void detect_charge_stall_rearm(struct analyzer *a, struct detect_charge_s
                 return;
         }
         st->fall_pace_ms = analyzer_fall_pace_ms(a);
-        wait = a->config->stall_factor * st->rise_pace_ms;
-        pace = a->config->stall_fall_factor * st->fall_pace_ms;
-        if (pace > wait)
-                wait = pace;
-        if (wait < (double) a->config->stall_min_wait_ms)
-                wait = (double) a->config->stall_min_wait_ms;
-        analyzer_arm(a, FINDING_CHARGE_STALL, st->flat_since + (int64_t) wait);
+        rise = a->config->stall_factor * st->rise_pace_ms;
+        fall = a->config->stall_fall_factor * st->fall_pace_ms;
+        if (fall < (double) a->config->stall_min_wait_ms)
+                fall = (double) a->config->stall_min_wait_ms;
+        fall += (double) st->away_ms;
+        due = st->flat_since + (int64_t) (rise > fall ? rise : fall);
+        /* carried over a reconnection with no line yet: the level is the last one logged only
+         * once a line at the connect would have come (analyzer-internal.h) */
+        if (st->carried && !a->in_run && due < a->connected_since + ANALYZER_CONNECT_REPORT_MS)
+                due = a->connected_since + ANALYZER_CONNECT_REPORT_MS;
+        analyzer_arm(a, FINDING_CHARGE_STALL, due);
+}
+
+/* Takes the level as the new peak at `t` (closing any open episode), flat since `flat`. */
+static void detect_charge_stall_peak(struct analyzer *a, struct detect_charge_stall_state *st, int64_t t, int64_t flat) {
+        analyzer_clear(a, FINDING_CHARGE_STALL, t);
+        st->rising = true;
+        st->suspended = false;
+        st->carried = false;
+        st->peak = st->low = a->filtered;
+        st->flat_since = flat;
+        st->away_ms = 0;
+}
+
+/* The rise is over: the level moved away from the peak, closing any open episode at `t`. */
+static void detect_charge_stall_forget(struct analyzer *a, struct detect_charge_stall_state *st, int64_t t) {
+        analyzer_clear(a, FINDING_CHARGE_STALL, t);
+        st->rising = false;
+        st->carried = false;
+}
+
+/* A reconnection after more than a flap: a host that slept, or a headset switched off and
+ * on. The level is the last one logged until a line says otherwise (writers log a level only
+ * when it changes). The rise is carried over when that level is within a step of the peak
+ * and the time away is at least charge-stall.factor rising steps, so that a charge going on
+ * would have shown as a rise (the level unchanged says it did not charge), and at most
+ * charge-stall.carry-over: a host's nap, not a night or a headset put away after an unplug,
+ * which leave the level where it was just the same. The time away then counts as flat for
+ * the rising pace, not for the falling one. */
+static void detect_charge_stall_reconnect(struct analyzer *a, struct detect_charge_stall_state *st, int64_t t) {
+        int s = a->step > 0 ? a->step : 1;
+        int64_t away = t - a->disconnected_since;
+
+        if (!st->rising)
+                return;
+        if (a->level < st->peak - s || a->level > st->peak + s || away < 0 || away > a->config->stall_carry_ms ||
+            (double) away < a->config->stall_factor * st->rise_pace_ms) {
+                st->rising = false;
+                st->carried = false;
+                return;
+        }
+        st->carried = true;
+        st->away_ms += away;
+        if (st->suspended)
+                st->suspended_since += away;    /* a plateau is timed while connected too */
 }
 
 /* Whether the core's current leg is a rise that can stall. */
@@ -69,7 +125,7 @@ static bool detect_charge_stall_is_rise(const struct analyzer *a) {
                analyzer_leg_rate(L) >= 0.5 * analyzer_slow_charge_threshold(a, &usual);
 }
 
-/* Follows rises, falls and flaps. */
+/* Follows rises, falls, flaps and reconnections. */
 static void detect_charge_stall_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_charge_stall_state *st = state;
         int s = a->step > 0 ? a->step : 1;
@@ -79,10 +135,11 @@ static void detect_charge_stall_update(struct analyzer *a, void *state, const st
                 break;
         case ANALYZER_CONNECT:
                 if (!u->flap)
-                        st->rising = false;
+                        detect_charge_stall_reconnect(a, st, u->t);
                 break;
         case ANALYZER_BREAK:
                 st->rising = false;
+                st->carried = false;
                 break;
         case ANALYZER_LEG_END:
                 break;
@@ -91,16 +148,20 @@ static void detect_charge_stall_update(struct analyzer *a, void *state, const st
                         /* a new peak */
                         if (!st->rising)
                                 st->start = a->leg.origin;
-                        analyzer_clear(a, FINDING_CHARGE_STALL, u->t);
-                        st->rising = true;
-                        st->suspended = false;
-                        st->peak = st->low = a->filtered;
-                        st->flat_since = a->leg.t_last;
+                        detect_charge_stall_peak(a, st, u->t, a->leg.t_last);
                         st->rise_pace_ms = a->leg.pace_ms;
+                } else if (st->carried && u->first && (u->level >= st->peak + 2 * s || u->level <= st->peak - 2 * s)) {
+                        /* moved while away: charged out of sight (a rise seen only across a gap
+                         * starts no count), or used elsewhere */
+                        detect_charge_stall_forget(a, st, u->t);
+                } else if (st->carried && u->first && u->level > st->peak) {
+                        /* a step higher at the reconnection: the charge went on while away, so
+                         * the flat time counts from now. A step up later on is flicker, as a
+                         * step down is */
+                        detect_charge_stall_peak(a, st, u->t, u->t);
                 } else if (st->rising && u->level <= st->peak - 3 * s) {
                         /* a real fall: the charger was pulled, or charging reversed */
-                        analyzer_clear(a, FINDING_CHARGE_STALL, u->t);
-                        st->rising = false;
+                        detect_charge_stall_forget(a, st, u->t);
                 } else if (st->rising && u->level <= st->peak - 2 * s) {
                         if (!st->suspended)
                                 st->suspended_since = u->t;
@@ -144,6 +205,7 @@ static void detect_charge_stall_timer(struct analyzer *a, void *state, int64_t d
         analyzer_finding_init(a, FINDING_CHARGE_STALL, FINDING_WARNING, due, &f);
         (void) finding_add_evidence(&f, "level_pct", st->peak);
         (void) finding_add_evidence(&f, "flat_min", (double) (due - st->flat_since) / ANALYZER_MINUTE_MS);
+        (void) finding_add_evidence(&f, "away_min", (double) st->away_ms / ANALYZER_MINUTE_MS);
         (void) finding_add_evidence(&f, "rise_step_min", st->rise_pace_ms / ANALYZER_MINUTE_MS);
         (void) finding_add_evidence(&f, "fall_step_min", st->fall_pace_ms / ANALYZER_MINUTE_MS);
         (void) finding_add_evidence(&f, "charge_rate_pct_per_h",
@@ -159,7 +221,8 @@ static bool detect_charge_stall_valid(const void *state) {
 
         return analyzer_bool_ok(&st->rising) && analyzer_bool_ok(&st->suspended) && analyzer_level_ok(st->peak) &&
                analyzer_level_ok(st->start) && analyzer_level_ok(st->low) && analyzer_time_ok(st->flat_since) &&
-               analyzer_time_ok(st->suspended_since) && analyzer_real_ok(st->rise_pace_ms) &&
+               analyzer_time_ok(st->suspended_since) && analyzer_bool_ok(&st->carried) && st->away_ms >= 0 &&
+               st->away_ms < ANALYZER_TIME_BOUND && analyzer_real_ok(st->rise_pace_ms) &&
                analyzer_real_or_nan_ok(st->fall_pace_ms);
 }
 

@@ -35,6 +35,7 @@ static const char *const finding_severity_table[_FINDING_SEVERITY_MAX] = {
 static const char *const finding_evidence_names[] = {
         "after_pct",
         "average_rate_pct_per_h",
+        "away_min",
         "baseline_h",
         "baseline_pct_per_h",
         "baseline_runtime_h",

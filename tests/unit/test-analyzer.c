@@ -183,6 +183,10 @@ static void config_apply(struct analyzer_config *c, const char *spec) {
                         c->enabled[FINDING_CHARGE_STALL] = v != 0;
                 else if (strncmp(kv, "charge-stall.fall-factor=", 25) == 0)
                         c->stall_fall_factor = v;
+                else if (strncmp(kv, "charge-stall.min-wait=", 22) == 0)
+                        c->stall_min_wait_ms = (int64_t) (v * MIN);
+                else if (strncmp(kv, "charge-stall.carry-over=", 24) == 0)
+                        c->stall_carry_ms = (int64_t) (v * MIN);
                 else if (strncmp(kv, "slow-charge.min-rise=", 21) == 0)
                         c->slow_min_rise = (int) v;
                 else if (strncmp(kv, "slow-charge.min-duration=", 25) == 0)
@@ -355,8 +359,34 @@ static const struct tcase cases[] = {
         { "/analyzer/charge-stall/disconnected", "charge-stall", CHARGE_40_60 " +2 c0 +120 a", NULL, { { NULL } } },
         { "/analyzer/charge-stall/flap-carries-over", "charge-stall", CHARGE_40_60 " +5 c0 +0.3 c1 +60 a", NULL,
           { { "charge-stall", "raised", 39, 39 } } },
-        { "/analyzer/charge-stall/long-reconnect-starts-over", "charge-stall", CHARGE_40_60 " +5 c0 +10 c1 +60 a", NULL,
+        /* a reconnection after a short disconnection (a host's nap) carries the rise over: the
+         * level unchanged after 10 min (≥ 2 rising steps of 1.2 min) says it did not charge.
+         * The 10 min away count for the rising wait, not for the falling one or min-wait:
+         * 24 + 10 + 15 */
+        { "/analyzer/charge-stall/nap-carries-over", "charge-stall", CHARGE_40_60 " +5 c0 +10 c1 +60 a", NULL,
+          { { "charge-stall", "raised", 49, 49 } } },
+        { "/analyzer/charge-stall/carry-over-disabled", "charge-stall", CHARGE_40_60 " +5 c0 +10 c1 +60 a",
+          "charge-stall.carry-over=0", { { NULL } } },
+        { "/analyzer/charge-stall/long-reconnect-starts-over", "charge-stall", CHARGE_40_60 " +5 c0 +120 c1 +60 a", NULL,
           { { NULL } } },
+        /* 10 % steps every 12 min: 10 min away is under two rising steps, too short to tell */
+        { "/analyzer/charge-stall/nap-too-short-to-tell", "charge-stall", "c1 b40 r40:70:10:12 +5 c0 +10 c1 +200 a", NULL,
+          { { NULL } } },
+        /* 60 min away: the falling wait (93.75 min) counts connected time only: 36 + 60 + 93.75 */
+        { "/analyzer/charge-stall/nap-away-is-not-falling-time", "charge-stall",
+          "c1 b40 r40:70:10:12 +5 c0 +60 c1 +200 a", NULL, { { "charge-stall", "raised", 189.75, 189.75 } } },
+        /* a step higher at the reconnection: it charged a while longer, flat from then (59.1 + 15) */
+        { "/analyzer/charge-stall/nap-step-up-counts-from-reconnection", "charge-stall",
+          CHARGE_40_60 " +5 c0 +30 c1 +0.1 b61 +60 a", NULL, { { "charge-stall", "raised", 74.1, 74.1 } } },
+        { "/analyzer/charge-stall/nap-charged-while-away", "charge-stall", CHARGE_40_60 " +5 c0 +30 c1 +0.1 b63 +60 a",
+          NULL, { { NULL } } },
+        { "/analyzer/charge-stall/nap-used-while-away", "charge-stall", CHARGE_40_60 " +5 c0 +30 c1 +0.1 b57 +60 a",
+          NULL, { { NULL } } },
+        /* the rising wait (80 min from 160) ran out while away: due at once, but the level at the
+         * reconnection is the last one logged only once a minute has passed without a line */
+        { "/analyzer/charge-stall/nap-level-known-a-minute-after-reconnection", "charge-stall",
+          "c1 b20 r20:60:10:40 +10 c0 +85 c1 +30 a", "charge-stall.fall-factor=0;charge-stall.min-wait=1",
+          { { "charge-stall", "raised", 256, 256 } } },
         { "/analyzer/charge-stall/cleared-when-charging-resumes", "charge-stall", CHARGE_40_60 " +20 r60:62:1:1.2 a",
           NULL, { { "charge-stall", "raised", 39, 39 }, { "charge-stall", "cleared", 45.2, 45.2 } } },
         /* 10 % steps: the fall pace is 75 min at 8 %/h, the wait fall-factor × 75 = 93.75 min
