@@ -68,6 +68,7 @@ struct context {
 
         const char *state_dir;
         int devices_fd;                 /* STATE_DIRECTORY/devices */
+        bool devices_unsynced;          /* a rename in it is not durable yet (writer.c syncs it first) */
 
         struct device **devices;        /* sorted by address */
         size_t n_devices;

@@ -137,9 +137,12 @@ static int retention_compact(struct context *c, struct device *d, int64_t cut_ms
                               (size_t) st.st_size - cut, &log);
         if (r < 0)
                 goto finish;
-        if (r > 0)
-                log_warning("%s/devices: the directory could not be synced after compacting %s; a power cut now "
-                            "could bring back the old log.", c->state_dir, fn);
+        if (r > 0) {
+                /* writer.c syncs it before the next append, suspending logging until it can */
+                log_warning("%s/devices: the directory could not be synced after compacting %s; nothing is appended "
+                            "until it is.", c->state_dir, fn);
+                c->devices_unsynced = true;
+        }
         chargelog_close(d->log);
         d->log = log;
         d->checkpoint_refused = false;

@@ -14,10 +14,16 @@
  * its order, and the API keeps showing current levels: a person still sees their
  * headset, only the durable record lags. Events queued in memory are lost if hpmond is
  * killed before the disk has room again; README.md states this. No timer runs unless
- * something is queued. */
+ * something is queued.
+ *
+ * A compaction renames a new log over the old one; if the directory cannot be synced
+ * after that, a power cut could bring the old file back, and with it lose every line
+ * appended to the new one. So nothing is appended until the directory is synced: the
+ * writer tries first, and treats a failure as a refused append (queue, suspend, retry). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "busloop.h"
 #include "log.h"
@@ -100,6 +106,16 @@ static int writer_open(struct context *c, struct device *d) {
         return chargelog_open(c->devices_fd, d->address, d->name, &d->log, NULL, NULL);
 }
 
+/* Makes a rename in the devices directory durable before anything is appended after it. */
+static int writer_sync_dir(struct context *c) {
+        if (!c->devices_unsynced)
+                return 0;
+        if (fsync(c->devices_fd) < 0)
+                return -errno;
+        c->devices_unsynced = false;
+        return 0;
+}
+
 /* Appends an event now, or queues it while logging is suspended. Returns 0 when the event
  * is logged or queued (the caller then applies and publishes it), <0 only when memory is out. */
 int writer_submit(struct context *c, struct device *d, const struct hpevent *e) {
@@ -111,7 +127,9 @@ int writer_submit(struct context *c, struct device *d, const struct hpevent *e) 
                         service_logging_changed(c);
                 return r;
         }
-        r = chargelog_append(d->log, e);
+        r = writer_sync_dir(c);
+        if (r >= 0)
+                r = chargelog_append(d->log, e);
         if (r >= 0)
                 return 0;
         if (writer_enqueue(d, e) < 0)
@@ -129,7 +147,9 @@ void writer_submit_name(struct context *c, struct device *d) {
                 d->name_pending = true;         /* written by writer_flush() after the queue */
                 return;
         }
-        r = chargelog_append_meta(d->log, "name", d->name);
+        r = writer_sync_dir(c);
+        if (r >= 0)
+                r = chargelog_append_meta(d->log, "name", d->name);
         if (r >= 0)
                 return;
         d->name_pending = true;
@@ -150,7 +170,7 @@ void writer_device_unlogged(struct context *c, struct device *d, int r) {
 /* Writes every queued event, device by device, in order; stops at the first refusal. */
 void writer_flush(struct context *c) {
         unsigned written = 0, dropped = 0;
-        int r = 0;
+        int r = writer_sync_dir(c);
 
         for (size_t i = 0; i < c->n_devices && r >= 0; i++) {
                 struct device *d = c->devices[i];

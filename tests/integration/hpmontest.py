@@ -641,7 +641,8 @@ class Hpmond:
         self.stderr_path = None
         self.stderr_paths = []
 
-    def start(self, extra_args=(), wait_ready=True):
+    def start(self, extra_args=(), wait_ready=True, extra_env=None):
+        """Starts hpmond on the test's bus; extra_env is added to its environment."""
         if not (os.path.isfile(HPMOND) and os.access(HPMOND, os.X_OK)):
             fail(f'hpmond not built: {HPMOND} (set HPMOND)')
         self.runs += 1
@@ -656,6 +657,7 @@ class Hpmond:
             env.pop(var, None)
         env['DBUS_SYSTEM_BUS_ADDRESS'] = self.env.bus.address
         env['NOTIFY_SOCKET'] = notify_path
+        env.update(extra_env or {})
         argv = [HPMOND, '--state-dir', self.env.state_dir, '--log-target', 'stderr', *extra_args]
         err = open(self.stderr_path, 'wb')
         self.proc = Proc(argv, f'hpmond #{self.runs}', env=env, stdout=err, stderr=err)

@@ -102,9 +102,9 @@ def analyze(env, path, checkpoint=False):
             for f in out['findings'] if f.get('checkpoint', False) == checkpoint]
 
 
-def start(env, state_dir, cfg):
+def start(env, state_dir, cfg, extra_env=None):
     env.state_dir = state_dir
-    env.hpmond.start(extra_args=('--config', cfg))
+    env.hpmond.start(extra_args=('--config', cfg), extra_env=extra_env)
     env.wait_props(env.wait_device(B[0]), Connected=False, Percentage=100)
 
 
@@ -265,7 +265,12 @@ def test(env):
     with open(os.path.join(cut_dir, 'devices', t.log_name(A[0])), 'w') as f:
         f.write(a_text)
     env.mock.add_headset(*A, connected=True, percentage=70)
-    start(env, cut_dir, env.write_config('[log]\nkeep = 10min\n', 'short.conf'))
+    # the directory cannot be synced after the rename (EIO from fsync() of a directory,
+    # by a fault preloaded into hpmond while the switch file exists)
+    fault = os.path.join(env.tmp, 'fail-dir-fsync')
+    fault_env = {'LD_PRELOAD': os.environ['HPMON_FAULT_FSYNC'], 'HPMON_FAULT_DIR_FSYNC': fault,
+                 'ASAN_OPTIONS': os.environ.get('ASAN_OPTIONS', '') + ':verify_asan_link_order=0'}
+    start(env, cut_dir, env.write_config('[log]\nkeep = 10min\n', 'short.conf'), extra_env=fault_env)
     pa = env.wait_device(A[0])
     env.wait_props(pa, Connected=True, Percentage=70)
     check('Compacted the log of ' + A[0] not in env.hpmond.stderr_text(),
@@ -280,6 +285,7 @@ def test(env):
         env.wait_props(pa, Percentage=level)
         level -= 1
         return False
+    open(fault, 'w').close()
     env.loop.until(compacted_now, 'A: compacted after a change once its oldest event is older than keep + margin',
                    timeout=60, poll=2.0)
     la = env.read_log(A[0])
@@ -287,6 +293,19 @@ def test(env):
     check(any(c.startswith('# checkpoint=') for c in la.comments), 'A: the log has a checkpoint')
     check(la.events and la.events[-1][1:] == ('battery', level + 1), 'A: the change that triggered it is in the new log',
           repr(la.events[-3:]))
+    # nothing is appended to the new file while its name may not be durable
+    mark = env.mark()
+    env.mock.set_percentage(A[0], level)
+    env.wait_manager_published('Logging', 'suspended: cannot write', mark)
+    env.wait_props(pa, Percentage=level)
+    check(env.read_log(A[0]).events[-1][1:] == ('battery', level + 1),
+          'A: the directory could not be synced after the rename: logging is suspended, the change held')
+    mark = env.mark()
+    os.unlink(fault)
+    env.wait_manager_published('Logging', 'active', mark)
+    check(env.read_log(A[0]).events[-1][1:] == ('battery', level),
+          'A: once the directory is synced, the held change goes to the new file')
+    level -= 1
     env.mock.set_percentage(A[0], level)
     env.wait_props(pa, Percentage=level)
     check(env.read_log(A[0]).events[-1][1:] == ('battery', level), 'A: later changes go to the new file')
