@@ -95,6 +95,18 @@ struct analyzer_ring {
         struct analyzer_ring_cached cache[ANALYZER_RING_CACHE];
 };
 
+/* An open episode, as its CLEARED edge repeats it (analyzer_clear, analyzer_get_open): the
+ * finding that opened or last escalated it, packed to what cannot be rebuilt — the device
+ * is the analyzer's, the advice the kind's, and an evidence name is its index in finding.c's
+ * table. 88 bytes a kind instead of a 184-byte struct finding. */
+struct analyzer_open {
+        int64_t time_ms;                /* Unix ms */
+        uint8_t severity;
+        uint8_t n_evidence;
+        uint8_t name[FINDING_EVIDENCE_MAX];
+        double value[FINDING_EVIDENCE_MAX];
+};
+
 enum analyzer_what {
         ANALYZER_CONNECT,       /* connected 0→1; `implicit` when only a battery report showed it */
         ANALYZER_DISCONNECT,    /* connected 1→0; the leg in progress ends at the next connect unless it is a flap */
@@ -190,12 +202,12 @@ struct analyzer {
         double gap_charge_bound;        /* best lower bound on the charge rate from rises across gaps, %/h */
 
         bool open[_FINDING_KIND_MAX];
-        struct finding open_finding[_FINDING_KIND_MAX];
+        struct analyzer_open open_finding[_FINDING_KIND_MAX]; /* meaningful while open[k] */
         int64_t due[_FINDING_KIND_MAX];
         uint16_t listeners[_ANALYZER_SEES_BITS]; /* per update bit, the enabled detectors that see it (bit per kind);
                                                   * derived from config.enabled by analyzer_new() */
         int64_t due_bound;              /* no timer is due before this (a lower bound of due[]; 0 is always safe) */
-        void *state[_FINDING_KIND_MAX];
+        void *state[_FINDING_KIND_MAX]; /* into the same allocation, after the struct (analyzer_new) */
 };
 
 /* Whether a byte restored from a checkpoint is a bool, 0 or 1; it is read as a byte, since
@@ -251,6 +263,13 @@ static inline bool analyzer_finding_ok(const struct finding *f) {
         return memchr(f->device, '\0', sizeof(f->device)) != NULL;
 }
 
+/* Whether a restored open episode's severity, count and time are in range (its names are
+ * checked when checkpoint.c restores them). */
+static inline bool analyzer_open_ok(const struct analyzer_open *o) {
+        return o->severity < _FINDING_SEVERITY_MAX && o->n_evidence <= FINDING_EVIDENCE_MAX &&
+               analyzer_time_ok(o->time_ms);
+}
+
 /* every detector, indexed by kind (analyzer.c) */
 extern const struct detector *const analyzer_detectors[_FINDING_KIND_MAX];
 
@@ -272,6 +291,9 @@ void analyzer_finding_init(const struct analyzer *a, enum finding_kind k, enum f
 void analyzer_raise(struct analyzer *a, struct finding *f);
 void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t);
 void analyzer_arm(struct analyzer *a, enum finding_kind k, int64_t due);
+void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret);
+void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, const struct analyzer_open *o,
+                          struct finding *ret);
 
 /* Whether an episode of this kind is open (inline: every detector asks at every update). */
 static inline bool analyzer_is_open(const struct analyzer *a, enum finding_kind k) {

@@ -1,6 +1,8 @@
 /* hpmon — the analyzer core: timeline, connection state, hysteresis, legs, learned history,
  * the table of detectors, and the delivery of findings (see analyzer.h and analyzer-internal.h). */
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,18 +123,31 @@ static void analyzer_listen(struct analyzer *a) {
         }
 }
 
+/* Where detector k's state starts in an analyzer's allocation (k = _FINDING_KIND_MAX: its
+ * size). One allocation for the analyzer and the ten states: ten mallocs' headers and
+ * rounding saved a device, and one free. */
+static size_t analyzer_state_offset(int k) {
+        const size_t align = _Alignof(max_align_t);
+        size_t off = (sizeof(struct analyzer) + align - 1) / align * align;
+
+        for (int i = 0; i < k; i++)
+                off += (analyzer_detectors[i]->state_size + align - 1) / align * align;
+        return off;
+}
+
 /* Creates the analyzer of one device. `config` NULL means the defaults; otherwise it is used,
  * not copied, and must outlive the analyzer (devices with the same thresholds share one).
  * `device` may be NULL. */
 int analyzer_new(const struct analyzer_config *config, const char *device, analyzer_finding_cb cb, void *userdata,
                  struct analyzer **ret) {
         struct analyzer *a;
+        size_t size = analyzer_state_offset(_FINDING_KIND_MAX);
 
         if (!cb || !ret)
                 return -EINVAL;
         if (config && analyzer_config_check(config, NULL) < 0)
                 return -EINVAL;
-        a = calloc(1, sizeof(*a));
+        a = calloc(1, size);
         if (!a)
                 return -ENOMEM;
         a->config = config ? config : &analyzer_config_defaults;
@@ -154,11 +169,7 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
                 const struct detector *d = analyzer_detectors[k];
 
                 a->due[k] = ANALYZER_NEVER;
-                a->state[k] = calloc(1, d->state_size ? d->state_size : 1);
-                if (!a->state[k]) {
-                        analyzer_free(a);
-                        return -ENOMEM;
-                }
+                a->state[k] = (unsigned char *) a + analyzer_state_offset(k);
                 if (d->init)
                         d->init(a, a->state[k]);
         }
@@ -168,10 +179,6 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
 
 /* Frees an analyzer; accepts NULL, returns NULL. */
 struct analyzer *analyzer_free(struct analyzer *a) {
-        if (!a)
-                return NULL;
-        for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                free(a->state[k]);
         free(a);
         return NULL;
 }
@@ -708,8 +715,43 @@ void analyzer_finding_init(const struct analyzer *a, enum finding_kind k, enum f
 void analyzer_raise(struct analyzer *a, struct finding *f) {
         f->state = FINDING_RAISED;
         a->open[f->kind] = true;
-        a->open_finding[f->kind] = *f;
+        analyzer_open_pack(f, &a->open_finding[f->kind]);
         a->cb(f, a->userdata);
+}
+
+/* Packs the finding that opens or escalates an episode (its names are finding.c's own). */
+void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret) {
+        *ret = (struct analyzer_open) {
+                .time_ms = f->time_ms,
+                .severity = (uint8_t) f->severity,
+                .n_evidence = (uint8_t) (f->n_evidence < FINDING_EVIDENCE_MAX ? f->n_evidence : FINDING_EVIDENCE_MAX),
+        };
+        for (unsigned i = 0; i < ret->n_evidence; i++) {
+                int n = finding_evidence_index(f->evidence[i].name);
+
+                assert(n >= 0);
+                ret->name[i] = (uint8_t) (n >= 0 ? n : 0);
+                ret->value[i] = f->evidence[i].value;
+        }
+}
+
+/* The finding an open episode of kind k was packed from (state RAISED). */
+void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, const struct analyzer_open *o,
+                          struct finding *ret) {
+        *ret = (struct finding) {
+                .kind = k,
+                .state = FINDING_RAISED,
+                .severity = (enum finding_severity) o->severity,
+                .time_ms = o->time_ms,
+                .n_evidence = o->n_evidence,
+                .advice = advice_for(k),
+        };
+        memcpy(ret->device, a->device, sizeof(ret->device));
+        for (unsigned i = 0; i < o->n_evidence && i < FINDING_EVIDENCE_MAX; i++)
+                ret->evidence[i] = (struct finding_evidence) {
+                        .name = finding_evidence_name_at(o->name[i]),
+                        .value = o->value[i],
+                };
 }
 
 /* Closes an open episode at `t`, repeating the evidence it was raised with. */
@@ -718,7 +760,7 @@ void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t) {
 
         if (!a->open[k])
                 return;
-        f = a->open_finding[k];
+        analyzer_open_unpack(a, k, &a->open_finding[k], &f);
         f.state = FINDING_CLEARED;
         f.time_ms = t - a->offset;
         a->open[k] = false;
@@ -731,7 +773,7 @@ bool analyzer_get_open(const struct analyzer *a, enum finding_kind k, struct fin
         if (!a || !analyzer_is_open(a, k))
                 return false;
         if (ret)
-                *ret = a->open_finding[k];
+                analyzer_open_unpack(a, k, &a->open_finding[k], ret);
         return true;
 }
 

@@ -4,7 +4,8 @@
  *
  *   "HPCK", u32 version, u32 0x01020304, u32 sizeof(void *), i64 cut
  *   u32 size + struct devstate
- *   u32 size + struct analyzer, with every pointer and the config zeroed
+ *   u32 size + struct analyzer, with every pointer, the config and the open episodes'
+ *     evidence name indices zeroed (the names follow as text)
  *   per kind: u32 size + the detector's state (its embedded finding's pointers zeroed)
  *   u32 muted, then per kind: u8 open [+ struct alert, pointers zeroed]
  *   the evidence names of every finding above, in that order, as u8 length + text
@@ -158,7 +159,32 @@ static void checkpoint_strip_analyzer(struct analyzer *a) {
                 memset(ring->cache, 0, sizeof(ring->cache));
         }
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                checkpoint_strip_finding(&a->open_finding[k]);
+                memset(a->open_finding[k].name, 0, sizeof(a->open_finding[k].name));
+}
+
+/* Appends an open episode's evidence names as text, like a finding's. */
+static void checkpoint_put_open_names(struct checkpoint_buf *b, const struct analyzer *a, enum finding_kind k) {
+        struct finding f;
+
+        analyzer_open_unpack(a, k, &a->open_finding[k], &f);
+        checkpoint_put_names(b, &f);
+}
+
+/* Gives a restored open episode its evidence names back, as indices. */
+static int checkpoint_get_open_names(struct checkpoint_buf *b, struct analyzer_open *o, enum finding_kind k) {
+        struct finding f = { .kind = k, .n_evidence = o->n_evidence };
+        int r;
+
+        if ((r = checkpoint_get_names(b, &f)) < 0)
+                return r;
+        for (unsigned i = 0; i < f.n_evidence; i++) {
+                int n = finding_evidence_index(f.evidence[i].name);
+
+                if (n < 0)
+                        return (b->error = -EBADMSG);
+                o->name[i] = (uint8_t) n;
+        }
+        return 0;
 }
 
 /* Serialises the fold into a payload. */
@@ -213,7 +239,7 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
         /* the names, in the order restore meets the findings */
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (a->open[k])
-                        checkpoint_put_names(b, &a->open_finding[k]);
+                        checkpoint_put_open_names(b, a, k);
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (analyzer_detectors[k]->state_finding)
                         checkpoint_put_names(b, analyzer_detectors[k]->state_finding(a->state[k]));
@@ -408,7 +434,7 @@ static bool checkpoint_analyzer_ok(const struct analyzer *a) {
                         return false;
                 if (!a->started && a->due[k] != ANALYZER_NEVER)
                         return false;   /* a timer in an analyzer that never started would never fire */
-                if (a->open[k] && (a->open_finding[k].kind != k || !analyzer_finding_ok(&a->open_finding[k])))
+                if (a->open[k] && !analyzer_open_ok(&a->open_finding[k]))
                         return false;
         }
         return true;
@@ -496,7 +522,7 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         }
 
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                if (copy->open[k] && (r = checkpoint_get_names(b, &copy->open_finding[k])) < 0)
+                if (copy->open[k] && (r = checkpoint_get_open_names(b, &copy->open_finding[k], k)) < 0)
                         goto finish;
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (analyzer_detectors[k]->state_finding) {
@@ -539,10 +565,8 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         copy->charges.r = a->charge_buf;
         copy->drains.r = a->drain_buf;
         memcpy(copy->state, a->state, sizeof(copy->state));
-        for (int k = 0; k < _FINDING_KIND_MAX; k++) {
-                memcpy(copy->open_finding[k].device, a->device, sizeof(copy->open_finding[k].device));
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 memcpy(a->state[k], states[k], analyzer_detectors[k]->state_size);
-        }
         *a = *copy;
         a->charges.r = a->charge_buf;
         a->drains.r = a->drain_buf;
