@@ -255,6 +255,7 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
         else
                 registry_sync_end(c, now);
         log_info("BlueZ is running: %zu device(s) followed.", c->n_devices);
+        context_trim_soon(c);   /* the reply, freed after this callback, was the biggest message */
 done:
         c->bluez_synced = true;
         context_check_ready(c);

@@ -80,9 +80,11 @@ struct context {
         bool name_acquired;
         bool bluez_synced;
         bool ready;
+        bool trim_pending;              /* context_trim_soon() asked the loop for a malloc_trim() */
         int exit_code;
 };
 
 int context_now_ms(int64_t *ret);
 int64_t context_mono_ms(void);
 void context_check_ready(struct context *c);
+void context_trim_soon(struct context *c);
