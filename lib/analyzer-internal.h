@@ -97,11 +97,11 @@ struct analyzer_ring {
 
 /* An open episode, as its CLEARED edge repeats it (analyzer_clear, analyzer_get_open): the
  * finding that opened or last escalated it, packed to what cannot be rebuilt — the device
- * is the analyzer's, the advice the kind's, and an evidence name is its index in finding.c's
- * table. 88 bytes a kind instead of a 184-byte struct finding. */
+ * is the analyzer's, the advice the kind's, the severity is in analyzer.open_severity, and
+ * an evidence name is its index in finding.c's table. 88 bytes, allocated at the raise and
+ * freed at the clear: most of the time no episode is open, and a device carries none. */
 struct analyzer_open {
         int64_t time_ms;                /* Unix ms */
-        uint8_t severity;
         uint8_t n_evidence;
         uint8_t name[FINDING_EVIDENCE_MAX];
         double value[FINDING_EVIDENCE_MAX];
@@ -202,7 +202,11 @@ struct analyzer {
         double gap_charge_bound;        /* best lower bound on the charge rate from rises across gaps, %/h */
 
         bool open[_FINDING_KIND_MAX];
-        struct analyzer_open open_finding[_FINDING_KIND_MAX]; /* meaningful while open[k] */
+        uint8_t open_severity[_FINDING_KIND_MAX];       /* of each open episode */
+        struct analyzer_open *open_finding[_FINDING_KIND_MAX]; /* each open episode's finding; NULL if
+                                                         * none, or if there was no memory for it at
+                                                         * the raise: its CLEARED edge then repeats
+                                                         * no evidence (nothing else changes) */
         int64_t due[_FINDING_KIND_MAX];
         uint16_t listeners[_ANALYZER_SEES_BITS]; /* per update bit, the enabled detectors that see it (bit per kind);
                                                   * derived from config.enabled by analyzer_new() */
@@ -263,11 +267,10 @@ static inline bool analyzer_finding_ok(const struct finding *f) {
         return memchr(f->device, '\0', sizeof(f->device)) != NULL;
 }
 
-/* Whether a restored open episode's severity, count and time are in range (its names are
- * checked when checkpoint.c restores them). */
+/* Whether a restored open episode's count and time are in range (its names are checked
+ * when checkpoint.c restores them). */
 static inline bool analyzer_open_ok(const struct analyzer_open *o) {
-        return o->severity < _FINDING_SEVERITY_MAX && o->n_evidence <= FINDING_EVIDENCE_MAX &&
-               analyzer_time_ok(o->time_ms);
+        return o->n_evidence <= FINDING_EVIDENCE_MAX && analyzer_time_ok(o->time_ms);
 }
 
 /* every detector, indexed by kind (analyzer.c) */
@@ -292,8 +295,7 @@ void analyzer_raise(struct analyzer *a, struct finding *f);
 void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t);
 void analyzer_arm(struct analyzer *a, enum finding_kind k, int64_t due);
 void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret);
-void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, const struct analyzer_open *o,
-                          struct finding *ret);
+void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, struct finding *ret);
 
 /* Whether an episode of this kind is open (inline: every detector asks at every update). */
 static inline bool analyzer_is_open(const struct analyzer *a, enum finding_kind k) {

@@ -179,6 +179,10 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
 
 /* Frees an analyzer; accepts NULL, returns NULL. */
 struct analyzer *analyzer_free(struct analyzer *a) {
+        if (!a)
+                return NULL;
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                free(a->open_finding[k]);
         free(a);
         return NULL;
 }
@@ -713,9 +717,15 @@ void analyzer_finding_init(const struct analyzer *a, enum finding_kind k, enum f
 
 /* Opens (or escalates) an episode and delivers the finding. */
 void analyzer_raise(struct analyzer *a, struct finding *f) {
+        struct analyzer_open **o = &a->open_finding[f->kind];
+
         f->state = FINDING_RAISED;
         a->open[f->kind] = true;
-        analyzer_open_pack(f, &a->open_finding[f->kind]);
+        a->open_severity[f->kind] = (uint8_t) f->severity;
+        if (!*o)
+                *o = malloc(sizeof(**o));
+        if (*o)
+                analyzer_open_pack(f, *o);
         a->cb(f, a->userdata);
 }
 
@@ -723,7 +733,6 @@ void analyzer_raise(struct analyzer *a, struct finding *f) {
 void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret) {
         *ret = (struct analyzer_open) {
                 .time_ms = f->time_ms,
-                .severity = (uint8_t) f->severity,
                 .n_evidence = (uint8_t) (f->n_evidence < FINDING_EVIDENCE_MAX ? f->n_evidence : FINDING_EVIDENCE_MAX),
         };
         for (unsigned i = 0; i < ret->n_evidence; i++) {
@@ -735,19 +744,21 @@ void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret) {
         }
 }
 
-/* The finding an open episode of kind k was packed from (state RAISED). */
-void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, const struct analyzer_open *o,
-                          struct finding *ret) {
+/* The finding open episode k was packed from (state RAISED); without its packed finding
+ * (no memory at the raise), one with no evidence. */
+void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, struct finding *ret) {
+        const struct analyzer_open *o = a->open_finding[k];
+
         *ret = (struct finding) {
                 .kind = k,
                 .state = FINDING_RAISED,
-                .severity = (enum finding_severity) o->severity,
-                .time_ms = o->time_ms,
-                .n_evidence = o->n_evidence,
+                .severity = (enum finding_severity) a->open_severity[k],
+                .time_ms = o ? o->time_ms : 0,
+                .n_evidence = o ? o->n_evidence : 0,
                 .advice = advice_for(k),
         };
         memcpy(ret->device, a->device, sizeof(ret->device));
-        for (unsigned i = 0; i < o->n_evidence && i < FINDING_EVIDENCE_MAX; i++)
+        for (unsigned i = 0; o && i < o->n_evidence && i < FINDING_EVIDENCE_MAX; i++)
                 ret->evidence[i] = (struct finding_evidence) {
                         .name = finding_evidence_name_at(o->name[i]),
                         .value = o->value[i],
@@ -760,10 +771,12 @@ void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t) {
 
         if (!a->open[k])
                 return;
-        analyzer_open_unpack(a, k, &a->open_finding[k], &f);
+        analyzer_open_unpack(a, k, &f);
         f.state = FINDING_CLEARED;
         f.time_ms = t - a->offset;
         a->open[k] = false;
+        free(a->open_finding[k]);
+        a->open_finding[k] = NULL;
         a->cb(&f, a->userdata);
 }
 
@@ -773,7 +786,7 @@ bool analyzer_get_open(const struct analyzer *a, enum finding_kind k, struct fin
         if (!a || !analyzer_is_open(a, k))
                 return false;
         if (ret)
-                analyzer_open_unpack(a, k, &a->open_finding[k], ret);
+                analyzer_open_unpack(a, k, ret);
         return true;
 }
 
