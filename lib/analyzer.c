@@ -340,14 +340,15 @@ static void analyzer_notify(struct analyzer *a, const struct analyzer_update *u)
 /* Keeps a finished leg in history if it is long enough to say something:
  * falls give the drain rate in use, rises the charge rate below the CV knee. */
 static void analyzer_record_leg(struct analyzer *a, const struct analyzer_leg *leg) {
-        struct analyzer_record rec = { .t_end = leg->t_last, .flags = analyzer_open_mask(a) };
+        struct analyzer_record rec = { .t_end = leg->t_last, .flags = (uint16_t) analyzer_open_mask(a) };
 
         if (leg->dir < 0 && leg->boundaries >= 2) {
                 int64_t dur = leg->t_last - leg->t_first;
+                int points = leg->l_first - leg->l_last;        /* levels are 0-100 */
 
-                rec.points = leg->l_first - leg->l_last;
-                if (dur < a->config->min_leg_ms || rec.points < 2)
+                if (dur < a->config->min_leg_ms || points < 2)
                         return;
+                rec.points = (int8_t) points;
                 rec.hours = analyzer_hours(dur);
                 analyzer_ring_push(&a->drains, &rec);
                 if (a->n_early < a->config->degraded_early && a->n_early < ANALYZER_EARLY_MAX) {
@@ -357,10 +358,11 @@ static void analyzer_record_leg(struct analyzer *a, const struct analyzer_leg *l
                 }
         } else if (leg->dir > 0 && leg->cc_boundaries >= 2) {
                 int64_t dur = leg->t_cc_last - leg->t_first;
+                int points = leg->l_cc_last - leg->l_first;
 
-                rec.points = leg->l_cc_last - leg->l_first;
-                if (dur < a->config->min_leg_ms || rec.points < 2)
+                if (dur < a->config->min_leg_ms || points < 2)
                         return;
+                rec.points = (int8_t) points;
                 rec.t_end = leg->t_cc_last;
                 rec.hours = analyzer_hours(dur);
                 analyzer_ring_push(&a->charges, &rec);
