@@ -41,7 +41,8 @@ struct device {
         bool name_pending;              /* its latest name is not in its log yet (writer.c) */
         struct ratelimit rate;          /* changes taken from BlueZ (registry.c) */
         struct devstate_report held;    /* the latest values refused by `rate`, while holding */
-        char held_name[CHARGELOG_NAME_MAX + 1]; /* and the latest name, "" if none came */
+        char *held_name;                /* and the latest name, "" if none came: CHARGELOG_NAME_MAX + 1
+                                         * bytes, allocated with hold_timer at the first flood */
         int64_t held_time_ms;
         bool holding;
         struct event *hold_timer;       /* delivers `held` when `rate` allows; NULL until a flood */
