@@ -74,17 +74,19 @@ _Static_assert(_FINDING_KIND_MAX <= 16, "analyzer_record.flags has a bit per kin
 
 /* What a query of a ring found: the records of age ≥ skip carrying none of the exclude flags. */
 struct analyzer_ring_stats {
-        unsigned n;
         double points, hours;   /* summed newest first */
         double median;          /* of their rates, NAN for none (or when not asked for) */
+        unsigned n;
         bool have_median;       /* median was computed */
 };
 
-/* One kept answer. */
+/* One kept answer: 40 bytes (eight a device). A query whose skip or exclude does not fit
+ * these fields is answered without the cache. */
 struct analyzer_ring_cached {
-        uint32_t generation;    /* the ring's generation it was computed at; 0 for none */
-        unsigned skip, exclude;
         struct analyzer_ring_stats stats;
+        uint32_t generation;    /* the ring's generation it was computed at; 0 for none */
+        uint16_t exclude;
+        uint8_t skip;
 };
 
 /* A ring of records, newest last. Plain data apart from `r`, its buffer. */

@@ -175,10 +175,12 @@ static const struct analyzer_ring_stats *analyzer_ring_lookup(const struct analy
         struct analyzer_ring *w = (struct analyzer_ring *) ring;
         struct analyzer_ring_cached *slot = NULL;
 
-        if (ring->generation == 0) {
-                /* a ring never initialised (zeroed): no slot can be trusted to match it, so the
-                 * answer goes to a slot left unmarked, computed again at every query */
+        if (ring->generation == 0 || skip > UINT8_MAX || exclude > UINT16_MAX) {
+                /* a ring never initialised (zeroed): no slot can be trusted to match it; or a
+                 * query the slots cannot name: the answer goes to a slot marked stale, so
+                 * nothing takes it for another query's */
                 analyzer_ring_compute(ring, skip, exclude, median, &w->cache[0].stats);
+                w->cache[0].generation = 0;
                 return &w->cache[0].stats;
         }
         for (unsigned i = 0; i < ANALYZER_RING_CACHE; i++) {
@@ -200,8 +202,8 @@ static const struct analyzer_ring_stats *analyzer_ring_lookup(const struct analy
         }
         analyzer_ring_compute(ring, skip, exclude, median, &slot->stats);
         slot->generation = ring->generation;
-        slot->skip = skip;
-        slot->exclude = exclude;
+        slot->skip = (uint8_t) skip;
+        slot->exclude = (uint16_t) exclude;
         return &slot->stats;
 }
 
