@@ -167,6 +167,7 @@ static int property_get_alerts(sd_bus *bus, const char *path, const char *interf
 static int method_get_alerts(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct context *c = userdata;
         sd_bus_message *reply = NULL;
+        struct alert past;
         int all, r;
 
         r = sd_bus_message_read(m, "b", &all);
@@ -179,8 +180,8 @@ static int method_get_alerts(sd_bus_message *m, void *userdata, sd_bus_error *er
                 const struct device *d = c->devices[i];
 
                 r = service_append_device_alerts(reply, d);
-                for (unsigned h = 0; r >= 0 && all && h < d->alerts.n_history; h++)
-                        r = service_append_alert(reply, alerts_history_get(&d->alerts, h));
+                for (unsigned h = 0; r >= 0 && all && alerts_history_get(&d->alerts, h, &past); h++)
+                        r = service_append_alert(reply, &past);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
@@ -195,7 +196,7 @@ static int method_get_alerts(sd_bus_message *m, void *userdata, sd_bus_error *er
 static int method_acknowledge(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct context *c = userdata;
         char address[ADDRESS_STRING_MAX];
-        const struct alert *a = NULL;
+        struct alert found, *a = NULL;
         struct device *d = NULL;
         const char *id;
         int r;
@@ -203,8 +204,9 @@ static int method_acknowledge(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        if (alerts_id_address(id, address) >= 0 && (d = registry_find(c, address)))
-                a = alerts_find(&d->alerts, id);
+        if (alerts_id_address(id, address) >= 0 && (d = registry_find(c, address)) &&
+            alerts_find(&d->alerts, id, &found))
+                a = &found;
         if (!a || a->cleared_ms != 0) {
                 polkit_forget(c, m);
                 return service_error(error, -ENOENT, "No active alert '%.80s'", id);
