@@ -175,14 +175,14 @@ static const struct analyzer_ring_stats *analyzer_ring_lookup(const struct analy
         struct analyzer_ring *w = (struct analyzer_ring *) ring;
         struct analyzer_ring_cached *slot = NULL;
 
-        if (ring->generation == 0 || skip > UINT8_MAX || exclude > UINT16_MAX) {
-                /* a ring never initialised (zeroed): no slot can be trusted to match it; or a
-                 * query the slots cannot name: the answer goes to a slot marked stale, so
-                 * nothing takes it for another query's */
+        if (ring->generation == 0) {
+                /* a ring never initialised (zeroed): no slot can be trusted to match it, so the
+                 * answer goes to a slot left unmarked, computed again at every query */
                 analyzer_ring_compute(ring, skip, exclude, median, &w->cache[0].stats);
-                w->cache[0].generation = 0;
                 return &w->cache[0].stats;
         }
+        /* a key wider than a slot's fields never matches one (they compare as integers),
+         * and is never stored (below) */
         for (unsigned i = 0; i < ANALYZER_RING_CACHE; i++) {
                 struct analyzer_ring_cached *c = &w->cache[i];
 
@@ -201,6 +201,11 @@ static const struct analyzer_ring_stats *analyzer_ring_lookup(const struct analy
                 w->cache_next = (w->cache_next + 1) % ANALYZER_RING_CACHE;
         }
         analyzer_ring_compute(ring, skip, exclude, median, &slot->stats);
+        if (skip > UINT8_MAX || exclude > UINT16_MAX) {
+                /* truncated, it could answer for another key: the slot is marked stale */
+                slot->generation = 0;
+                return &slot->stats;
+        }
         slot->generation = ring->generation;
         slot->skip = (uint8_t) skip;
         slot->exclude = (uint16_t) exclude;

@@ -767,12 +767,11 @@ void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, struct 
                 };
 }
 
-/* Closes an open episode at `t`, repeating the evidence it was raised with. */
-void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t) {
+/* analyzer_clear() of an open episode: out of line, so that the call detectors make at
+ * every update for an episode that is not open stays a test and a return (no frame). */
+static __attribute__((noinline)) void analyzer_clear_open(struct analyzer *a, enum finding_kind k, int64_t t) {
         struct finding f;
 
-        if (!a->open[k])
-                return;
         analyzer_open_unpack(a, k, &f);
         f.state = FINDING_CLEARED;
         f.time_ms = t - a->offset;
@@ -780,6 +779,12 @@ void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t) {
         free(a->open_finding[k]);
         a->open_finding[k] = NULL;
         a->cb(&f, a->userdata);
+}
+
+/* Closes an open episode at `t`, repeating the evidence it was raised with. */
+void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t) {
+        if (a->open[k])
+                analyzer_clear_open(a, k, t);
 }
 
 /* The finding that opened (or last escalated) an open episode; false if none is open.
