@@ -199,9 +199,8 @@ struct analyzer {
         struct analyzer_record charge_buf[ANALYZER_CHARGES_MAX];
         struct analyzer_record drain_buf[ANALYZER_DRAINS_MAX];
         struct analyzer_ring charges, drains;
-        double early[ANALYZER_EARLY_MAX];       /* rates of the first falls ever recorded */
-        unsigned n_early;
-        double early_points, early_hours;       /* and their sums */
+        unsigned n_early;                       /* the first falls ever recorded, at most ANALYZER_EARLY_MAX */
+        double early_points, early_hours;       /* and their sums: battery-degraded's early life */
         double gap_charge_bound;        /* best lower bound on the charge rate from rises across gaps, %/h */
 
         bool open[_FINDING_KIND_MAX];

@@ -352,7 +352,7 @@ static void analyzer_record_leg(struct analyzer *a, const struct analyzer_leg *l
                 rec.hours = analyzer_hours(dur);
                 analyzer_ring_push(&a->drains, &rec);
                 if (a->n_early < a->config->degraded_early && a->n_early < ANALYZER_EARLY_MAX) {
-                        a->early[a->n_early++] = analyzer_record_rate(&rec);
+                        a->n_early++;
                         a->early_points += rec.points;
                         a->early_hours += rec.hours;
                 }

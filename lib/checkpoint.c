@@ -435,9 +435,6 @@ static bool checkpoint_analyzer_ok(const struct analyzer *a) {
         for (unsigned i = 0; i < ANALYZER_DELTAS_MAX; i++)
                 if (a->deltas[i] < -100 || a->deltas[i] > 100)
                         return false;
-        for (unsigned i = 0; i < ANALYZER_EARLY_MAX; i++)
-                if (!analyzer_real_or_nan_ok(a->early[i]))
-                        return false;
         if (!checkpoint_records_ok(a->charge_buf, ANALYZER_CHARGES_MAX) ||
             !checkpoint_records_ok(a->drain_buf, ANALYZER_DRAINS_MAX))
                 return false;
