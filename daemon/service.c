@@ -32,6 +32,8 @@ static int service_error(sd_bus_error *error, int r, const char *format, ...) {
 }
 
 #define SERVICE_ALERT_TYPE "ssssddba{sd}a(ss)"
+/* from this many devices on, a GetManagedObjects reply is worth a malloc_trim() after it */
+#define SERVICE_TRIM_DEVICES 16
 
 /* Appends one alert as its D-Bus struct (id, address, kind, severity, raised, cleared,
  * acknowledged, evidence, advice). */
@@ -85,12 +87,17 @@ static int service_device_find(sd_bus *bus, const char *path, const char *interf
         return 1;
 }
 
-/* Lists every published device's object path (for introspection and GetManagedObjects). */
+/* Lists every published device's object path (for introspection and GetManagedObjects).
+ * The reply being built is the biggest message hpmond makes (≈ 0.8 KiB a device), so the
+ * heap it leaves behind is handed back on the loop's next turn. */
 static int service_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes,
                                     sd_bus_error *error) {
         struct context *c = userdata;
         char **nodes;
         size_t n = 0;
+
+        if (c->n_devices >= SERVICE_TRIM_DEVICES)
+                context_trim_soon(c);
 
         nodes = calloc(c->n_devices + 1, sizeof(char *));
         if (!nodes)
