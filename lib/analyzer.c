@@ -731,12 +731,12 @@ void analyzer_raise(struct analyzer *a, struct finding *f) {
         a->cb(f, a->userdata);
 }
 
-/* Packs the finding that opens or escalates an episode (its names are finding.c's own). */
+/* Packs the finding that opens or escalates an episode (its names are finding.c's own).
+ * Padding is zeroed too: a checkpoint saves the struct as bytes. */
 void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret) {
-        *ret = (struct analyzer_open) {
-                .time_ms = f->time_ms,
-                .n_evidence = (uint8_t) (f->n_evidence < FINDING_EVIDENCE_MAX ? f->n_evidence : FINDING_EVIDENCE_MAX),
-        };
+        memset(ret, 0, sizeof(*ret));
+        ret->time_ms = f->time_ms;
+        ret->n_evidence = (uint8_t) (f->n_evidence < FINDING_EVIDENCE_MAX ? f->n_evidence : FINDING_EVIDENCE_MAX);
         for (unsigned i = 0; i < ret->n_evidence; i++) {
                 int n = finding_evidence_index(f->evidence[i].name);
 
