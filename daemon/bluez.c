@@ -45,7 +45,7 @@ struct bluez {
         struct context *c;
         char *owner;                    /* unique name of bluetoothd, NULL while it is away */
         struct bluez_device **devices;  /* sorted by path: found by bisection at every signal */
-        size_t n_devices;
+        size_t n_devices, devices_cap;
         sd_bus_slot *sync_call;         /* GetManagedObjects or GetNameOwner in flight */
         sd_bus_slot *matches[4];
 };
@@ -89,10 +89,16 @@ static struct bluez_device *bluez_get(struct bluez *b, const char *path) {
 
         if (found)
                 return b->devices[i];
-        grown = realloc(b->devices, (b->n_devices + 1) * sizeof(*grown));
-        if (!grown)
-                return NULL;
-        b->devices = grown;
+        if (b->n_devices == b->devices_cap) {
+                /* doubling: one realloc per hundred devices at a sync is seven, not a hundred */
+                size_t cap = b->devices_cap ? b->devices_cap * 2 : 8;
+
+                grown = realloc(b->devices, cap * sizeof(*grown));
+                if (!grown)
+                        return NULL;
+                b->devices = grown;
+                b->devices_cap = cap;
+        }
         d = calloc(1, sizeof(*d));
         if (!d)
                 return NULL;
@@ -129,6 +135,7 @@ static void bluez_clear(struct bluez *b) {
                 bluez_remove(b, b->devices[b->n_devices - 1]);
         free(b->devices);
         b->devices = NULL;
+        b->devices_cap = 0;
 }
 
 /* The current wall clock in ms, the time of what is reported now. */

@@ -70,7 +70,7 @@ struct context {
         int devices_fd;                 /* STATE_DIRECTORY/devices */
 
         struct device **devices;        /* sorted by address */
-        size_t n_devices;
+        size_t n_devices, devices_cap;
         unsigned sync;                  /* counter of BlueZ full syncs */
 
         int logging_error;              /* why appending is suspended (negative errno), or 0 */

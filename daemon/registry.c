@@ -254,10 +254,16 @@ static int registry_insert(struct context *c, const char address[static ADDRESS_
         struct device *d, **n;
         size_t i;
 
-        n = realloc(c->devices, (c->n_devices + 1) * sizeof(*c->devices));
-        if (!n)
-                return -ENOMEM;
-        c->devices = n;
+        if (c->n_devices == c->devices_cap) {
+                /* doubling, as the BlueZ mirror's table (bluez.c) */
+                size_t cap = c->devices_cap ? c->devices_cap * 2 : 8;
+
+                n = realloc(c->devices, cap * sizeof(*c->devices));
+                if (!n)
+                        return -ENOMEM;
+                c->devices = n;
+                c->devices_cap = cap;
+        }
         d = registry_device_new(c, address, name);
         if (!d)
                 return -ENOMEM;
@@ -711,5 +717,5 @@ void registry_free(struct context *c) {
                 registry_device_free(c->devices[i]);
         free(c->devices);
         c->devices = NULL;
-        c->n_devices = 0;
+        c->n_devices = c->devices_cap = 0;
 }
