@@ -125,9 +125,10 @@ static void analyzer_listen(struct analyzer *a) {
 
 /* Where detector k's state starts in an analyzer's allocation (k = _FINDING_KIND_MAX: its
  * size). One allocation for the analyzer and the ten states: ten mallocs' headers and
- * rounding saved a device, and one free. */
+ * rounding saved a device, and one free. The states hold integers, doubles, pointers and
+ * findings, nothing wider (no long double): they are aligned as the widest of those. */
 static size_t analyzer_state_offset(int k) {
-        const size_t align = _Alignof(max_align_t);
+        const size_t align = _Alignof(union { int64_t i; double d; void *p; });
         size_t off = (sizeof(struct analyzer) + align - 1) / align * align;
 
         for (int i = 0; i < k; i++)
