@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "numeric.h"
 #include "render.h"
 
 /* Whether to colour what goes to f. */
@@ -54,11 +55,11 @@ void render_ago(char *buf, size_t size, double now_s, double then_s) {
         else if (d < 60)
                 snprintf(buf, size, "just now");
         else if (d < 3600)
-                snprintf(buf, size, "%.0f min ago", floor(d / 60));
+                snprintf(buf, size, "%.0f min ago", numeric_floor(d / 60));
         else if (d < 2 * 86400)
-                snprintf(buf, size, "%.0f h ago", floor(d / 3600));
+                snprintf(buf, size, "%.0f h ago", numeric_floor(d / 3600));
         else
-                snprintf(buf, size, "%.0f days ago", floor(d / 86400));
+                snprintf(buf, size, "%.0f days ago", numeric_floor(d / 86400));
 }
 
 /* SGR colour of a level: red when low (≤ 20 %, DESIGN.md's warning level), yellow below half. */

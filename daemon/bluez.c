@@ -83,7 +83,7 @@ struct bluez {
         struct context *c;
         char *owner;                    /* unique name of bluetoothd, NULL while it is away */
         struct bluez_device **devices;  /* sorted by path: found by bisection at every signal */
-        size_t n_devices;
+        size_t n_devices, devices_cap;
         sd_bus_slot *sync_call;         /* GetManagedObjects or GetNameOwner in flight */
         sd_bus_slot *matches[4];
         bool partial;                   /* the last object list could not be read to its end */
@@ -131,10 +131,16 @@ static struct bluez_device *bluez_get(struct bluez *b, const char *path) {
 
         if (found)
                 return b->devices[i];
-        grown = realloc(b->devices, (b->n_devices + 1) * sizeof(*grown));
-        if (!grown)
-                return NULL;
-        b->devices = grown;
+        if (b->n_devices == b->devices_cap) {
+                /* doubling: one realloc per hundred devices at a sync is seven, not a hundred */
+                size_t cap = b->devices_cap ? b->devices_cap * 2 : 8;
+
+                grown = realloc(b->devices, cap * sizeof(*grown));
+                if (!grown)
+                        return NULL;
+                b->devices = grown;
+                b->devices_cap = cap;
+        }
         d = calloc(1, sizeof(*d));
         if (!d)
                 return NULL;
@@ -182,6 +188,7 @@ static void bluez_clear(struct bluez *b) {
                 bluez_remove(b, b->devices[b->n_devices - 1]);
         free(b->devices);
         b->devices = NULL;
+        b->devices_cap = 0;
 }
 
 /* Forgets the adapters of a partial object list. */
@@ -456,6 +463,7 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
         }
         b->reading = NULL;
         log_info("BlueZ is running: %zu device(s) followed.", c->n_devices);
+        context_trim_soon(c);   /* the reply, freed after this callback, was the biggest message */
 done:
         c->bluez_synced = true;
         context_check_ready(c);

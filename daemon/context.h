@@ -41,7 +41,8 @@ struct device {
         bool name_pending;              /* its latest name is not in its log yet (writer.c) */
         struct ratelimit rate;          /* changes taken from BlueZ (registry.c) */
         struct devstate_report held;    /* the latest values refused by `rate`, while holding */
-        char held_name[CHARGELOG_NAME_MAX + 1]; /* and the latest name, "" if none came */
+        char *held_name;                /* and the latest name, "" if none came: CHARGELOG_NAME_MAX + 1
+                                         * bytes, allocated with hold_timer at the first flood */
         int64_t held_time_ms;
         bool holding;
         struct event *hold_timer;       /* delivers `held` when `rate` allows; NULL until a flood */
@@ -71,7 +72,7 @@ struct context {
         bool devices_unsynced;          /* a rename in it is not durable yet (writer.c syncs it first) */
 
         struct device **devices;        /* sorted by address */
-        size_t n_devices;
+        size_t n_devices, devices_cap;
         unsigned sync;                  /* counter of BlueZ full syncs */
 
         int logging_error;              /* why appending is suspended (negative errno), or 0 */
@@ -82,9 +83,11 @@ struct context {
         bool name_acquired;
         bool bluez_synced;
         bool ready;
+        bool trim_pending;              /* context_trim_soon() asked the loop for a malloc_trim() */
         int exit_code;
 };
 
 int context_now_ms(int64_t *ret);
 int64_t context_mono_ms(void);
 void context_check_ready(struct context *c);
+void context_trim_soon(struct context *c);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,8 +51,29 @@ void context_check_ready(struct context *c) {
         if (c->ready || !c->name_acquired || !c->bluez_synced)
                 return;
         c->ready = true;
+        context_trim_soon(c);
         (void) sd_notifyf(0, "READY=1\nSTATUS=Following %zu device(s).", c->n_devices);
         log_info("hpmond " PACKAGE_VERSION " ready: %zu device(s), logs in %s/devices.", c->n_devices, c->state_dir);
+}
+
+/* The loop's turn after a burst: hands the freed heap back (see context_trim_soon). */
+static void main_trim_cb(evutil_socket_t fd, short what, void *userdata) {
+        struct context *c = userdata;
+
+        c->trim_pending = false;
+        (void) malloc_trim(0);
+}
+
+/* After a burst of short-lived allocations — the start-up replay, BlueZ's whole object list
+ * (tens of KiB with many headsets) — glibc keeps the freed pages dirty inside the heap, where
+ * the long-lived per-device state sits above them, so they never shrink back by themselves.
+ * malloc_trim(0) gives back every whole free page. It runs on the loop's next turn, once the
+ * bus message being handled has been freed too, and never while the daemon is idle. */
+void context_trim_soon(struct context *c) {
+        if (c->trim_pending)
+                return;
+        if (event_base_once(c->base, -1, EV_TIMEOUT, main_trim_cb, c, &(struct timeval) {}) == 0)
+                c->trim_pending = true;
 }
 
 /* SIGTERM/SIGINT: leave the loop; everything logged is already on disk. */
@@ -200,6 +222,11 @@ int main(int argc, char *argv[]) {
         enum log_target target = LOG_TARGET_AUTO;
         struct event *sigterm = NULL, *sigint = NULL;
         int level = LOG_INFO, r;
+
+        /* A client's GetManagedObjects (hpctl status) and BlueZ's object list build messages of
+         * about 1 KiB a device: from 32 KiB on they get pages of their own, unmapped when freed,
+         * instead of leaving the heap dirty below the devices' long-lived state (issue 7). */
+        (void) mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 
         r = main_parse_args(argc, argv, &c, &target, &level);
         if (r <= 0)

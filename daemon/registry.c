@@ -71,6 +71,7 @@ struct device *registry_device_free(struct device *d) {
         writer_device_clear(d);
         if (d->hold_timer)
                 event_free(d->hold_timer);
+        free(d->held_name);
         free(d->name);
         free(d);
         return NULL;
@@ -265,10 +266,16 @@ static int registry_insert(struct context *c, const char address[static ADDRESS_
         struct device *d, **n;
         size_t i;
 
-        n = realloc(c->devices, (c->n_devices + 1) * sizeof(*c->devices));
-        if (!n)
-                return -ENOMEM;
-        c->devices = n;
+        if (c->n_devices == c->devices_cap) {
+                /* doubling, as the BlueZ mirror's table (bluez.c) */
+                size_t cap = c->devices_cap ? c->devices_cap * 2 : 8;
+
+                n = realloc(c->devices, cap * sizeof(*c->devices));
+                if (!n)
+                        return -ENOMEM;
+                c->devices = n;
+                c->devices_cap = cap;
+        }
         d = registry_device_new(c, address, name);
         if (!d)
                 return -ENOMEM;
@@ -509,7 +516,7 @@ static void registry_hold_cb(evutil_socket_t fd, short what, void *userdata) {
         struct device *d = userdata;
         struct context *c = d->context;
         struct devstate_report rep = d->held;
-        char name[sizeof(d->held_name)];
+        char name[CHARGELOG_NAME_MAX + 1];
 
         memcpy(name, d->held_name, sizeof(name));
         d->holding = false;
@@ -531,6 +538,16 @@ static bool registry_admit(struct context *c, struct device *d, const char *name
         if (!d->holding && ratelimit_take(&d->rate, mono))
                 return true;
 
+        if (!d->hold_timer) {
+                /* its first flood: room to hold what it sends (most devices never flood) */
+                d->held_name = calloc(1, CHARGELOG_NAME_MAX + 1);
+                d->hold_timer = d->held_name ? evtimer_new(c->base, registry_hold_cb, d) : NULL;
+                if (!d->hold_timer) {
+                        free(d->held_name);
+                        d->held_name = NULL;
+                        return true;    /* no memory for coalescing: let it through */
+                }
+        }
         if (!d->holding) {
                 d->held = *rep;
                 d->held_name[0] = '\0';
@@ -541,15 +558,10 @@ static bool registry_admit(struct context *c, struct device *d, const char *name
                         d->held.percentage = rep->percentage;
         }
         if (name)
-                snprintf(d->held_name, sizeof(d->held_name), "%s", name);
+                snprintf(d->held_name, CHARGELOG_NAME_MAX + 1, "%s", name);
         d->held_time_ms = now_ms;
         if (d->holding)
                 return false;
-        if (!d->hold_timer) {
-                d->hold_timer = evtimer_new(c->base, registry_hold_cb, d);
-                if (!d->hold_timer)
-                        return true;    /* no memory for coalescing: let it through */
-        }
         wait = ratelimit_next(&d->rate, mono) - mono;
         tv = (struct timeval) { .tv_sec = wait / 1000, .tv_usec = (wait % 1000) * 1000 };
         if (evtimer_add(d->hold_timer, &tv) < 0)
@@ -570,7 +582,7 @@ static int registry_report_full(struct context *c, const char address[static ADD
  * overtaken by older values delivered later by the hold timer). */
 static void registry_flush_held(struct context *c, struct device *d) {
         struct devstate_report rep = d->held;
-        char name[sizeof(d->held_name)];
+        char name[CHARGELOG_NAME_MAX + 1];
 
         if (!d->holding)
                 return;
@@ -723,5 +735,5 @@ void registry_free(struct context *c) {
                 registry_device_free(c->devices[i]);
         free(c->devices);
         c->devices = NULL;
-        c->n_devices = 0;
+        c->n_devices = c->devices_cap = 0;
 }

@@ -32,6 +32,8 @@ static int service_error(sd_bus_error *error, int r, const char *format, ...) {
 }
 
 #define SERVICE_ALERT_TYPE "ssssddba{sd}a(ss)"
+/* from this many devices on, a GetManagedObjects reply is worth a malloc_trim() after it */
+#define SERVICE_TRIM_DEVICES 16
 
 /* Appends one alert as its D-Bus struct (id, address, kind, severity, raised, cleared,
  * acknowledged, evidence, advice). */
@@ -85,12 +87,17 @@ static int service_device_find(sd_bus *bus, const char *path, const char *interf
         return 1;
 }
 
-/* Lists every published device's object path (for introspection and GetManagedObjects). */
+/* Lists every published device's object path (for introspection and GetManagedObjects).
+ * The reply being built is the biggest message hpmond makes (≈ 0.8 KiB a device), so the
+ * heap it leaves behind is handed back on the loop's next turn. */
 static int service_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes,
                                     sd_bus_error *error) {
         struct context *c = userdata;
         char **nodes;
         size_t n = 0;
+
+        if (c->n_devices >= SERVICE_TRIM_DEVICES)
+                context_trim_soon(c);
 
         nodes = calloc(c->n_devices + 1, sizeof(char *));
         if (!nodes)
@@ -167,6 +174,7 @@ static int property_get_alerts(sd_bus *bus, const char *path, const char *interf
 static int method_get_alerts(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct context *c = userdata;
         sd_bus_message *reply = NULL;
+        struct alert past;
         int all, r;
 
         r = sd_bus_message_read(m, "b", &all);
@@ -179,8 +187,8 @@ static int method_get_alerts(sd_bus_message *m, void *userdata, sd_bus_error *er
                 const struct device *d = c->devices[i];
 
                 r = service_append_device_alerts(reply, d);
-                for (unsigned h = 0; r >= 0 && all && h < d->alerts.n_history; h++)
-                        r = service_append_alert(reply, alerts_history_get(&d->alerts, h));
+                for (unsigned h = 0; r >= 0 && all && alerts_history_get(&d->alerts, h, &past); h++)
+                        r = service_append_alert(reply, &past);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
@@ -195,7 +203,7 @@ static int method_get_alerts(sd_bus_message *m, void *userdata, sd_bus_error *er
 static int method_acknowledge(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct context *c = userdata;
         char address[ADDRESS_STRING_MAX];
-        const struct alert *a = NULL;
+        struct alert found, *a = NULL;
         struct device *d = NULL;
         const char *id;
         int r;
@@ -203,8 +211,9 @@ static int method_acknowledge(sd_bus_message *m, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(m, "s", &id);
         if (r < 0)
                 return r;
-        if (alerts_id_address(id, address) >= 0 && (d = registry_find(c, address)))
-                a = alerts_find(&d->alerts, id);
+        if (alerts_id_address(id, address) >= 0 && (d = registry_find(c, address)) &&
+            alerts_find(&d->alerts, id, &found))
+                a = &found;
         if (!a || a->cleared_ms != 0) {
                 polkit_forget(c, m);
                 return service_error(error, -ENOENT, "No active alert '%.80s'", id);

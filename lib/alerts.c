@@ -5,7 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "advice.h"
 #include "alerts.h"
+
+/* A cleared alert as the history keeps it: what a struct alert holds, less what the table
+ * or the kind gives back — the address and the id (alerts_make_id() makes it again from
+ * the address, kind and raise time), the advice (advice_for(kind)) — with its evidence
+ * names as indices into finding.c's table. A year of use clears an alert most days, so
+ * every device fills its ring: 6 KiB a device, not 16. */
+struct alert_past {
+        int64_t raised_ms;
+        int64_t cleared_ms;
+        uint8_t kind;
+        uint8_t severity;
+        uint8_t n_evidence;
+        bool acknowledged;
+        uint8_t name[FINDING_EVIDENCE_MAX];
+        double value[FINDING_EVIDENCE_MAX];
+};
+_Static_assert(sizeof(struct alert_past) == 96, "a history entry stays small");
 
 _Static_assert(_FINDING_KIND_MAX == EVENT_FINDING_KINDS, "ack/mute log values name finding kinds by index");
 
@@ -48,6 +66,49 @@ static void alerts_copy_finding(struct alert *a, const struct finding *f) {
         a->n_evidence = f->n_evidence;
         memcpy(a->evidence, f->evidence, sizeof(a->evidence));
         a->advice = f->advice;
+}
+
+/* Packs a cleared alert for the history. An evidence name outside finding.c's table (only
+ * a hand-made finding has one) is looked up by its text, and left out if unknown. */
+static void alerts_pack(const struct alert *a, struct alert_past *ret) {
+        *ret = (struct alert_past) {
+                .raised_ms = a->raised_ms,
+                .cleared_ms = a->cleared_ms,
+                .kind = (uint8_t) a->kind,
+                .severity = (uint8_t) a->severity,
+                .acknowledged = a->acknowledged,
+        };
+        for (unsigned i = 0; i < a->n_evidence && i < FINDING_EVIDENCE_MAX; i++) {
+                const char *name = a->evidence[i].name;
+                int n = finding_evidence_index(name);
+
+                if (n < 0 && name)
+                        n = finding_evidence_index(finding_evidence_name(name, strlen(name)));
+                if (n < 0)
+                        continue;
+                ret->name[ret->n_evidence] = (uint8_t) n;
+                ret->value[ret->n_evidence++] = a->evidence[i].value;
+        }
+}
+
+/* The alert a history entry was packed from. */
+static void alerts_unpack(const struct alerts *t, const struct alert_past *p, struct alert *ret) {
+        *ret = (struct alert) {
+                .kind = (enum finding_kind) p->kind,
+                .severity = (enum finding_severity) p->severity,
+                .raised_ms = p->raised_ms,
+                .cleared_ms = p->cleared_ms,
+                .acknowledged = p->acknowledged,
+                .n_evidence = p->n_evidence,
+                .advice = advice_for((enum finding_kind) p->kind),
+        };
+        memcpy(ret->address, t->address, ADDRESS_STRING_MAX);
+        alerts_make_id(t, ret->kind, p->raised_ms, ret->id);
+        for (unsigned i = 0; i < p->n_evidence; i++)
+                ret->evidence[i] = (struct finding_evidence) {
+                        .name = finding_evidence_name_at(p->name[i]),
+                        .value = p->value[i],
+                };
 }
 
 /* Applies one edge of an episode. *ret gets the alert it concerns (for RAISED, ESCALATED,
@@ -93,7 +154,7 @@ enum alerts_change alerts_apply_finding(struct alerts *t, const struct finding *
                 t->history = calloc(ALERTS_HISTORY_MAX, sizeof(*t->history));
         if (t->history) {
                 /* without memory for it, the past is forgotten: the alert still ends */
-                t->history[t->next_history] = *a;
+                alerts_pack(a, &t->history[t->next_history]);
                 t->next_history = (t->next_history + 1) % ALERTS_HISTORY_MAX;
                 if (t->n_history < ALERTS_HISTORY_MAX)
                         t->n_history++;
@@ -147,24 +208,35 @@ const struct alert *alerts_get_open(const struct alerts *t, enum finding_kind k)
         return k >= 0 && k < _FINDING_KIND_MAX ? t->open[k] : NULL;
 }
 
-/* The i-th cleared alert, oldest first. */
-const struct alert *alerts_history_get(const struct alerts *t, unsigned i) {
+/* The i-th cleared alert, oldest first, into *ret (may be NULL); false past the last. */
+bool alerts_history_get(const struct alerts *t, unsigned i, struct alert *ret) {
         if (i >= t->n_history)
-                return NULL;
-        return &t->history[(t->next_history + ALERTS_HISTORY_MAX - t->n_history + i) % ALERTS_HISTORY_MAX];
+                return false;
+        if (ret)
+                alerts_unpack(t, &t->history[(t->next_history + ALERTS_HISTORY_MAX - t->n_history + i) %
+                                             ALERTS_HISTORY_MAX], ret);
+        return true;
 }
 
-/* An open or cleared alert by id. */
-const struct alert *alerts_find(const struct alerts *t, const char *id) {
+/* An open or cleared alert by id, into *ret (may be NULL); false if there is none. */
+bool alerts_find(const struct alerts *t, const char *id, struct alert *ret) {
+        struct alert a;
+
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                if (t->open[k] && strcmp(t->open[k]->id, id) == 0)
-                        return t->open[k];
+                if (t->open[k] && strcmp(t->open[k]->id, id) == 0) {
+                        if (ret)
+                                *ret = *t->open[k];
+                        return true;
+                }
         for (unsigned i = 0; i < t->n_history; i++) {
-                const struct alert *a = alerts_history_get(t, i);
-                if (strcmp(a->id, id) == 0)
-                        return a;
+                (void) alerts_history_get(t, i, &a);
+                if (strcmp(a.id, id) == 0) {
+                        if (ret)
+                                *ret = a;
+                        return true;
+                }
         }
-        return NULL;
+        return false;
 }
 
 /* The device address an alert id starts with. */

@@ -52,8 +52,9 @@ struct alerts {
         struct alert *open[_FINDING_KIND_MAX];  /* the open alert of each kind, NULL if none: allocated at
                                                  * the raise, freed at the clear (256 B each, not 2.5 KiB a
                                                  * device whether anything is open or not) */
-        struct alert *history;          /* a ring of ALERTS_HISTORY_MAX cleared alerts; NULL until the
-                                         * first clear (most headsets never have one: 16 KiB saved each) */
+        struct alert_past *history;     /* a ring of ALERTS_HISTORY_MAX cleared alerts, packed (alerts.c:
+                                         * 96 bytes each, not a 256-byte struct alert); NULL until the
+                                         * first clear */
         unsigned n_history, next_history;
         unsigned muted;                 /* a bit per kind */
 };
@@ -65,6 +66,6 @@ enum alerts_change alerts_apply_event(struct alerts *t, const struct hpevent *e)
 bool alerts_muted(const struct alerts *t, enum finding_kind k);
 bool alerts_visible(const struct alerts *t, enum finding_kind k);
 const struct alert *alerts_get_open(const struct alerts *t, enum finding_kind k);
-const struct alert *alerts_find(const struct alerts *t, const char *id);
-const struct alert *alerts_history_get(const struct alerts *t, unsigned i);
+bool alerts_find(const struct alerts *t, const char *id, struct alert *ret);
+bool alerts_history_get(const struct alerts *t, unsigned i, struct alert *ret);
 int alerts_id_address(const char *id, char ret[static ADDRESS_STRING_MAX]);

@@ -53,13 +53,14 @@ struct analyzer_leg {
         int l_cc_last;
 };
 
-/* One rise or fall kept in history. */
+/* One rise or fall kept in history. Packed: 19 bytes, not 24 (64 of them a device). */
 struct analyzer_record {
         int64_t t_end;
         double hours;           /* the rate (%/h) is points / hours, computed where it is needed */
-        int points;
-        unsigned flags;         /* 1 << kind for each episode open when it was recorded */
-};
+        uint16_t flags;         /* 1 << kind for each episode open when it was recorded */
+        int8_t points;          /* 2 to 100 */
+} __attribute__((packed));
+_Static_assert(_FINDING_KIND_MAX <= 16, "analyzer_record.flags has a bit per kind");
 
 #define ANALYZER_CHARGES_MAX 16
 #define ANALYZER_DRAINS_MAX 48
@@ -73,17 +74,19 @@ struct analyzer_record {
 
 /* What a query of a ring found: the records of age ≥ skip carrying none of the exclude flags. */
 struct analyzer_ring_stats {
-        unsigned n;
         double points, hours;   /* summed newest first */
         double median;          /* of their rates, NAN for none (or when not asked for) */
+        unsigned n;
         bool have_median;       /* median was computed */
 };
 
-/* One kept answer. */
+/* One kept answer: 40 bytes (eight a device). A query whose skip or exclude does not fit
+ * these fields is answered without the cache. */
 struct analyzer_ring_cached {
-        uint32_t generation;    /* the ring's generation it was computed at; 0 for none */
-        unsigned skip, exclude;
         struct analyzer_ring_stats stats;
+        uint32_t generation;    /* the ring's generation it was computed at; 0 for none */
+        uint16_t exclude;
+        uint8_t skip;
 };
 
 /* A ring of records, newest last. Plain data apart from `r`, its buffer. */
@@ -93,6 +96,18 @@ struct analyzer_ring {
         uint32_t generation;    /* bumped by every push; 0 only in a ring never initialised */
         unsigned cache_next;    /* the slot to replace next when none is stale */
         struct analyzer_ring_cached cache[ANALYZER_RING_CACHE];
+};
+
+/* An open episode, as its CLEARED edge repeats it (analyzer_clear, analyzer_get_open): the
+ * finding that opened or last escalated it, packed to what cannot be rebuilt — the device
+ * is the analyzer's, the advice the kind's, the severity is in analyzer.open_severity, and
+ * an evidence name is its index in finding.c's table. 88 bytes, allocated at the raise and
+ * freed at the clear: most of the time no episode is open, and a device carries none. */
+struct analyzer_open {
+        int64_t time_ms;                /* Unix ms */
+        uint8_t n_evidence;
+        uint8_t name[FINDING_EVIDENCE_MAX];
+        double value[FINDING_EVIDENCE_MAX];
 };
 
 enum analyzer_what {
@@ -184,18 +199,21 @@ struct analyzer {
         struct analyzer_record charge_buf[ANALYZER_CHARGES_MAX];
         struct analyzer_record drain_buf[ANALYZER_DRAINS_MAX];
         struct analyzer_ring charges, drains;
-        double early[ANALYZER_EARLY_MAX];       /* rates of the first falls ever recorded */
-        unsigned n_early;
-        double early_points, early_hours;       /* and their sums */
+        unsigned n_early;                       /* the first falls ever recorded, at most ANALYZER_EARLY_MAX */
+        double early_points, early_hours;       /* and their sums: battery-degraded's early life */
         double gap_charge_bound;        /* best lower bound on the charge rate from rises across gaps, %/h */
 
         bool open[_FINDING_KIND_MAX];
-        struct finding open_finding[_FINDING_KIND_MAX];
+        uint8_t open_severity[_FINDING_KIND_MAX];       /* of each open episode */
+        struct analyzer_open *open_finding[_FINDING_KIND_MAX]; /* each open episode's finding; NULL if
+                                                         * none, or if there was no memory for it at
+                                                         * the raise: its CLEARED edge then repeats
+                                                         * no evidence (nothing else changes) */
         int64_t due[_FINDING_KIND_MAX];
         uint16_t listeners[_ANALYZER_SEES_BITS]; /* per update bit, the enabled detectors that see it (bit per kind);
                                                   * derived from config.enabled by analyzer_new() */
         int64_t due_bound;              /* no timer is due before this (a lower bound of due[]; 0 is always safe) */
-        void *state[_FINDING_KIND_MAX];
+        void *state[_FINDING_KIND_MAX]; /* into the same allocation, after the struct (analyzer_new) */
 };
 
 /* Whether a byte restored from a checkpoint is a bool, 0 or 1; it is read as a byte, since
@@ -251,6 +269,12 @@ static inline bool analyzer_finding_ok(const struct finding *f) {
         return memchr(f->device, '\0', sizeof(f->device)) != NULL;
 }
 
+/* Whether a restored open episode's count and time are in range (its names are checked
+ * when checkpoint.c restores them). */
+static inline bool analyzer_open_ok(const struct analyzer_open *o) {
+        return o->n_evidence <= FINDING_EVIDENCE_MAX && analyzer_time_ok(o->time_ms);
+}
+
 /* every detector, indexed by kind (analyzer.c) */
 extern const struct detector *const analyzer_detectors[_FINDING_KIND_MAX];
 
@@ -272,6 +296,8 @@ void analyzer_finding_init(const struct analyzer *a, enum finding_kind k, enum f
 void analyzer_raise(struct analyzer *a, struct finding *f);
 void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t);
 void analyzer_arm(struct analyzer *a, enum finding_kind k, int64_t due);
+void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret);
+void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, struct finding *ret);
 
 /* Whether an episode of this kind is open (inline: every detector asks at every update). */
 static inline bool analyzer_is_open(const struct analyzer *a, enum finding_kind k) {

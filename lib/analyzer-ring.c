@@ -181,6 +181,8 @@ static const struct analyzer_ring_stats *analyzer_ring_lookup(const struct analy
                 analyzer_ring_compute(ring, skip, exclude, median, &w->cache[0].stats);
                 return &w->cache[0].stats;
         }
+        /* a key wider than a slot's fields never matches one (they compare as integers),
+         * and is never stored (below) */
         for (unsigned i = 0; i < ANALYZER_RING_CACHE; i++) {
                 struct analyzer_ring_cached *c = &w->cache[i];
 
@@ -199,9 +201,14 @@ static const struct analyzer_ring_stats *analyzer_ring_lookup(const struct analy
                 w->cache_next = (w->cache_next + 1) % ANALYZER_RING_CACHE;
         }
         analyzer_ring_compute(ring, skip, exclude, median, &slot->stats);
+        if (skip > UINT8_MAX || exclude > UINT16_MAX) {
+                /* truncated, it could answer for another key: the slot is marked stale */
+                slot->generation = 0;
+                return &slot->stats;
+        }
         slot->generation = ring->generation;
-        slot->skip = skip;
-        slot->exclude = exclude;
+        slot->skip = (uint8_t) skip;
+        slot->exclude = (uint16_t) exclude;
         return &slot->stats;
 }
 

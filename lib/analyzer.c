@@ -1,6 +1,8 @@
 /* hpmon — the analyzer core: timeline, connection state, hysteresis, legs, learned history,
  * the table of detectors, and the delivery of findings (see analyzer.h and analyzer-internal.h). */
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,18 +124,32 @@ static void analyzer_listen(struct analyzer *a) {
         }
 }
 
+/* Where detector k's state starts in an analyzer's allocation (k = _FINDING_KIND_MAX: its
+ * size). One allocation for the analyzer and the ten states: ten mallocs' headers and
+ * rounding saved a device, and one free. The states hold integers, doubles, pointers and
+ * findings, nothing wider (no long double): they are aligned as the widest of those. */
+static size_t analyzer_state_offset(int k) {
+        const size_t align = _Alignof(union { int64_t i; double d; void *p; });
+        size_t off = (sizeof(struct analyzer) + align - 1) / align * align;
+
+        for (int i = 0; i < k; i++)
+                off += (analyzer_detectors[i]->state_size + align - 1) / align * align;
+        return off;
+}
+
 /* Creates the analyzer of one device. `config` NULL means the defaults; otherwise it is used,
  * not copied, and must outlive the analyzer (devices with the same thresholds share one).
  * `device` may be NULL. */
 int analyzer_new(const struct analyzer_config *config, const char *device, analyzer_finding_cb cb, void *userdata,
                  struct analyzer **ret) {
         struct analyzer *a;
+        size_t size = analyzer_state_offset(_FINDING_KIND_MAX);
 
         if (!cb || !ret)
                 return -EINVAL;
         if (config && analyzer_config_check(config, NULL) < 0)
                 return -EINVAL;
-        a = calloc(1, sizeof(*a));
+        a = calloc(1, size);
         if (!a)
                 return -ENOMEM;
         a->config = config ? config : &analyzer_config_defaults;
@@ -155,11 +171,7 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
                 const struct detector *d = analyzer_detectors[k];
 
                 a->due[k] = ANALYZER_NEVER;
-                a->state[k] = calloc(1, d->state_size ? d->state_size : 1);
-                if (!a->state[k]) {
-                        analyzer_free(a);
-                        return -ENOMEM;
-                }
+                a->state[k] = (unsigned char *) a + analyzer_state_offset(k);
                 if (d->init)
                         d->init(a, a->state[k]);
         }
@@ -172,7 +184,7 @@ struct analyzer *analyzer_free(struct analyzer *a) {
         if (!a)
                 return NULL;
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                free(a->state[k]);
+                free(a->open_finding[k]);
         free(a);
         return NULL;
 }
@@ -330,27 +342,29 @@ static void analyzer_notify(struct analyzer *a, const struct analyzer_update *u)
 /* Keeps a finished leg in history if it is long enough to say something:
  * falls give the drain rate in use, rises the charge rate below the CV knee. */
 static void analyzer_record_leg(struct analyzer *a, const struct analyzer_leg *leg) {
-        struct analyzer_record rec = { .t_end = leg->t_last, .flags = analyzer_open_mask(a) };
+        struct analyzer_record rec = { .t_end = leg->t_last, .flags = (uint16_t) analyzer_open_mask(a) };
 
         if (leg->dir < 0 && leg->boundaries >= 2) {
                 int64_t dur = leg->t_last - leg->t_first;
+                int points = leg->l_first - leg->l_last;        /* levels are 0-100 */
 
-                rec.points = leg->l_first - leg->l_last;
-                if (dur < a->config->min_leg_ms || rec.points < 2)
+                if (dur < a->config->min_leg_ms || points < 2)
                         return;
+                rec.points = (int8_t) points;
                 rec.hours = analyzer_hours(dur);
                 analyzer_ring_push(&a->drains, &rec);
                 if (a->n_early < a->config->degraded_early && a->n_early < ANALYZER_EARLY_MAX) {
-                        a->early[a->n_early++] = analyzer_record_rate(&rec);
+                        a->n_early++;
                         a->early_points += rec.points;
                         a->early_hours += rec.hours;
                 }
         } else if (leg->dir > 0 && leg->cc_boundaries >= 2) {
                 int64_t dur = leg->t_cc_last - leg->t_first;
+                int points = leg->l_cc_last - leg->l_first;
 
-                rec.points = leg->l_cc_last - leg->l_first;
-                if (dur < a->config->min_leg_ms || rec.points < 2)
+                if (dur < a->config->min_leg_ms || points < 2)
                         return;
+                rec.points = (int8_t) points;
                 rec.t_end = leg->t_cc_last;
                 rec.hours = analyzer_hours(dur);
                 analyzer_ring_push(&a->charges, &rec);
@@ -707,23 +721,72 @@ void analyzer_finding_init(const struct analyzer *a, enum finding_kind k, enum f
 
 /* Opens (or escalates) an episode and delivers the finding. */
 void analyzer_raise(struct analyzer *a, struct finding *f) {
+        struct analyzer_open **o = &a->open_finding[f->kind];
+
         f->state = FINDING_RAISED;
         a->open[f->kind] = true;
-        a->open_finding[f->kind] = *f;
+        a->open_severity[f->kind] = (uint8_t) f->severity;
+        if (!*o)
+                *o = malloc(sizeof(**o));
+        if (*o)
+                analyzer_open_pack(f, *o);
         a->cb(f, a->userdata);
+}
+
+/* Packs the finding that opens or escalates an episode (its names are finding.c's own).
+ * Padding is zeroed too: a checkpoint saves the struct as bytes. */
+void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret) {
+        memset(ret, 0, sizeof(*ret));
+        ret->time_ms = f->time_ms;
+        ret->n_evidence = (uint8_t) (f->n_evidence < FINDING_EVIDENCE_MAX ? f->n_evidence : FINDING_EVIDENCE_MAX);
+        for (unsigned i = 0; i < ret->n_evidence; i++) {
+                int n = finding_evidence_index(f->evidence[i].name);
+
+                assert(n >= 0);
+                ret->name[i] = (uint8_t) (n >= 0 ? n : 0);
+                ret->value[i] = f->evidence[i].value;
+        }
+}
+
+/* The finding open episode k was packed from (state RAISED); without its packed finding
+ * (no memory at the raise), one with no evidence. */
+void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, struct finding *ret) {
+        const struct analyzer_open *o = a->open_finding[k];
+
+        *ret = (struct finding) {
+                .kind = k,
+                .state = FINDING_RAISED,
+                .severity = (enum finding_severity) a->open_severity[k],
+                .time_ms = o ? o->time_ms : 0,
+                .n_evidence = o ? o->n_evidence : 0,
+                .advice = advice_for(k),
+        };
+        memcpy(ret->device, a->device, sizeof(ret->device));
+        for (unsigned i = 0; o && i < o->n_evidence && i < FINDING_EVIDENCE_MAX; i++)
+                ret->evidence[i] = (struct finding_evidence) {
+                        .name = finding_evidence_name_at(o->name[i]),
+                        .value = o->value[i],
+                };
+}
+
+/* analyzer_clear() of an open episode: out of line, so that the call detectors make at
+ * every update for an episode that is not open stays a test and a return (no frame). */
+static __attribute__((noinline)) void analyzer_clear_open(struct analyzer *a, enum finding_kind k, int64_t t) {
+        struct finding f;
+
+        analyzer_open_unpack(a, k, &f);
+        f.state = FINDING_CLEARED;
+        f.time_ms = t - a->offset;
+        a->open[k] = false;
+        free(a->open_finding[k]);
+        a->open_finding[k] = NULL;
+        a->cb(&f, a->userdata);
 }
 
 /* Closes an open episode at `t`, repeating the evidence it was raised with. */
 void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t) {
-        struct finding f;
-
-        if (!a->open[k])
-                return;
-        f = a->open_finding[k];
-        f.state = FINDING_CLEARED;
-        f.time_ms = t - a->offset;
-        a->open[k] = false;
-        a->cb(&f, a->userdata);
+        if (a->open[k])
+                analyzer_clear_open(a, k, t);
 }
 
 /* The finding that opened (or last escalated) an open episode; false if none is open.
@@ -732,7 +795,7 @@ bool analyzer_get_open(const struct analyzer *a, enum finding_kind k, struct fin
         if (!a || !analyzer_is_open(a, k))
                 return false;
         if (ret)
-                *ret = a->open_finding[k];
+                analyzer_open_unpack(a, k, ret);
         return true;
 }
 

@@ -626,17 +626,30 @@ static int chargelog_cut_torn(int fd, off_t *size, off_t *ret_removed) {
         return 0;
 }
 
-/* Whether the header line "time,event,value" is among the first 64 KiB of a log. */
-static bool chargelog_has_header(int fd, off_t size) {
-        char buf[65536 + 1];
-        ssize_t n = pread(fd, buf, size < (off_t) sizeof(buf) - 1 ? (size_t) size : sizeof(buf) - 1, 0);
+#define CHARGELOG_HEADER_SCAN 65536
 
-        if (n <= 0)
+/* Whether the header line "time,event,value" is among the first 64 KiB of a log. The
+ * buffer is the heap's, sized to the file: on the stack it dirtied up to 64 KiB of it for
+ * good at start-up (a stack never shrinks), for a check made once per log (issue 7). */
+static bool chargelog_has_header(int fd, off_t size) {
+        size_t want = size < CHARGELOG_HEADER_SCAN ? (size_t) size : CHARGELOG_HEADER_SCAN;
+        char *buf = malloc(want + 1);
+        ssize_t n;
+        bool found;
+
+        if (!buf)
                 return true;    /* cannot tell: leave the file alone */
+        n = pread(fd, buf, want, 0);
+        if (n <= 0) {
+                free(buf);
+                return true;
+        }
         buf[n] = '\0';
-        return strncmp(buf, CHARGELOG_HEADER "\n", sizeof(CHARGELOG_HEADER)) == 0 ||
-               strstr(buf, "\n" CHARGELOG_HEADER "\n") != NULL ||
-               strstr(buf, "\n" CHARGELOG_HEADER "\r\n") != NULL;
+        found = strncmp(buf, CHARGELOG_HEADER "\n", sizeof(CHARGELOG_HEADER)) == 0 ||
+                strstr(buf, "\n" CHARGELOG_HEADER "\n") != NULL ||
+                strstr(buf, "\n" CHARGELOG_HEADER "\r\n") != NULL;
+        free(buf);
+        return found;
 }
 
 /* Opens a device's log in dir_fd for appending, creating it with its header if missing

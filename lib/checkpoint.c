@@ -5,6 +5,7 @@
  *   "HPCK", u32 version, u32 0x01020304, u32 sizeof(void *), i64 cut
  *   u32 size + struct devstate
  *   u32 size + struct analyzer, with every pointer and the config zeroed
+ *   per open episode: u8 have [+ u32 size + struct analyzer_open, name indices zeroed]
  *   per kind: u32 size + the detector's state (its embedded finding's pointers zeroed)
  *   u32 muted, then per kind: u8 open [+ struct alert, pointers zeroed]
  *   the evidence names of every finding above, in that order, as u8 length + text
@@ -157,8 +158,32 @@ static void checkpoint_strip_analyzer(struct analyzer *a) {
                 ring->cache_next = 0;
                 memset(ring->cache, 0, sizeof(ring->cache));
         }
-        for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                checkpoint_strip_finding(&a->open_finding[k]);
+        memset(a->open_finding, 0, sizeof(a->open_finding));
+}
+
+/* Appends an open episode's evidence names as text, like a finding's. */
+static void checkpoint_put_open_names(struct checkpoint_buf *b, const struct analyzer *a, enum finding_kind k) {
+        struct finding f;
+
+        analyzer_open_unpack(a, k, &f);
+        checkpoint_put_names(b, &f);
+}
+
+/* Gives a restored open episode its evidence names back, as indices. */
+static int checkpoint_get_open_names(struct checkpoint_buf *b, struct analyzer_open *o, enum finding_kind k) {
+        struct finding f = { .kind = k, .n_evidence = o->n_evidence };
+        int r;
+
+        if ((r = checkpoint_get_names(b, &f)) < 0)
+                return r;
+        for (unsigned i = 0; i < f.n_evidence; i++) {
+                int n = finding_evidence_index(f.evidence[i].name);
+
+                if (n < 0)
+                        return (b->error = -EBADMSG);
+                o->name[i] = (uint8_t) n;
+        }
+        return 0;
 }
 
 /* Serialises the fold into a payload. */
@@ -181,6 +206,19 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
         checkpoint_strip_analyzer(copy);
         checkpoint_put_block(b, copy, sizeof(*copy));
         free(copy);
+
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                if (a->open[k]) {
+                        unsigned char have = !!a->open_finding[k];
+                        struct analyzer_open o = {};
+
+                        checkpoint_put(b, &have, 1);
+                        if (!have)
+                                continue;
+                        o = *a->open_finding[k];
+                        memset(o.name, 0, sizeof(o.name));
+                        checkpoint_put_block(b, &o, sizeof(o));
+                }
 
         for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                 const struct detector *d = analyzer_detectors[k];
@@ -212,8 +250,8 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
 
         /* the names, in the order restore meets the findings */
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                if (a->open[k])
-                        checkpoint_put_names(b, &a->open_finding[k]);
+                if (a->open[k] && a->open_finding[k])
+                        checkpoint_put_open_names(b, a, k);
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (analyzer_detectors[k]->state_finding)
                         checkpoint_put_names(b, analyzer_detectors[k]->state_finding(a->state[k]));
@@ -397,9 +435,6 @@ static bool checkpoint_analyzer_ok(const struct analyzer *a) {
         for (unsigned i = 0; i < ANALYZER_DELTAS_MAX; i++)
                 if (a->deltas[i] < -100 || a->deltas[i] > 100)
                         return false;
-        for (unsigned i = 0; i < ANALYZER_EARLY_MAX; i++)
-                if (!analyzer_real_or_nan_ok(a->early[i]))
-                        return false;
         if (!checkpoint_records_ok(a->charge_buf, ANALYZER_CHARGES_MAX) ||
             !checkpoint_records_ok(a->drain_buf, ANALYZER_DRAINS_MAX))
                 return false;
@@ -408,7 +443,7 @@ static bool checkpoint_analyzer_ok(const struct analyzer *a) {
                         return false;
                 if (!a->started && a->due[k] != ANALYZER_NEVER)
                         return false;   /* a timer in an analyzer that never started would never fire */
-                if (a->open[k] && (a->open_finding[k].kind != k || !analyzer_finding_ok(&a->open_finding[k])))
+                if (a->open[k] && a->open_severity[k] >= _FINDING_SEVERITY_MAX)
                         return false;
         }
         return true;
@@ -419,6 +454,9 @@ static bool checkpoint_analyzer_ok(const struct analyzer *a) {
 static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struct analyzer *a, struct alerts *t,
                              int64_t *ret_cut_ms) {
         struct analyzer *copy = NULL;
+        struct analyzer_open opens[_FINDING_KIND_MAX];
+        bool have_open[_FINDING_KIND_MAX] = {};
+        struct analyzer_open *made_open[_FINDING_KIND_MAX] = {};
         void *states[_FINDING_KIND_MAX] = {};
         struct devstate ds;
         struct alert open[_FINDING_KIND_MAX];
@@ -464,6 +502,20 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         if (!checkpoint_analyzer_ok(copy))
                 goto finish;
         for (int k = 0; k < _FINDING_KIND_MAX; k++) {
+                unsigned char have = 0;
+
+                if (!copy->open[k])
+                        continue;
+                if ((r = checkpoint_get(b, &have, 1)) < 0)
+                        goto finish;
+                have_open[k] = have;
+                if (have && (r = checkpoint_get_block(b, &opens[k], sizeof(opens[k]))) < 0)
+                        goto finish;
+                r = -EBADMSG;
+                if (have > 1 || (have && !analyzer_open_ok(&opens[k])))
+                        goto finish;
+        }
+        for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                 const struct detector *d = analyzer_detectors[k];
 
                 r = -ENOMEM;
@@ -496,7 +548,7 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         }
 
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                if (copy->open[k] && (r = checkpoint_get_names(b, &copy->open_finding[k])) < 0)
+                if (have_open[k] && (r = checkpoint_get_open_names(b, &opens[k], k)) < 0)
                         goto finish;
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (analyzer_detectors[k]->state_finding) {
@@ -528,6 +580,14 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
                                 r = -ENOMEM;
                                 goto finish;
                         }
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                if (have_open[k]) {
+                        if (!(made_open[k] = malloc(sizeof(*made_open[k])))) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                        *made_open[k] = opens[k];
+                }
 
         /* all good: the caller's objects take the restored state, keeping their own
          * config, device, callback and allocations */
@@ -540,8 +600,10 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         copy->drains.r = a->drain_buf;
         memcpy(copy->state, a->state, sizeof(copy->state));
         for (int k = 0; k < _FINDING_KIND_MAX; k++) {
-                memcpy(copy->open_finding[k].device, a->device, sizeof(copy->open_finding[k].device));
                 memcpy(a->state[k], states[k], analyzer_detectors[k]->state_size);
+                free(a->open_finding[k]);
+                copy->open_finding[k] = made_open[k];
+                made_open[k] = NULL;
         }
         *a = *copy;
         a->charges.r = a->charge_buf;
@@ -565,6 +627,7 @@ finish:
         for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                 free(states[k]);
                 free(made[k]);
+                free(made_open[k]);
         }
         free(copy);
         return r;

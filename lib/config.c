@@ -19,6 +19,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "numeric.h"
 
 #define CONFIG_OFF(field) offsetof(struct analyzer_config, field)
 #define CONFIG_ENABLED(section, kind)                                                                    \
@@ -250,11 +251,11 @@ int config_set(struct analyzer_config *c, const char *section, const char *name,
                 if (r == 0 && (v < k->min || v > k->max))
                         r = -ERANGE;
                 if (r == 0)
-                        *(int64_t *) p = (int64_t) llround(v);
+                        *(int64_t *) p = numeric_llround(v);
                 break;
         default:
                 r = config_parse_number(value, &v);
-                if (r == 0 && k->type != CONFIG_NUMBER && v != floor(v))
+                if (r == 0 && k->type != CONFIG_NUMBER && v != numeric_floor(v))
                         r = -EINVAL;
                 if (r == 0 && (v < k->min || v > k->max))
                         r = -ERANGE;

@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "figures.h"
+#include "numeric.h"
 
 /* A learned rate or runtime is usable when it is a positive finite number. */
 static bool figures_known(double v) {
@@ -10,7 +11,7 @@ static bool figures_known(double v) {
 
 /* Rounds to a tenth, so tiny changes of a learned median do not look like news. */
 static double figures_round(double v) {
-        return round(v * 10.0) / 10.0;
+        return numeric_round(v * 10.0) / 10.0;
 }
 
 /* Derives the figures. Time to empty needs a connected headset with a level (a level

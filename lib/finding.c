@@ -76,6 +76,8 @@ static const char *const finding_evidence_names[] = {
         "window_min",
         "within_min",
 };
+_Static_assert(sizeof(finding_evidence_names) / sizeof(*finding_evidence_names) <= 256,
+               "an open episode keeps an evidence name as a one-byte index (analyzer-internal.h)");
 
 /* A kind's name ("charge-stall"), or NULL for one out of range. */
 const char *finding_kind_to_string(enum finding_kind k) {
@@ -114,6 +116,22 @@ const char *finding_evidence_name(const char *name, size_t len) {
                 if (strlen(finding_evidence_names[i]) == len && memcmp(finding_evidence_names[i], name, len) == 0)
                         return finding_evidence_names[i];
         return NULL;
+}
+
+/* The index of a name in the table (the table's own pointer, as findings hold it), or
+ * -EINVAL: an open episode keeps its evidence names as these one-byte indices (analyzer.c). */
+int finding_evidence_index(const char *name) {
+        for (size_t i = 0; i < sizeof(finding_evidence_names) / sizeof(*finding_evidence_names); i++)
+                if (finding_evidence_names[i] == name)
+                        return (int) i;
+        return -EINVAL;
+}
+
+/* The table's name at an index, or NULL past its end. */
+const char *finding_evidence_name_at(unsigned i) {
+        if (i >= sizeof(finding_evidence_names) / sizeof(*finding_evidence_names))
+                return NULL;
+        return finding_evidence_names[i];
 }
 
 /* Appends one named number; -ENOSPC once the fixed array is full, -EINVAL for a name not in

@@ -67,5 +67,7 @@ enum finding_kind finding_kind_from_string(const char *s);
 const char *finding_state_to_string(enum finding_state s);
 const char *finding_severity_to_string(enum finding_severity s);
 const char *finding_evidence_name(const char *name, size_t len);
+int finding_evidence_index(const char *name);
+const char *finding_evidence_name_at(unsigned i);
 int finding_add_evidence(struct finding *f, const char *name, double value);
 const struct finding_evidence *finding_get_evidence(const struct finding *f, const char *name);

@@ -195,6 +195,42 @@ static void test_ring_zeroed(void **state) {
         assert_same_double(m, 3);
 }
 
+/* Keys wider than a slot's fields (skip > 255, exclude > 0xffff) are answered without the
+ * cache: a slot keeps them truncated, so they must never be taken for a key that truncates
+ * the same way, nor poison its slot. Each row is asked after the one above it. */
+static const struct {
+        unsigned skip, exclude;
+        unsigned n;             /* records of age >= skip carrying none of exclude */
+        double points;
+} wide_keys[] = {
+        { 2, 1u << 3, 2, 6 },                           /* ages 2..: 4, 2 (odd ones flagged) */
+        { 2 + 256, 1u << 3, 0, 0 },                     /* truncates to skip 2 */
+        { 2, (1u << 3) | (1u << 16), 2, 6 },            /* truncates to exclude 1 << 3 */
+        { 2, 1u << 16, 4, 10 },                         /* truncates to exclude 0: 4, 3, 2, 1 */
+        { 2, 0, 4, 10 },
+        { 2, 1u << 3, 2, 6 },                           /* the first answer, still right */
+};
+
+/* The table above, twice over. */
+static void test_ring_wide_keys(void **state) {
+        struct analyzer_record buf[8];
+        struct analyzer_ring ring;
+        struct analyzer_ring_stats s;
+
+        analyzer_ring_init(&ring, buf, 8);
+        for (int i = 1; i <= 6; i++) {
+                struct analyzer_record r = record(i, i % 2 ? 1u << 3 : 0);
+
+                analyzer_ring_push(&ring, &r);
+        }
+        for (int round = 0; round < 2; round++)
+                for (size_t i = 0; i < sizeof(wide_keys) / sizeof(wide_keys[0]); i++) {
+                        analyzer_ring_stats(&ring, wide_keys[i].skip, wide_keys[i].exclude, true, &s);
+                        assert_int_equal(s.n, wide_keys[i].n);
+                        assert_same_double(s.points, wide_keys[i].points);
+                }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_median_small),
@@ -204,6 +240,7 @@ int main(void) {
                 cmocka_unit_test(test_ring_wraparound),
                 cmocka_unit_test(test_ring_exclude_skip),
                 cmocka_unit_test(test_ring_zeroed),
+                cmocka_unit_test(test_ring_wide_keys),
         };
         return cmocka_run_group_tests_name("/analyzer/ring", tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@
 
 #include "advice.h"
 #include "analyzer.h"
+#include "analyzer-internal.h"
 #include "checkpoint.h"
 #include "finding.h"
 
@@ -622,9 +623,86 @@ static void test_evidence(void **state) {
         fail_msg("no sudden-drop");
 }
 
+/* An open episode as the analyzer keeps it (packed, allocated at the raise): what
+ * analyzer_get_open() and the CLEARED edge give back must be the raised finding, bit for bit. */
+struct open_case {
+        const char *name;
+        enum finding_kind kind;
+        enum finding_severity severity;
+        int64_t time_ms;
+        unsigned n;
+        const char *names[FINDING_EVIDENCE_MAX];
+        double values[FINDING_EVIDENCE_MAX];
+};
+
+static const struct open_case open_cases[] = {
+        { "/analyzer/open/no-evidence", FINDING_DEEP_DISCHARGE_RISK, FINDING_INFO, T0, 0, {}, {} },
+        { "/analyzer/open/one", FINDING_LOW_BATTERY, FINDING_CRITICAL, -1, 1, { "level_pct" }, { 5 } },
+        { "/analyzer/open/full", FINDING_FAST_DRAIN, FINDING_WARNING, INT64_C(1) << 49, FINDING_EVIDENCE_MAX,
+          { "after_pct", "within_min", "window_h", "to_pct", "drop_pct", "flat_min", "baseline_h", "after_pct" },
+          { 0.1, -0.0, 1e300, -2.5e-310, 1.0 / 3.0, 100, 17.000000000000004, INFINITY } },
+};
+
+/* One finding against the raised one: all but state and time. */
+static void assert_same_finding(const struct finding *g, const struct finding *f, const struct open_case *c) {
+        assert_int_equal(g->kind, f->kind);
+        assert_int_equal(g->severity, f->severity);
+        assert_string_equal(g->device, "11:22:33:44:55:66");
+        assert_ptr_equal(g->advice, f->advice);
+        assert_int_equal(g->n_evidence, c->n);
+        for (unsigned i = 0; i < c->n; i++) {
+                assert_ptr_equal(g->evidence[i].name, f->evidence[i].name);
+                assert_memory_equal(&g->evidence[i].value, &c->values[i], sizeof(double));
+        }
+}
+
+/* Raises, reads back, escalates, clears. */
+static void test_open_pack(void **state) {
+        const struct open_case *c = *state;
+        struct analyzer *a;
+        struct finding f, g;
+        static struct found out;
+
+        out.n = 0;
+        assert_int_equal(analyzer_new(NULL, "11:22:33:44:55:66", found_cb, &out, &a), 0);
+        analyzer_finding_init(a, c->kind, c->severity, 0, &f);
+        f.time_ms = c->time_ms;
+        for (unsigned i = 0; i < c->n; i++)
+                assert_int_equal(finding_add_evidence(&f, c->names[i], c->values[i]), 0);
+        assert_false(analyzer_get_open(a, c->kind, &g));
+        analyzer_raise(a, &f);
+        assert_true(analyzer_get_open(a, c->kind, &g));
+        assert_int_equal(g.state, FINDING_RAISED);
+        assert_true(g.time_ms == c->time_ms);
+        assert_same_finding(&g, &f, c);
+        analyzer_raise(a, &f);          /* an escalation reuses the episode's allocation */
+        analyzer_clear(a, c->kind, 0);
+        assert_false(analyzer_get_open(a, c->kind, NULL));
+        assert_int_equal(out.n, 3);
+        assert_int_equal(out.v[2].state, FINDING_CLEARED);
+        assert_same_finding(&out.v[2], &f, c);
+        analyzer_raise(a, &f);          /* left open: analyzer_free() frees it (the sanitizers check) */
+        analyzer_free(a);
+}
+
+/* Every evidence name has an index that gives back the table's own pointer. */
+static void test_evidence_index(void **state) {
+        const char *name;
+        unsigned i;
+
+        for (i = 0; (name = finding_evidence_name_at(i)); i++) {
+                assert_ptr_equal(finding_evidence_name(name, strlen(name)), name);
+                assert_int_equal(finding_evidence_index(name), (int) i);
+        }
+        assert_true(i > 0 && i <= 256);
+        assert_int_equal(finding_evidence_index("level_pct"), finding_evidence_index(finding_evidence_name("level_pct", 9)));
+        assert_int_equal(finding_evidence_index(NULL), -EINVAL);
+        assert_int_equal(finding_evidence_index((const char[]) { "level_pct" }), -EINVAL); /* not the table's pointer */
+}
+
 /* Runs the table and the API tests. */
 int main(void) {
-        struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 4];
+        struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + sizeof(open_cases) / sizeof(open_cases[0]) + 5];
         size_t n = 0;
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -637,5 +715,12 @@ int main(void) {
         tests[n++] = (struct CMUnitTest) { .name = "/analyzer/api/deadline", .test_func = test_deadline };
         tests[n++] = (struct CMUnitTest) { .name = "/analyzer/api/invalid", .test_func = test_invalid };
         tests[n++] = (struct CMUnitTest) { .name = "/analyzer/api/evidence", .test_func = test_evidence };
+        for (size_t i = 0; i < sizeof(open_cases) / sizeof(open_cases[0]); i++)
+                tests[n++] = (struct CMUnitTest) {
+                        .name = open_cases[i].name,
+                        .test_func = test_open_pack,
+                        .initial_state = (void *) &open_cases[i],
+                };
+        tests[n++] = (struct CMUnitTest) { .name = "/analyzer/open/evidence-index", .test_func = test_evidence_index };
         return _cmocka_run_group_tests("analyzer", tests, n, NULL, NULL);
 }
