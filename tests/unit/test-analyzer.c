@@ -695,7 +695,9 @@ static void test_evidence_index(void **state) {
                 assert_int_equal(finding_evidence_index(name), (int) i);
         }
         assert_true(i > 0 && i <= 256);
-        assert_int_equal(finding_evidence_index("level_pct"), finding_evidence_index(finding_evidence_name("level_pct", 9)));
+        /* the table's pointer, found by name (a literal of the same text may or may not be
+         * merged with it: the sanitizers' build keeps them apart) */
+        assert_true(finding_evidence_index(finding_evidence_name("level_pct", 9)) >= 0);
         assert_int_equal(finding_evidence_index(NULL), -EINVAL);
         {
                 /* a copy on the stack: a const literal may be merged with the table's own */
