@@ -75,6 +75,10 @@ static int cmd_analyze_start(struct cmd_analyze_log *log) {
         int r;
 
         if (!log->analyzer) {
+                /* the headset's own [device ...] section, once its address is known: from the
+                 * file's name, or from its "# address=" header (a log copied under another name) */
+                if (*log->address && config_load_file_for(log->config_path, log->address, &log->own, NULL) == 0)
+                        log->config = &log->own;
                 r = analyzer_new(log->config, log->address, cmd_analyze_finding_cb, log, &log->analyzer);
                 if (r < 0)
                         return (log->error = r);
@@ -221,6 +225,8 @@ static struct json_object *cmd_analyze_json_finding(const struct finding *f, con
                 struct json_object *s = json_object_new_object();
 
                 json_object_object_add(s, "step", json_object_new_string(f->advice->steps[i].ref));
+                /* as hpctl alerts --json names it */
+                json_object_object_add(s, "ref", json_object_new_string(f->advice->steps[i].ref));
                 json_object_object_add(s, "title", json_object_new_string(f->advice->steps[i].title));
                 json_object_array_add(adv, s);
         }
@@ -246,9 +252,6 @@ static int cmd_analyze_log(struct cmd_analyze_log *log) {
         snprintf(stem, sizeof(stem), "%s", base ? base + 1 : log->path);
         stem[strcspn(stem, ".")] = '\0';
         (void) address_from_underscores(stem, log->address);
-        /* the global file was checked already; this adds the headset's own section */
-        if (*log->address && config_load_file_for(log->config_path, log->address, &log->own, NULL) == 0)
-                log->config = &log->own;
 
         r = chargelog_read_file(log->path, &h, log, NULL);
         if (r >= 0 && checkpoint_reader_pending(&log->checkpoint))

@@ -53,7 +53,7 @@ const struct cmd_entry *cmd_find(const char *name, const char **ret_error) {
 
 /* Parses a command's options and operands as its entry describes them. */
 int cmd_parse(const struct cmd_entry *entry, int argc, char **argv, struct cmd_args *ret) {
-        int opt;
+        int opt, at = 1;
 
         memset(ret, 0, sizeof(*ret));
         optind = 0;     /* glibc: full re-initialisation */
@@ -62,10 +62,13 @@ int cmd_parse(const struct cmd_entry *entry, int argc, char **argv, struct cmd_a
                 if (opt == '?' || opt == ':' || opt <= 0 || opt >= 128) {
                         if (optopt && optopt < 128 && strchr(entry->shortopts, optopt))
                                 fprintf(stderr, "hpctl %s: option -%c needs a value\n", entry->name, optopt);
-                        else
-                                fprintf(stderr, "hpctl %s: unknown option '%s'\n", entry->name, argv[optind - 1]);
+                        else    /* getopt stopped inside a word (no long options: "--x" reads as
+                                 * short ones) leaves optind on it, not after it */
+                                fprintf(stderr, "hpctl %s: unknown option '%s'\n", entry->name,
+                                        optind - 1 >= at ? argv[optind - 1] : argv[at < argc ? at : argc - 1]);
                         return -1;
                 }
+                at = optind;
                 ret->values[opt] = optarg ? optarg : "";
         }
         ret->argc = argc - optind;
@@ -86,6 +89,14 @@ bool cmd_args_has(const struct cmd_args *a, int opt) {
 /* An option's value, or NULL. */
 const char *cmd_args_get(const struct cmd_args *a, int opt) {
         return opt > 0 && opt < 128 ? a->values[opt] : NULL;
+}
+
+/* Whether the command's words ask for its help: "--help" before any "--". */
+bool cmd_wants_help(int argc, char **argv) {
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--help") == 0)
+                        return true;
+        return false;
 }
 
 /* Prints one command's usage line. */

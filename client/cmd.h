@@ -29,6 +29,7 @@ const struct cmd_entry *cmd_find(const char *name, const char **ret_error);
 int cmd_parse(const struct cmd_entry *entry, int argc, char **argv, struct cmd_args *ret);
 bool cmd_args_has(const struct cmd_args *a, int opt);
 const char *cmd_args_get(const struct cmd_args *a, int opt);
+bool cmd_wants_help(int argc, char **argv);
 void cmd_usage(const struct cmd_entry *entry, FILE *f);
 
 /* Exit codes: 0 done, 1 failed (one line on stderr said why), 2 usage. */

@@ -32,6 +32,12 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "hpctl: %s '%s' (see hpctl help)\n", error, argv[1]);
                 return CMD_EXIT_USAGE;
         }
+        if (cmd_wants_help(argc - 1, argv + 1)) {
+                /* "hpctl COMMAND --help" is "hpctl help COMMAND" */
+                cmd_usage(entry, stdout);
+                printf("%s\n", entry->summary);
+                return 0;
+        }
         if (cmd_parse(entry, argc - 1, argv + 1, &args) < 0) {
                 cmd_usage(entry, stderr);
                 return CMD_EXIT_USAGE;

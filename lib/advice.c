@@ -11,7 +11,7 @@
 #define ADVICE_STEP5 { "Step 5", "Check for Firmware Updates" }
 #define ADVICE_STEP6 { "Step 6", "Assess the Battery Health" }
 #define ADVICE_REPLACE { "Replace", "When to Seek Professional Help or Replace" }
-#define ADVICE_Q4 { "Q4", "I've tried everything, and my headphones still won't charge. Could the battery be completely dead?" }
+#define ADVICE_Q4 { "Q4", "I’ve tried everything, and my headphones still won’t charge. Could the battery be completely dead?" }
 
 static const struct advice advice_table[_FINDING_KIND_MAX] = {
         [FINDING_CHARGE_STALL] = {

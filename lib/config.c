@@ -126,7 +126,7 @@ static const struct config_key config_table[] = {
 
         CONFIG_ENABLED("deep-discharge-risk", FINDING_DEEP_DISCHARGE_RISK),
         { "deep-discharge-risk", "level", CONFIG_PERCENT, CONFIG_OFF(deep_level), 0, 100,
-          "last seen at or below this level (10 for headsets with 10 % steps)" },
+          "last seen at or below this level (headsets with 10 % steps or more use 10 automatically)" },
         { "deep-discharge-risk", "after", CONFIG_DURATION, CONFIG_OFF(deep_after_ms), 3600e3, 365 * 86400e3,
           "and not charged for this long" },
 

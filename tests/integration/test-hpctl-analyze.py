@@ -8,6 +8,7 @@
 # thresholds apply, and a bad one is refused with its file and line.
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,22 @@ def main():
             f.write('[charge-stall]\nenabled = no\n')
         kinds = [f['kind'] for f in json.loads(hpctl('--json', '--config', conf, stall).stdout)['findings']]
         check('charge-stall' not in kinds, '--config: charge-stall disabled', kinds)
+        # a headset's own section applies to its log under any file name: the address is in
+        # the log's "# address=" header
+        copy = os.path.join(tmp, 'copied-from-another-machine.csv')
+        shutil.copy(stall, copy)
+        with open(conf, 'w') as f:
+            f.write('[device AA:BB:CC:DD:EE:FF]\ncharge-stall.enabled = no\n')
+        for p in (stall, copy):
+            kinds = [f['kind'] for f in json.loads(hpctl('--json', '--config', conf, p).stdout)['findings']]
+            check('charge-stall' not in kinds, f'[device ...] applied to {os.path.basename(p)}', kinds)
+        check(all(a.get('ref') == a['step'] for a in stalls[0]['advice']), 'advice items also carry "ref", as hpctl alerts --json',
+              stalls[0]['advice'])
+        r = subprocess.run([HPCTL, 'analyze', '--help'], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0 and r.stdout.startswith('usage: hpctl analyze') and '--config' in r.stdout,
+              'hpctl analyze --help prints its usage and exits 0', (r.returncode, r.stdout, r.stderr))
+        r = subprocess.run([HPCTL, 'notify', '--bogus'], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 2 and "'--bogus'" in r.stderr, 'an unknown option is named as given', r.stderr)
         with open(conf, 'w') as f:
             f.write('[charge-stall]\nfactor = 2\nfactr = 3\n')
         r = hpctl('--config', conf, stall)
