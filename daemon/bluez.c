@@ -69,6 +69,8 @@ struct bluez_probe {
         struct bluez *b;
         struct bluez_device *d;
         sd_bus_slot *asks[_BLUEZ_ASK_MAX];
+        char known[ADDRESS_STRING_MAX]; /* a headset hpmond knows, looked for here after a
+                                         * partial object list; "" for any other probe */
 };
 
 /* One BlueZ device object as last seen. */
@@ -309,6 +311,24 @@ static int bluez_read_interface_cb(sd_bus_message *m, const char *path, const ch
         return r;
 }
 
+/* A known headset was looked for after a partial object list and one adapter said it has
+ * no such object: once no adapter is left to ask (no probe of its path remains), it is not
+ * in BlueZ, and is reported disconnected as a full sync would have. */
+static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_STRING_MAX]) {
+        char tail[ADDRESS_STRING_MAX + 8], u[ADDRESS_STRING_MAX];
+        size_t tl;
+
+        address_to_underscores(address, u);
+        tl = (size_t) snprintf(tail, sizeof(tail), "/dev_%s", u);
+        for (size_t i = 0; i < b->n_devices; i++) {
+                size_t pl = strlen(b->devices[i]->path);
+
+                if (pl >= tl && strcmp(b->devices[i]->path + pl - tl, tail) == 0)
+                        return;         /* found, or still being asked for, on another adapter */
+        }
+        registry_report_gone(b->c, address, bluez_now());
+}
+
 /* A probe's Properties.Get came back: one value into the mirror, then the device is
  * reported. An object that has no Address is no device hpmond can follow: dropped again.
  * No Percentage means no Battery1 (any error: the battery is not there to read). */
@@ -318,6 +338,7 @@ static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error 
         struct bluez_device *d = p->d;
         sd_bus_slot *slot = sd_bus_get_current_slot(sd_bus_message_get_bus(m));
         struct bluez_props got;
+        char known[ADDRESS_STRING_MAX];
         size_t ask;
         bool done = true;
         int r;
@@ -327,6 +348,7 @@ static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error 
         if (ask == _BLUEZ_ASK_MAX)
                 return 0;
         p->asks[ask] = sd_bus_slot_unref(p->asks[ask]);
+        memcpy(known, p->known, sizeof(known));
         for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++)
                 if (p->asks[i])
                         done = false;
@@ -334,11 +356,22 @@ static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error 
                 d->probe = bluez_probe_free(p);
 
         if (sd_bus_message_is_method_error(m, NULL)) {
+                /* only "there is no such thing" says what is absent; a timeout says nothing */
+                if (!sd_bus_error_has_names(sd_bus_message_get_error(m), SD_BUS_ERROR_INVALID_ARGS,
+                                            SD_BUS_ERROR_UNKNOWN_INTERFACE, SD_BUS_ERROR_UNKNOWN_PROPERTY,
+                                            SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD)) {
+                        log_warning("%s: BlueZ did not answer for its %s: %s", d->path, bluez_asks[ask].property,
+                                    sd_bus_message_get_error(m)->name);
+                        if (ask != BLUEZ_ASK_ADDRESS || (d->props.present & BLUEZ_PROP_ADDRESS))
+                                return 0;
+                }
                 if (ask == BLUEZ_ASK_PERCENTAGE) {
                         d->has_battery = false;
                         d->props.present &= ~BLUEZ_PROP_PERCENTAGE;
                 } else if (ask == BLUEZ_ASK_ADDRESS && !(d->props.present & BLUEZ_PROP_ADDRESS)) {
                         bluez_remove(b, d);
+                        if (*known)
+                                bluez_known_gone(b, known);
                         return 0;
                 }
         } else {
@@ -358,10 +391,12 @@ static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error 
 }
 
 /* Asks for a device's values one property at a time (see the top of this file); the
- * object joins the mirror now, so its signals are followed meanwhile. */
-static void bluez_probe(struct bluez *b, const char *path) {
+ * object joins the mirror now, so its signals are followed meanwhile. `known` is the
+ * address of a headset looked for at this path after a partial object list, or NULL. */
+static void bluez_probe(struct bluez *b, const char *path, const char *known) {
         struct bluez_device *d;
         struct bluez_probe *p;
+        bool sent = false;
         int r;
 
         d = bluez_get(b, path);
@@ -378,6 +413,8 @@ static void bluez_probe(struct bluez *b, const char *path) {
         }
         p->b = b;
         p->d = d;
+        if (known)
+                memcpy(p->known, known, sizeof(p->known));
         d->probe = p;
         for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++) {
                 r = sd_bus_call_method_async(b->c->bus, &p->asks[i], b->owner, path, "org.freedesktop.DBus.Properties",
@@ -385,6 +422,14 @@ static void bluez_probe(struct bluez *b, const char *path) {
                                              bluez_asks[i].property);
                 if (r < 0)
                         log_warning_errno(r, "%s: cannot ask BlueZ for its %s: %m", path, bluez_asks[i].property);
+                else
+                        sent = true;
+        }
+        if (!sent) {
+                /* nothing on its way: a later probe must not wait for it */
+                d->probe = bluez_probe_free(p);
+                if (!(d->props.present & BLUEZ_PROP_ADDRESS))
+                        bluez_remove(b, d);
         }
 }
 
@@ -414,7 +459,7 @@ static void bluez_probe_known(struct bluez *b, const char *unread) {
                 for (size_t k = 0; k < b->n_adapters; k++) {
                         if ((size_t) snprintf(path, sizeof(path), "%s/dev_%s", b->adapters[k], u) >= sizeof(path))
                                 continue;
-                        bluez_probe(b, path);
+                        bluez_probe(b, path, c->devices[i]->address);
                 }
         }
 }
@@ -455,7 +500,7 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
                 log_warning_errno(r, "BlueZ's object list could not be read past %s; asking for each headset "
                                      "not read one value at a time: %m", b->reading ? b->reading : "its start");
                 if (b->reading)
-                        bluez_probe(b, b->reading);
+                        bluez_probe(b, b->reading, NULL);
                 bluez_probe_known(b, b->reading);
         } else {
                 bluez_clear_adapters(b);
@@ -576,7 +621,7 @@ static int match_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_erro
         if (r < 0) {
                 log_warning_errno(r, "InterfacesAdded from BlueZ for %s could not be read, asking for its values "
                                      "one at a time: %m", path);
-                bluez_probe(b, path);
+                bluez_probe(b, path, NULL);
                 return 0;
         }
         /* reported if known already or added now, even if no Device1 or Battery1 came with it */
@@ -668,14 +713,14 @@ static int match_properties_changed(sd_bus_message *m, void *userdata, sd_bus_er
         if (!d) {
                 /* after a partial object list, a device it left unread speaks up */
                 if (b->partial)
-                        bluez_probe(b, sd_bus_message_get_path(m));
+                        bluez_probe(b, sd_bus_message_get_path(m), NULL);
                 return 0;
         }
         r = bluez_apply_props(d, m, iface);
         if (r < 0) {
                 log_warning_errno(r, "PropertiesChanged from BlueZ on %s could not be read, asking for its values "
                                      "one at a time: %m", d->path);
-                bluez_probe(b, d->path);
+                bluez_probe(b, d->path, NULL);
                 return 0;
         }
         if (strcmp(iface, BLUEZ_BATTERY_IFACE) == 0)

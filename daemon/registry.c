@@ -618,6 +618,8 @@ static int registry_report_full(struct context *c, const char address[static ADD
                         log_warning_errno(r, "Cannot create the log of %s yet, keeping its changes in memory: %m",
                                           address);
                         log = NULL;
+                        /* it may have failed after its rename, syncing the directory */
+                        c->devices_unsynced = true;
                 }
                 k = r;
                 r = registry_insert(c, address, name, log, &d);
@@ -724,6 +726,16 @@ void registry_sync_end(struct context *c, int64_t now_ms) {
                 if (d->seen_sync != c->sync && (d->state.connected != 0 || d->holding))
                         (void) registry_report_full(c, d->address, NULL, &gone, now_ms, true);
         }
+}
+
+/* One device BlueZ turned out not to have, outside a full sync: disconnected, as
+ * registry_sync_end() would have said (forced past the rate, for the same reason). */
+void registry_report_gone(struct context *c, const char address[static ADDRESS_STRING_MAX], int64_t now_ms) {
+        const struct devstate_report gone = { .connected = 0, .percentage = -1 };
+        struct device *d = registry_find(c, address);
+
+        if (d && (d->state.connected != 0 || d->holding))
+                (void) registry_report_full(c, d->address, NULL, &gone, now_ms, true);
 }
 
 /* Frees every device. */

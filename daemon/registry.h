@@ -47,4 +47,5 @@ int registry_report(struct context *c, const char address[static ADDRESS_STRING_
                     const struct devstate_report *r, int64_t now_ms);
 void registry_sync_begin(struct context *c);
 void registry_sync_end(struct context *c, int64_t now_ms);
+void registry_report_gone(struct context *c, const char address[static ADDRESS_STRING_MAX], int64_t now_ms);
 void registry_free(struct context *c);

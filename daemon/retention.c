@@ -130,8 +130,10 @@ static int retention_compact(struct context *c, struct device *d, int64_t cut_ms
         if (r < 0)
                 goto finish;
         r = -EALREADY;                  /* the checkpoint is no smaller than what it replaces */
-        if (checkpoint_len >= cut)
+        if (checkpoint_len >= cut) {
+                *ret_first_ms = 0;      /* the dropped lines stay: the log's age is unchanged */
                 goto finish;
+        }
         ret_sizes[0] = (off_t) st.st_size;
         r = chargelog_rewrite(c->devices_fd, d->address, d->name, checkpoint, checkpoint_len, (const char *) map + cut,
                               (size_t) st.st_size - cut, &log);

@@ -101,9 +101,14 @@ static void writer_suspend(struct context *c, int r) {
 /* Opens a device's log if it has none yet: a headset first seen while its log could not
  * be created is followed anyway, and its log made when the disk lets us. */
 static int writer_open(struct context *c, struct device *d) {
+        int r;
+
         if (d->log)
                 return 0;
-        return chargelog_open(c->devices_fd, d->address, d->name, &d->log, NULL, NULL);
+        r = chargelog_open(c->devices_fd, d->address, d->name, &d->log, NULL, NULL);
+        if (r < 0)
+                c->devices_unsynced = true;     /* it may have failed after its rename, syncing the directory */
+        return r;
 }
 
 /* Makes a rename in the devices directory durable before anything is appended after it. */

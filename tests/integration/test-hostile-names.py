@@ -12,7 +12,8 @@
 #      time (daemon/bluez.c, bluez_probe()) — the disconnect is logged, and the headsets
 #      after that device stay connected across a restart;
 #   2. the "# name=" of a log (not UTF-8, control characters, 10 kB) is published clean;
-#   3. a headset that first appears with such a name (InterfacesAdded) is followed.
+#   3. a headset that first appears with such a name (InterfacesAdded) is followed;
+#   4. a known headset listed after such a device, gone from BlueZ, is marked disconnected.
 import os
 import sys
 import unicodedata
@@ -107,6 +108,18 @@ def test(env):
          f'marked disconnected: {gone}')
     log = env.read_log(HEADSETS[-1])
     case(log.values('connected') == [1], f'{HEADSETS[-1]}: no connected,0 logged for it', log.values('connected'))
+    env.hpmond.stop()
+
+    # 4. a known headset after the unreadable device that BlueZ no longer has: asked for on
+    #    every adapter, found on none, so disconnected as a full list would have said
+    env.mock.call(f'/org/bluez/{env.mock.adapter}', 'org.bluez.Adapter1', 'RemoveDevice', 'o',
+                  (dbus.ObjectPath(env.mock.bluez_path(HEADSETS[-1])),))
+    env.hpmond.start()
+    env.wait_props(paths[-1], Connected=False)
+    case(env.read_log(HEADSETS[-1]).values('connected') == [1, 0],
+         f'{HEADSETS[-1]}, removed from BlueZ while hpmond was away, is logged disconnected after a partial list',
+         env.read_log(HEADSETS[-1]).values('connected'))
+    case(all(env.device_props(p)['Connected'] for p in paths[:-1]), 'the others stay connected')
     env.hpmond.stop()
     t.check_no_bugs()
 
