@@ -62,6 +62,9 @@ int cmd_parse(const struct cmd_entry *entry, int argc, char **argv, struct cmd_a
                 if (opt == '?' || opt == ':' || opt <= 0 || opt >= 128) {
                         if (optopt && optopt < 128 && strchr(entry->shortopts, optopt))
                                 fprintf(stderr, "hpctl %s: option -%c needs a value\n", entry->name, optopt);
+                        else if (optopt > ' ' && optopt < 127 && optopt != '-')
+                                /* one letter of a cluster ("-jx"): that letter */
+                                fprintf(stderr, "hpctl %s: unknown option '-%c'\n", entry->name, optopt);
                         else    /* getopt stopped inside a word (no long options: "--x" reads as
                                  * short ones) leaves optind on it, not after it */
                                 fprintf(stderr, "hpctl %s: unknown option '%s'\n", entry->name,

@@ -117,6 +117,8 @@ def main():
               'hpctl analyze --help prints its usage and exits 0', (r.returncode, r.stdout, r.stderr))
         r = subprocess.run([HPCTL, 'notify', '--bogus'], capture_output=True, text=True, timeout=60)
         check(r.returncode == 2 and "'--bogus'" in r.stderr, 'an unknown option is named as given', r.stderr)
+        r = hpctl('-jx', stall)
+        check(r.returncode == 2 and "'-x'" in r.stderr, 'an unknown letter in a cluster is named alone', r.stderr)
         with open(conf, 'w') as f:
             f.write('[charge-stall]\nfactor = 2\nfactr = 3\n')
         r = hpctl('--config', conf, stall)
