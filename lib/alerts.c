@@ -68,8 +68,7 @@ static void alerts_copy_finding(struct alert *a, const struct finding *f) {
         a->advice = f->advice;
 }
 
-/* Packs a cleared alert for the history. An evidence name outside finding.c's table (only
- * a hand-made finding has one) is looked up by its text, and left out if unknown. */
+/* Packs a cleared alert for the history (evidence as finding_evidence_pack() keeps it). */
 static void alerts_pack(const struct alert *a, struct alert_past *ret) {
         *ret = (struct alert_past) {
                 .raised_ms = a->raised_ms,
@@ -78,17 +77,7 @@ static void alerts_pack(const struct alert *a, struct alert_past *ret) {
                 .severity = (uint8_t) a->severity,
                 .acknowledged = a->acknowledged,
         };
-        for (unsigned i = 0; i < a->n_evidence && i < FINDING_EVIDENCE_MAX; i++) {
-                const char *name = a->evidence[i].name;
-                int n = finding_evidence_index(name);
-
-                if (n < 0 && name)
-                        n = finding_evidence_index(finding_evidence_name(name, strlen(name)));
-                if (n < 0)
-                        continue;
-                ret->name[ret->n_evidence] = (uint8_t) n;
-                ret->value[ret->n_evidence++] = a->evidence[i].value;
-        }
+        ret->n_evidence = (uint8_t) finding_evidence_pack(a->evidence, a->n_evidence, ret->name, ret->value);
 }
 
 /* The alert a history entry was packed from. */
@@ -104,11 +93,7 @@ static void alerts_unpack(const struct alerts *t, const struct alert_past *p, st
         };
         memcpy(ret->address, t->address, ADDRESS_STRING_MAX);
         alerts_make_id(t, ret->kind, p->raised_ms, ret->id);
-        for (unsigned i = 0; i < p->n_evidence; i++)
-                ret->evidence[i] = (struct finding_evidence) {
-                        .name = finding_evidence_name_at(p->name[i]),
-                        .value = p->value[i],
-                };
+        finding_evidence_unpack(p->name, p->value, p->n_evidence, ret->evidence);
 }
 
 /* Applies one edge of an episode. *ret gets the alert it concerns (for RAISED, ESCALATED,

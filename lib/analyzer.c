@@ -738,14 +738,8 @@ void analyzer_raise(struct analyzer *a, struct finding *f) {
 void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret) {
         memset(ret, 0, sizeof(*ret));
         ret->time_ms = f->time_ms;
-        ret->n_evidence = (uint8_t) (f->n_evidence < FINDING_EVIDENCE_MAX ? f->n_evidence : FINDING_EVIDENCE_MAX);
-        for (unsigned i = 0; i < ret->n_evidence; i++) {
-                int n = finding_evidence_index(f->evidence[i].name);
-
-                assert(n >= 0);
-                ret->name[i] = (uint8_t) (n >= 0 ? n : 0);
-                ret->value[i] = f->evidence[i].value;
-        }
+        ret->n_evidence = (uint8_t) finding_evidence_pack(f->evidence, f->n_evidence, ret->name, ret->value);
+        assert(ret->n_evidence == (f->n_evidence < FINDING_EVIDENCE_MAX ? f->n_evidence : FINDING_EVIDENCE_MAX));
 }
 
 /* The finding open episode k was packed from (state RAISED); without its packed finding
@@ -762,11 +756,8 @@ void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, struct 
                 .advice = advice_for(k),
         };
         memcpy(ret->device, a->device, sizeof(ret->device));
-        for (unsigned i = 0; o && i < o->n_evidence && i < FINDING_EVIDENCE_MAX; i++)
-                ret->evidence[i] = (struct finding_evidence) {
-                        .name = finding_evidence_name_at(o->name[i]),
-                        .value = o->value[i],
-                };
+        if (o)
+                finding_evidence_unpack(o->name, o->value, o->n_evidence, ret->evidence);
 }
 
 /* analyzer_clear() of an open episode: out of line, so that the call detectors make at

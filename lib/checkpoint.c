@@ -172,17 +172,14 @@ static void checkpoint_put_open_names(struct checkpoint_buf *b, const struct ana
 /* Gives a restored open episode its evidence names back, as indices. */
 static int checkpoint_get_open_names(struct checkpoint_buf *b, struct analyzer_open *o, enum finding_kind k) {
         struct finding f = { .kind = k, .n_evidence = o->n_evidence };
+        double values[FINDING_EVIDENCE_MAX];
         int r;
 
         if ((r = checkpoint_get_names(b, &f)) < 0)
                 return r;
-        for (unsigned i = 0; i < f.n_evidence; i++) {
-                int n = finding_evidence_index(f.evidence[i].name);
-
-                if (n < 0)
-                        return (b->error = -EBADMSG);
-                o->name[i] = (uint8_t) n;
-        }
+        /* every name must be the table's: one left out would shift the values */
+        if (finding_evidence_pack(f.evidence, f.n_evidence, o->name, values) != f.n_evidence)
+                return (b->error = -EBADMSG);
         return 0;
 }
 

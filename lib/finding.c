@@ -134,6 +134,34 @@ const char *finding_evidence_name_at(unsigned i) {
         return finding_evidence_names[i];
 }
 
+/* Packs evidence for keeping: each name as its index in the table, beside its value. A
+ * name that is not the table's own pointer is looked up by its text; one the table does
+ * not have is left out. Returns how many were kept (at most FINDING_EVIDENCE_MAX). Open
+ * episodes (analyzer.c), cleared alerts (alerts.c) and checkpoints keep evidence so. */
+unsigned finding_evidence_pack(const struct finding_evidence *ev, unsigned n, uint8_t ret_names[static FINDING_EVIDENCE_MAX],
+                               double ret_values[static FINDING_EVIDENCE_MAX]) {
+        unsigned kept = 0;
+
+        for (unsigned i = 0; i < n && i < FINDING_EVIDENCE_MAX; i++) {
+                const char *name = ev[i].name;
+                int k = finding_evidence_index(name);
+
+                if (k < 0 && name)
+                        k = finding_evidence_index(finding_evidence_name(name, strlen(name)));
+                if (k < 0)
+                        continue;
+                ret_names[kept] = (uint8_t) k;
+                ret_values[kept++] = ev[i].value;
+        }
+        return kept;
+}
+
+/* The evidence finding_evidence_pack() kept, with the table's names back. */
+void finding_evidence_unpack(const uint8_t *names, const double *values, unsigned n, struct finding_evidence *ret) {
+        for (unsigned i = 0; i < n && i < FINDING_EVIDENCE_MAX; i++)
+                ret[i] = (struct finding_evidence) { .name = finding_evidence_name_at(names[i]), .value = values[i] };
+}
+
 /* Appends one named number; -ENOSPC once the fixed array is full, -EINVAL for a name not in
  * finding_evidence_names (both detector bugs, never data: the unit tests trip the assert). */
 int finding_add_evidence(struct finding *f, const char *name, double value) {

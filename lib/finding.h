@@ -69,5 +69,8 @@ const char *finding_severity_to_string(enum finding_severity s);
 const char *finding_evidence_name(const char *name, size_t len);
 int finding_evidence_index(const char *name);
 const char *finding_evidence_name_at(unsigned i);
+unsigned finding_evidence_pack(const struct finding_evidence *ev, unsigned n, uint8_t ret_names[static FINDING_EVIDENCE_MAX],
+                               double ret_values[static FINDING_EVIDENCE_MAX]);
+void finding_evidence_unpack(const uint8_t *names, const double *values, unsigned n, struct finding_evidence *ret);
 int finding_add_evidence(struct finding *f, const char *name, double value);
 const struct finding_evidence *finding_get_evidence(const struct finding *f, const char *name);

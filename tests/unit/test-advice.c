@@ -88,11 +88,35 @@ static void test_evidence(void **state) {
 }
 
 /* Runs them. */
+/* Packed evidence comes back with the table's own names and the same values, in order; a
+ * copy of a name is found by its text, a name the table lacks is left out. */
+static void test_evidence_pack(void **state) {
+        char copy[] = "flat_min";
+        const struct finding_evidence ev[] = {
+                { finding_evidence_name("level_pct", 9), 60 },
+                { copy, 15.5 },
+                { "not_an_evidence_name", 1 },
+                { finding_evidence_name("step_pct", 8), 10 },
+        };
+        struct finding_evidence back[FINDING_EVIDENCE_MAX];
+        uint8_t names[FINDING_EVIDENCE_MAX];
+        double values[FINDING_EVIDENCE_MAX];
+        unsigned n = finding_evidence_pack(ev, 4, names, values);
+
+        assert_int_equal(n, 3);
+        finding_evidence_unpack(names, values, n, back);
+        assert_ptr_equal(back[0].name, ev[0].name);
+        assert_ptr_equal(back[1].name, finding_evidence_name("flat_min", 8));
+        assert_ptr_equal(back[2].name, ev[3].name);
+        assert_true(back[0].value == 60 && back[1].value == 15.5 && back[2].value == 10);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 { .name = "/advice/table", .test_func = test_table },
                 { .name = "/finding/names", .test_func = test_names },
                 { .name = "/finding/evidence", .test_func = test_evidence },
+                { .name = "/finding/evidence-pack", .test_func = test_evidence_pack },
         };
         return _cmocka_run_group_tests("advice", tests, sizeof(tests) / sizeof(tests[0]), NULL, NULL);
 }
