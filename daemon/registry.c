@@ -114,21 +114,13 @@ static void registry_apply(struct context *c, struct device *d, const struct hpe
 static unsigned registry_update_figures(struct device *d) {
         struct analyzer_figures af;
         struct figures f;
-        unsigned mask = 0;
+        unsigned moved;
 
         analyzer_get_figures(d->analyzer, &af);
         figures_compute(&af, &d->state, &f);
-        /* memcmp, so that a NaN that stays NaN is no change */
-        if (memcmp(&f.time_to_empty_h, &d->figures.time_to_empty_h, sizeof(double)) != 0)
-                mask |= DEVICE_CHANGED_TIME_TO_EMPTY;
-        if (memcmp(&f.health_pct, &d->figures.health_pct, sizeof(double)) != 0)
-                mask |= DEVICE_CHANGED_HEALTH;
-        if (memcmp(&f.typical_charge_h, &d->figures.typical_charge_h, sizeof(double)) != 0)
-                mask |= DEVICE_CHANGED_CHARGE_TIME;
-        if (memcmp(&f.cycles, &d->figures.cycles, sizeof(double)) != 0)
-                mask |= DEVICE_CHANGED_CYCLES;
+        moved = figures_changed(&f, &d->figures);
         d->figures = f;
-        return mask;
+        return moved << DEVICE_CHANGED_FIGURES_SHIFT;
 }
 
 /* Arms the one timer for c->next_deadline, or none. */

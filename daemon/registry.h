@@ -4,6 +4,7 @@
 
 #include "checkpoint.h"
 #include "context.h"
+#include "figures.h"
 
 /* Which published properties a change touched (for PropertiesChanged). */
 enum {
@@ -12,12 +13,13 @@ enum {
         DEVICE_CHANGED_PERCENTAGE = 1 << 2,
         DEVICE_CHANGED_ALERTS     = 1 << 4,
         DEVICE_CHANGED_MUTED      = 1 << 5,
-        DEVICE_CHANGED_TIME_TO_EMPTY = 1 << 6,
-        DEVICE_CHANGED_HEALTH     = 1 << 7,
-        DEVICE_CHANGED_CHARGE_TIME = 1 << 8,
-        DEVICE_CHANGED_CYCLES     = 1 << 9,
-        DEVICE_CHANGED_FIGURES    = DEVICE_CHANGED_TIME_TO_EMPTY | DEVICE_CHANGED_HEALTH | DEVICE_CHANGED_CHARGE_TIME |
-                                    DEVICE_CHANGED_CYCLES,
+        /* the figures that moved: lib/figures.h's FIGURES_* bits, shifted */
+        DEVICE_CHANGED_FIGURES_SHIFT = 6,
+        DEVICE_CHANGED_TIME_TO_EMPTY = FIGURES_TIME_TO_EMPTY << DEVICE_CHANGED_FIGURES_SHIFT,
+        DEVICE_CHANGED_HEALTH     = FIGURES_HEALTH << DEVICE_CHANGED_FIGURES_SHIFT,
+        DEVICE_CHANGED_CHARGE_TIME = FIGURES_CHARGE_TIME << DEVICE_CHANGED_FIGURES_SHIFT,
+        DEVICE_CHANGED_CYCLES     = FIGURES_CYCLES << DEVICE_CHANGED_FIGURES_SHIFT,
+        DEVICE_CHANGED_FIGURES    = FIGURES_ALL << DEVICE_CHANGED_FIGURES_SHIFT,
 };
 
 /* Replaying a log into a device: the state the parser's callbacks share. */

@@ -1,5 +1,6 @@
 /* hpmon — figures at a glance (see figures.h). */
 #include <math.h>
+#include <string.h>
 
 #include "figures.h"
 #include "numeric.h"
@@ -29,4 +30,20 @@ void figures_compute(const struct analyzer_figures *af, const struct devstate *s
                 ret->health_pct = figures_round(100.0 * af->runtime_h / af->early_runtime_h);
         if (figures_known(af->charge_rate))
                 ret->typical_charge_h = figures_round(100.0 / af->charge_rate);
+}
+
+/* Which figures differ (FIGURES_* bits). Bit for bit: a figure that stays NaN, or -1, has
+ * not moved; a rounded figure that keeps its tenth has not either (figures_compute rounds). */
+unsigned figures_changed(const struct figures *a, const struct figures *b) {
+        unsigned mask = 0;
+
+        if (memcmp(&a->time_to_empty_h, &b->time_to_empty_h, sizeof(double)) != 0)
+                mask |= FIGURES_TIME_TO_EMPTY;
+        if (memcmp(&a->health_pct, &b->health_pct, sizeof(double)) != 0)
+                mask |= FIGURES_HEALTH;
+        if (memcmp(&a->typical_charge_h, &b->typical_charge_h, sizeof(double)) != 0)
+                mask |= FIGURES_CHARGE_TIME;
+        if (memcmp(&a->cycles, &b->cycles, sizeof(double)) != 0)
+                mask |= FIGURES_CYCLES;
+        return mask;
 }

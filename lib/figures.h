@@ -12,4 +12,14 @@ struct figures {
         double cycles;                  /* equivalent full cycles so far */
 };
 
+/* A bit per figure, for what moved. */
+enum {
+        FIGURES_TIME_TO_EMPTY = 1 << 0,
+        FIGURES_HEALTH        = 1 << 1,
+        FIGURES_CHARGE_TIME   = 1 << 2,
+        FIGURES_CYCLES        = 1 << 3,
+        FIGURES_ALL           = (1 << 4) - 1,
+};
+
 void figures_compute(const struct analyzer_figures *af, const struct devstate *s, struct figures *ret);
+unsigned figures_changed(const struct figures *a, const struct figures *b);
