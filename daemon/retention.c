@@ -15,9 +15,10 @@
  * and replays the kept lines to the same state. A checkpoint this build cannot restore
  * (another build's layout, or damaged) was skipped at start-up too, so the live device
  * learned from the events after it alone: it is replaced by this build's own, like any
- * older part of the log, rather than keeping the log from ever being compacted again. The margin makes compaction rare (once
- * a month at most per headset); it runs at start-up and after an append, never on a
- * timer. While logging is suspended (full disk) it waits: it needs room for a copy. */
+ * older part of the log, rather than keeping the log from ever being compacted again
+ * (lib/compaction.c decides that, and where the cut falls). The margin makes compaction
+ * rare (once a month at most per headset); it runs at start-up and after an append,
+ * never on a timer. While logging is suspended (full disk) it waits: it needs room for a copy. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -48,7 +49,7 @@ static size_t retention_find_cut(struct registry_replay *rp, const char *map, si
         for (const char *p = map; (p = memchr(p, '\n', size - (size_t) (p - map))); p++)
                 lines++;
         lines = compaction_lines_to_read(lines);
-        while (off < size && (line < lines || !parser.header_seen)) {
+        while (off < size && compaction_keep_reading(line, lines, parser.header_seen)) {
                 const char *nl = memchr(map + off, '\n', size - off);
                 size_t len, consumed = 0;
 
@@ -107,8 +108,8 @@ static int retention_compact(struct context *c, struct device *d, int64_t cut_ms
         registry_replay_finish(&rp);
         c->replaying = replaying;
         r = -EPROTO;
-        if (rp.checkpoint_refused && !d->checkpoint_refused)
-                goto finish;    /* read at start-up, refused now: replacing it would lose it */
+        if (!compaction_may_replace(rp.checkpoint_refused, d->checkpoint_refused))
+                goto finish;
 
         /* the first kept line is the event the replay stopped at: it starts the new log's age */
         *ret_first_ms = 0;
@@ -122,15 +123,13 @@ static int retention_compact(struct context *c, struct device *d, int64_t cut_ms
         r = -EALREADY;                  /* nothing before the cut: nothing to drop */
         if (scratch->first_event_ms == 0)
                 goto finish;
-        /* held back by the lines always kept, the cut is the first kept event, not now − keep */
-        if (*ret_first_ms > 0 && *ret_first_ms < cut_ms)
-                cut_ms = *ret_first_ms;
+        cut_ms = compaction_checkpoint_cut_ms(cut_ms, *ret_first_ms);
         r = checkpoint_encode(&scratch->state, scratch->analyzer, &scratch->alerts, cut_ms, &checkpoint,
                               &checkpoint_len);
         if (r < 0)
                 goto finish;
-        r = -EALREADY;                  /* the checkpoint is no smaller than what it replaces */
-        if (checkpoint_len >= cut) {
+        r = -EALREADY;
+        if (!compaction_worth(checkpoint_len, cut)) {
                 *ret_first_ms = 0;      /* the dropped lines stay: the log's age is unchanged */
                 goto finish;
         }
@@ -185,6 +184,6 @@ void retention_run(struct context *c, struct device *d, int64_t now_ms) {
         if (r == -EALREADY)
                 return;
         log_info("Compacted the log of %s: events before %" PRId64 " (Unix s) replaced by a checkpoint, "
-                 "%lld bytes now about %lld.", d->address, (first_ms && first_ms < cut_ms ? first_ms : cut_ms) / 1000,
+                 "%lld bytes now about %lld.", d->address, compaction_checkpoint_cut_ms(cut_ms, first_ms) / 1000,
                  (long long) sizes[0], (long long) sizes[1]);
 }

@@ -29,3 +29,30 @@ int64_t compaction_cut_ms(int64_t keep_ms, int64_t now_ms) {
 size_t compaction_lines_to_read(size_t lines) {
         return lines > COMPACTION_KEEP_LINES ? lines - COMPACTION_KEEP_LINES : 0;
 }
+
+/* Whether reading for the cut goes on past line `line` (0-based) of a log: up to the lines
+ * it may read, and always through the opening comments, a checkpoint and the header — a
+ * checkpoint cut in the middle would read as damaged. */
+bool compaction_keep_reading(size_t line, size_t lines_to_read, bool header_seen) {
+        return line < lines_to_read || !header_seen;
+}
+
+/* The cut the checkpoint stands for: now − keep, or the first kept event when the lines
+ * always kept held the cut back (first_kept_ms 0: none). */
+int64_t compaction_checkpoint_cut_ms(int64_t cut_ms, int64_t first_kept_ms) {
+        return first_kept_ms > 0 && first_kept_ms < cut_ms ? first_kept_ms : cut_ms;
+}
+
+/* Whether a checkpoint of checkpoint_len bytes is worth writing in place of the
+ * dropped_bytes before the cut: only if the log gets smaller. */
+bool compaction_worth(size_t checkpoint_len, size_t dropped_bytes) {
+        return checkpoint_len < dropped_bytes;
+}
+
+/* Whether a log's old checkpoint may be replaced: always when this reading restored it
+ * (a later checkpoint holds all it held); when it was refused, only if start-up refused
+ * it too — the live device then learned without it, so nothing it could use is lost —
+ * never when start-up restored it and this reading did not. */
+bool compaction_may_replace(bool refused_now, bool refused_at_start) {
+        return !refused_now || refused_at_start;
+}

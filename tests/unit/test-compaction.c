@@ -40,12 +40,37 @@ static void test_cut(void **state) {
         assert_int_equal(compaction_lines_to_read(COMPACTION_KEEP_LINES + 95009), 95009);
 }
 
+/* Reading goes on to the lines it may drop, and through the head and checkpoint always. */
+static void test_keep_reading(void **state) {
+        assert_true(compaction_keep_reading(5, 10, true));
+        assert_false(compaction_keep_reading(10, 10, true));
+        assert_true(compaction_keep_reading(10, 10, false));           /* still inside the checkpoint */
+        assert_true(compaction_keep_reading(0, 0, false));
+        assert_false(compaction_keep_reading(0, 0, true));
+}
+
+/* The checkpoint's cut, whether it is worth writing, and whether an old one may go. */
+static void test_checkpoint(void **state) {
+        assert_int_equal(compaction_checkpoint_cut_ms(NOW - 365 * DAY, 0), NOW - 365 * DAY);
+        assert_int_equal(compaction_checkpoint_cut_ms(NOW - 365 * DAY, NOW - 400 * DAY), NOW - 400 * DAY); /* held back */
+        assert_int_equal(compaction_checkpoint_cut_ms(NOW - 365 * DAY, NOW - 300 * DAY), NOW - 365 * DAY);
+        assert_true(compaction_worth(4000, 60000));
+        assert_false(compaction_worth(4000, 4000));
+        assert_false(compaction_worth(4000, 1200));
+        assert_true(compaction_may_replace(false, false));
+        assert_true(compaction_may_replace(false, true));
+        assert_true(compaction_may_replace(true, true));               /* foreign or damaged, skipped at start too */
+        assert_false(compaction_may_replace(true, false));             /* restored at start: it must not be lost */
+}
+
 /* Runs them. */
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_margin),
                 cmocka_unit_test(test_due),
                 cmocka_unit_test(test_cut),
+                cmocka_unit_test(test_keep_reading),
+                cmocka_unit_test(test_checkpoint),
         };
 
         return cmocka_run_group_tests_name("compaction", tests, NULL, NULL);
