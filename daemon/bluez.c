@@ -89,8 +89,10 @@ struct bluez {
         sd_bus_slot *sync_call;         /* GetManagedObjects or GetNameOwner in flight */
         sd_bus_slot *matches[4];
         bool partial;                   /* the last object list could not be read to its end */
-        const char *reading;            /* the object GetManagedObjects is reading (in the reply) */
-        char **adapters;                /* adapters read in the last object list, while partial */
+        const char *reading;            /* the object last read (into its message: only good within
+                                         * bluez_managed_objects_cb(), which resets it) */
+        char **adapters;                /* adapters seen since the last object list (its own and
+                                         * InterfacesAdded's), for bluez_probe_known() */
         size_t n_adapters;
 };
 
@@ -311,15 +313,22 @@ static int bluez_read_interface_cb(sd_bus_message *m, const char *path, const ch
         return r;
 }
 
+/* The last component of a BlueZ device's object path, with its slash: "/dev_AA_BB_…"
+ * (BlueZ's paths are ADAPTER/dev_AA_BB_CC_DD_EE_FF). Returns its length. */
+static size_t bluez_device_leaf(const char address[static ADDRESS_STRING_MAX], char ret[static ADDRESS_STRING_MAX + 8]) {
+        char u[ADDRESS_STRING_MAX];
+
+        address_to_underscores(address, u);
+        return (size_t) snprintf(ret, ADDRESS_STRING_MAX + 8, "/dev_%s", u);
+}
+
 /* A known headset was looked for after a partial object list and one adapter said it has
  * no such object: once no adapter is left to ask (no probe of its path remains), it is not
  * in BlueZ, and is reported disconnected as a full sync would have. */
 static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_STRING_MAX]) {
-        char tail[ADDRESS_STRING_MAX + 8], u[ADDRESS_STRING_MAX];
-        size_t tl;
+        char tail[ADDRESS_STRING_MAX + 8];
+        size_t tl = bluez_device_leaf(address, tail);
 
-        address_to_underscores(address, u);
-        tl = (size_t) snprintf(tail, sizeof(tail), "/dev_%s", u);
         for (size_t i = 0; i < b->n_devices; i++) {
                 size_t pl = strlen(b->devices[i]->path);
 
@@ -437,7 +446,7 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
  * read is probed on every adapter seen (BlueZ's paths are ADAPTER/dev_AA_BB_CC_DD_EE_FF). */
 static void bluez_probe_known(struct bluez *b, const char *unread) {
         struct context *c = b->c;
-        char parent[BUSDEF_DEVICE_PATH_MAX], path[BUSDEF_DEVICE_PATH_MAX + 64], u[ADDRESS_STRING_MAX];
+        char parent[BUSDEF_DEVICE_PATH_MAX], path[BUSDEF_DEVICE_PATH_MAX + 64], leaf[ADDRESS_STRING_MAX + 8];
         const char *slash = unread ? strrchr(unread, '/') : NULL;
         bool found;
 
@@ -455,9 +464,9 @@ static void bluez_probe_known(struct bluez *b, const char *unread) {
                                 strcmp(b->devices[j]->props.address, c->devices[i]->address) == 0;
                 if (found)
                         continue;
-                address_to_underscores(c->devices[i]->address, u);
+                (void) bluez_device_leaf(c->devices[i]->address, leaf);
                 for (size_t k = 0; k < b->n_adapters; k++) {
-                        if ((size_t) snprintf(path, sizeof(path), "%s/dev_%s", b->adapters[k], u) >= sizeof(path))
+                        if ((size_t) snprintf(path, sizeof(path), "%s%s", b->adapters[k], leaf) >= sizeof(path))
                                 continue;
                         bluez_probe(b, path, c->devices[i]->address);
                 }
