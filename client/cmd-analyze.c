@@ -275,6 +275,7 @@ static int cmd_analyze_exec(const struct cmd_entry *self, struct cmd_args *args)
         struct analyzer_config config;
         struct config_error cerr = {};
         int64_t until_ms = INT64_MAX;
+        size_t steps = 0;       /* raised findings with guide steps: the guide's path follows them */
         int r, ret = 0;
 
         if (until_arg && timearg_parse(until_arg, (int64_t) time(NULL) * 1000, &until_ms) < 0) {
@@ -302,6 +303,8 @@ static int cmd_analyze_exec(const struct cmd_entry *self, struct cmd_args *args)
                 size_t open = 0;
 
                 r = cmd_analyze_log(&log);
+                for (size_t j = 0; r >= 0 && j < log.n_findings; j++)
+                        steps += log.findings[j].state != FINDING_CLEARED && advice_for(log.findings[j].kind)->n_steps > 0;
                 if (r < 0) {
                         fprintf(stderr, "hpctl analyze: cannot read %s: %s\n", log.path, strerror(-r));
                         ret = CMD_EXIT_FAILURE;
@@ -340,7 +343,11 @@ static int cmd_analyze_exec(const struct cmd_entry *self, struct cmd_args *args)
                 json_object_object_add(root, "findings", arr);
                 if (render_json(stdout, root) < 0)
                         ret = CMD_EXIT_FAILURE;
-        } else if (fflush(stdout) != 0)
+                return ret;
+        }
+        if (steps > 0)
+                printf("The guide's steps: %s\n", GUIDEFILE);
+        if (fflush(stdout) != 0)
                 ret = CMD_EXIT_FAILURE;
         return ret;
 }

@@ -74,6 +74,8 @@ def main():
         check(t.returncode == 0 and 'charging stopped before full' in t.stdout and 'Inspect the Charging Port' in t.stdout,
               'text: meaning and guide steps', t.stdout)
         check('flat 15 min' in t.stdout, 'text: the evidence in words and units', t.stdout)
+        check(t.stdout.rstrip('\n').endswith('/headphone-charging-guide.txt') and
+              t.stdout.count("The guide's steps: ") == 1, "text: the installed guide's path, once, at the end", t.stdout)
 
         # left empty: deep-discharge-risk only appears when analysis goes on past the log
         empty = os.path.join(tmp, 'empty.csv')

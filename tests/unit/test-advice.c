@@ -51,6 +51,34 @@ static void test_table(void **state) {
         assert_string_equal(advice_for(FINDING_CHARGE_STALL)->steps[0].title, "Inspect the Charging Port");
 }
 
+/* Every step the table names is a heading of the shipped guide, word for word: "Step 1:
+ * Inspect the Charging Port", "Q4: …", or a title standing alone ("When to Seek …"). */
+static void test_guide(void **state) {
+        FILE *f = fopen(TOP_SRCDIR "/doc/headphone-charging-guide.txt", "re");
+        static char guide[64 * 1024];
+        size_t n;
+
+        assert_non_null(f);
+        n = fread(guide, 1, sizeof(guide) - 1, f);
+        assert_true(n > 0 && n < sizeof(guide) - 1);
+        guide[n] = '\0';
+        fclose(f);
+        for (int k = 0; k < _FINDING_KIND_MAX; k++) {
+                const struct advice *a = advice_for((enum finding_kind) k);
+
+                for (unsigned i = 0; i < a->n_steps; i++) {
+                        char line[512];
+
+                        if (strcmp(a->steps[i].ref, "Replace") == 0)
+                                snprintf(line, sizeof(line), "\n%s\n", a->steps[i].title);
+                        else
+                                snprintf(line, sizeof(line), "\n%s: %s\n", a->steps[i].ref, a->steps[i].title);
+                        if (!strstr(guide, line))
+                                fail_msg("the guide has no heading%s", line);
+                }
+        }
+}
+
 /* Names go both ways, and unknown names are refused. */
 static void test_names(void **state) {
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
@@ -114,6 +142,7 @@ static void test_evidence_pack(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 { .name = "/advice/table", .test_func = test_table },
+                { .name = "/advice/guide", .test_func = test_guide },
                 { .name = "/finding/names", .test_func = test_names },
                 { .name = "/finding/evidence", .test_func = test_evidence },
                 { .name = "/finding/evidence-pack", .test_func = test_evidence_pack },
