@@ -544,10 +544,7 @@ static bool registry_admit(struct context *c, struct device *d, const char *name
                 d->held = *rep;
                 d->held_name[0] = '\0';
         } else {
-                if (rep->connected >= 0)
-                        d->held.connected = rep->connected;
-                if (rep->percentage >= 0)
-                        d->held.percentage = rep->percentage;
+                devstate_report_merge(&d->held, rep);
         }
         if (name)
                 snprintf(d->held_name, CHARGELOG_NAME_MAX + 1, "%s", name);

@@ -28,6 +28,17 @@ void devstate_apply(struct devstate *s, const struct hpevent *e) {
         s->events++;
 }
 
+/* Folds a later report into one held back (a device over its rate), field by field: the
+ * latest value of each wins, and a field the later report does not know keeps the held
+ * one — a disconnect without a level (bluetoothd removes Battery1) must not lose the
+ * level reported just before it. */
+void devstate_report_merge(struct devstate_report *held, const struct devstate_report *later) {
+        if (later->connected >= 0)
+                held->connected = later->connected;
+        if (later->percentage >= 0)
+                held->percentage = later->percentage;
+}
+
 /* The events a report adds to the log, in log order: a connection first, then its level —
  * but a level that comes with a disconnect was the last one before it, so it goes first. A value equal to the last one logged is no change: a restarted daemon
  * or bluetoothd re-reading the same levels adds no lines. Values out of range are not

@@ -26,5 +26,6 @@ struct devstate_report {
 
 void devstate_init(struct devstate *s);
 void devstate_apply(struct devstate *s, const struct hpevent *e);
+void devstate_report_merge(struct devstate_report *held, const struct devstate_report *later);
 size_t devstate_diff(const struct devstate *s, const struct devstate_report *r, int64_t now_ms,
                      struct hpevent ret[static 2]);

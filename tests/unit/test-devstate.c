@@ -78,10 +78,26 @@ static void test_diff(void **state) {
         }
 }
 
+/* A held report takes each later field that is known, and keeps the rest. */
+static void test_merge(void **state) {
+        struct devstate_report held = { .connected = 1, .percentage = 70 };
+
+        devstate_report_merge(&held, &(struct devstate_report) { .connected = -1, .percentage = 60 });
+        assert_int_equal(held.connected, 1);
+        assert_int_equal(held.percentage, 60);
+        devstate_report_merge(&held, &(struct devstate_report) { .connected = 0, .percentage = -1 });
+        assert_int_equal(held.connected, 0);
+        assert_int_equal(held.percentage, 60);     /* a disconnect without a level keeps the last one */
+        devstate_report_merge(&held, &(struct devstate_report) { .connected = 1, .percentage = 0 });
+        assert_int_equal(held.connected, 1);
+        assert_int_equal(held.percentage, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fold),
                 cmocka_unit_test(test_diff),
+                cmocka_unit_test(test_merge),
         };
         return cmocka_run_group_tests_name("/devstate", tests, NULL, NULL);
 }
