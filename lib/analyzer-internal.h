@@ -33,24 +33,23 @@
 
 #define ANALYZER_LEG_STEPS_MAX 8
 
-/* A maximal rise or fall of the filtered level within one connection. */
+/* A maximal rise or fall of the filtered level within one connection. 128 bytes: the
+ * integers first, then the times and reals, so that nothing is padding. */
 struct analyzer_leg {
         int dir;                /* +1 rising, -1 falling, 0 none yet */
         int origin;             /* filtered level the leg started from */
         unsigned boundaries;    /* boundaries seen in it */
+        int l_first;            /* level at the first boundary */
+        int l_last;             /* level at the last boundary */
+        unsigned n_cc_steps;
+        unsigned cc_boundaries; /* rising: boundaries at or below slow-charge.below */
+        int l_cc_last;
         int64_t t_first;        /* first boundary */
-        int l_first;
-        int64_t t_prev;         /* the boundary before the last */
-        int l_prev;
         int64_t t_last;         /* last boundary */
-        int l_last;
+        int64_t t_cc_last;
         double pace_ms;         /* time per step at the last boundary: the slower of the last
                                  * interval and the leg's average, both as of that boundary */
         double cc_step_ms[ANALYZER_LEG_STEPS_MAX]; /* rising: the latest times per step below the knee, ring */
-        unsigned n_cc_steps;
-        unsigned cc_boundaries; /* rising: boundaries at or below slow-charge.below */
-        int64_t t_cc_last;
-        int l_cc_last;
 };
 
 /* One rise or fall kept in history. Packed: 19 bytes, not 24 (64 of them a device). */

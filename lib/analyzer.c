@@ -397,8 +397,6 @@ static void analyzer_boundary(struct analyzer *a, int64_t t, int v) {
                 double avg = (double) (t - L->t_first) / ((double) abs(v - L->l_first) / s);
 
                 L->pace_ms = last > avg ? last : avg;
-                L->t_prev = L->t_last;
-                L->l_prev = L->l_last;
         }
         L->t_last = t;
         L->l_last = v;

@@ -384,9 +384,8 @@ static bool checkpoint_records_ok(const struct analyzer_record *r, unsigned n) {
 /* Whether a restored leg holds levels, times and reals the analyzer is safe with. */
 static bool checkpoint_leg_ok(const struct analyzer_leg *L) {
         if (L->dir < -1 || L->dir > 1 || !analyzer_level_ok(L->origin) || !analyzer_level_ok(L->l_first) ||
-            !analyzer_level_ok(L->l_prev) || !analyzer_level_ok(L->l_last) || !analyzer_level_ok(L->l_cc_last) ||
-            !analyzer_time_ok(L->t_first) || !analyzer_time_ok(L->t_prev) || !analyzer_time_ok(L->t_last) ||
-            !analyzer_time_ok(L->t_cc_last) || !analyzer_real_or_nan_ok(L->pace_ms))
+            !analyzer_level_ok(L->l_last) || !analyzer_level_ok(L->l_cc_last) || !analyzer_time_ok(L->t_first) ||
+            !analyzer_time_ok(L->t_last) || !analyzer_time_ok(L->t_cc_last) || !analyzer_real_or_nan_ok(L->pace_ms))
                 return false;
         for (unsigned i = 0; i < ANALYZER_LEG_STEPS_MAX; i++)
                 if (!analyzer_real_ok(L->cc_step_ms[i]))
