@@ -145,6 +145,7 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
         struct analyzer *a;
         size_t size = analyzer_state_offset(_FINDING_KIND_MAX);
 
+        assert(size <= UINT16_MAX);     /* state_at[] holds offsets within it */
         if (!cb || !ret)
                 return -EINVAL;
         if (config && analyzer_config_check(config, NULL) < 0)
@@ -171,9 +172,9 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
                 const struct detector *d = analyzer_detectors[k];
 
                 a->due[k] = ANALYZER_NEVER;
-                a->state[k] = (unsigned char *) a + analyzer_state_offset(k);
+                a->state_at[k] = (uint16_t) analyzer_state_offset(k);
                 if (d->init)
-                        d->init(a, a->state[k]);
+                        d->init(a, analyzer_state(a, k));
         }
         *ret = a;
         return 0;
@@ -335,7 +336,7 @@ static void analyzer_notify(struct analyzer *a, const struct analyzer_update *u)
         for (unsigned m = a->listeners[bit]; m; m &= m - 1) {
                 int k = __builtin_ctz(m);
 
-                analyzer_detectors[k]->update(a, a->state[k], u);
+                analyzer_detectors[k]->update(a, analyzer_state(a, k), u);
         }
 }
 
@@ -627,7 +628,7 @@ static void analyzer_run_timers(struct analyzer *a, int64_t until) {
                 if (due > a->now)
                         a->now = due;
                 if (a->config->enabled[best] && analyzer_detectors[best]->timer)
-                        analyzer_detectors[best]->timer(a, a->state[best], due);
+                        analyzer_detectors[best]->timer(a, analyzer_state(a, best), due);
         }
 }
 

@@ -4,7 +4,7 @@
  *
  *   "HPCK", u32 version, u32 0x01020304, u32 sizeof(void *), i64 cut
  *   u32 size + struct devstate
- *   u32 size + struct analyzer, with every pointer and the config zeroed
+ *   u32 size + struct analyzer, with every pointer, the config and the states' offsets zeroed
  *   per open episode: u8 have [+ u32 size + struct analyzer_open, name indices zeroed]
  *   per kind: u32 size + the detector's state (its embedded finding's pointers zeroed)
  *   u32 muted, then per kind: u8 open [+ struct alert, pointers zeroed]
@@ -146,13 +146,14 @@ static int checkpoint_get_names(struct checkpoint_buf *b, struct finding *f) {
 }
 
 /* An analyzer copy without what is not its state: pointers, the config and what derives
- * from it (listeners), and the rings' caches (memos: recomputed, the same, when asked). */
+ * from it (listeners), where the detectors' states lie (state_at: the restoring analyzer's
+ * own are kept), and the rings' caches (memos: recomputed, the same, when asked). */
 static void checkpoint_strip_analyzer(struct analyzer *a) {
         a->config = NULL;
         a->cb = NULL;
         a->userdata = NULL;
         memset(a->listeners, 0, sizeof(a->listeners));
-        memset(a->state, 0, sizeof(a->state));
+        memset(a->state_at, 0, sizeof(a->state_at));
         for (struct analyzer_ring *ring = &a->charges; ring; ring = ring == &a->charges ? &a->drains : NULL) {
                 ring->r = NULL;
                 ring->cache_next = 0;
@@ -223,7 +224,7 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
 
                 if (!state)
                         return -ENOMEM;
-                memcpy(state, a->state[k], d->state_size);
+                memcpy(state, analyzer_state(a, k), d->state_size);
                 if (d->state_finding)
                         checkpoint_strip_finding(d->state_finding(state));
                 checkpoint_put_block(b, state, d->state_size);
@@ -251,7 +252,7 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
                         checkpoint_put_open_names(b, a, k);
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (analyzer_detectors[k]->state_finding)
-                        checkpoint_put_names(b, analyzer_detectors[k]->state_finding(a->state[k]));
+                        checkpoint_put_names(b, analyzer_detectors[k]->state_finding(analyzer_state(a, k)));
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (t && t->open[k]) {
                         struct finding f = { .kind = k, .n_evidence = t->open[k]->n_evidence };
@@ -594,9 +595,9 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         memcpy(copy->listeners, a->listeners, sizeof(copy->listeners));
         copy->charges.r = a->charge_buf;
         copy->drains.r = a->drain_buf;
-        memcpy(copy->state, a->state, sizeof(copy->state));
+        memcpy(copy->state_at, a->state_at, sizeof(copy->state_at));
         for (int k = 0; k < _FINDING_KIND_MAX; k++) {
-                memcpy(a->state[k], states[k], analyzer_detectors[k]->state_size);
+                memcpy(analyzer_state(a, k), states[k], analyzer_detectors[k]->state_size);
                 free(a->open_finding[k]);
                 copy->open_finding[k] = made_open[k];
                 made_open[k] = NULL;
