@@ -100,8 +100,8 @@ struct analyzer_ring {
 /* An open episode, as its CLEARED edge repeats it (analyzer_clear, analyzer_get_open): the
  * finding that opened or last escalated it, packed to what cannot be rebuilt — the device
  * is the analyzer's, the advice the kind's, the severity is in analyzer.open_severity, and
- * an evidence name is its index in finding.c's table. 88 bytes, allocated at the raise and
- * freed at the clear: most of the time no episode is open, and a device carries none. */
+ * an evidence name is its index in finding.c's table. 88 bytes, in analyzer.opens from the
+ * raise to the clear: most of the time no episode is open, and a device carries none. */
 struct analyzer_open {
         int64_t time_ms;                /* Unix ms */
         uint8_t n_evidence;
@@ -204,10 +204,12 @@ struct analyzer {
 
         bool open[_FINDING_KIND_MAX];
         uint8_t open_severity[_FINDING_KIND_MAX];       /* of each open episode */
-        struct analyzer_open *open_finding[_FINDING_KIND_MAX]; /* each open episode's finding; NULL if
-                                                         * none, or if there was no memory for it at
-                                                         * the raise: its CLEARED edge then repeats
-                                                         * no evidence (nothing else changes) */
+        uint16_t open_packed;           /* bit k: open episode k has its finding in opens[] */
+        struct analyzer_open *opens;    /* the open episodes' findings, one allocation in kind order
+                                         * (analyzer_open_find), NULL if none. An open episode has
+                                         * none if there was no memory for it at the raise: its
+                                         * CLEARED edge then repeats no evidence (nothing else
+                                         * changes). One pointer where each kind had its own. */
         int64_t due[_FINDING_KIND_MAX];
         uint16_t listeners[_ANALYZER_SEES_BITS]; /* per update bit, the enabled detectors that see it (bit per kind);
                                                   * derived from config.enabled by analyzer_new() */
@@ -305,6 +307,13 @@ void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t);
 void analyzer_arm(struct analyzer *a, enum finding_kind k, int64_t due);
 void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret);
 void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, struct finding *ret);
+
+/* Open episode k's packed finding in a->opens, NULL if it has none. */
+static inline struct analyzer_open *analyzer_open_find(const struct analyzer *a, int k) {
+        if (!(a->open_packed & (1u << k)))
+                return NULL;
+        return &a->opens[__builtin_popcount(a->open_packed & ((1u << k) - 1))];
+}
 
 /* Whether an episode of this kind is open (inline: every detector asks at every update). */
 static inline bool analyzer_is_open(const struct analyzer *a, enum finding_kind k) {

@@ -184,8 +184,7 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
 struct analyzer *analyzer_free(struct analyzer *a) {
         if (!a)
                 return NULL;
-        for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                free(a->open_finding[k]);
+        free(a->opens);
         free(a);
         return NULL;
 }
@@ -718,17 +717,54 @@ void analyzer_finding_init(const struct analyzer *a, enum finding_kind k, enum f
         memcpy(ret->device, a->device, sizeof(ret->device));
 }
 
+/* Open episode k's slot in a->opens: the one it has, or a new one, inserted in kind order;
+ * NULL without memory. */
+static struct analyzer_open *analyzer_open_add(struct analyzer *a, enum finding_kind k) {
+        struct analyzer_open *o = analyzer_open_find(a, k);
+        unsigned n = (unsigned) __builtin_popcount(a->open_packed), at;
+
+        if (o)
+                return o;
+        o = realloc(a->opens, (n + 1) * sizeof(*o));
+        if (!o)
+                return NULL;
+        at = (unsigned) __builtin_popcount(a->open_packed & ((1u << k) - 1));
+        memmove(o + at + 1, o + at, (n - at) * sizeof(*o));
+        a->opens = o;
+        a->open_packed |= (uint16_t) (1u << k);
+        return o + at;
+}
+
+/* Takes open episode k's packed finding, if it has one, out of a->opens. */
+static void analyzer_open_drop(struct analyzer *a, enum finding_kind k) {
+        unsigned n = (unsigned) __builtin_popcount(a->open_packed), at;
+        struct analyzer_open *o;
+
+        if (!(a->open_packed & (1u << k)))
+                return;
+        at = (unsigned) __builtin_popcount(a->open_packed & ((1u << k) - 1));
+        memmove(a->opens + at, a->opens + at + 1, (n - at - 1) * sizeof(*a->opens));
+        a->open_packed &= (uint16_t) ~(1u << k);
+        if (n == 1) {
+                free(a->opens);
+                a->opens = NULL;
+                return;
+        }
+        o = realloc(a->opens, (n - 1) * sizeof(*o));
+        if (o)
+                a->opens = o;   /* a shrink that failed leaves the bigger block, still right */
+}
+
 /* Opens (or escalates) an episode and delivers the finding. */
 void analyzer_raise(struct analyzer *a, struct finding *f) {
-        struct analyzer_open **o = &a->open_finding[f->kind];
+        struct analyzer_open *o;
 
         f->state = FINDING_RAISED;
         a->open[f->kind] = true;
         a->open_severity[f->kind] = (uint8_t) f->severity;
-        if (!*o)
-                *o = malloc(sizeof(**o));
-        if (*o)
-                analyzer_open_pack(f, *o);
+        o = analyzer_open_add(a, f->kind);
+        if (o)
+                analyzer_open_pack(f, o);
         a->cb(f, a->userdata);
 }
 
@@ -744,7 +780,7 @@ void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret) {
 /* The finding open episode k was packed from (state RAISED); without its packed finding
  * (no memory at the raise), one with no evidence. */
 void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, struct finding *ret) {
-        const struct analyzer_open *o = a->open_finding[k];
+        const struct analyzer_open *o = analyzer_open_find(a, k);
 
         *ret = (struct finding) {
                 .kind = k,
@@ -768,8 +804,7 @@ static __attribute__((noinline)) void analyzer_clear_open(struct analyzer *a, en
         f.state = FINDING_CLEARED;
         f.time_ms = t - a->offset;
         a->open[k] = false;
-        free(a->open_finding[k]);
-        a->open_finding[k] = NULL;
+        analyzer_open_drop(a, k);
         a->cb(&f, a->userdata);
 }
 

@@ -159,7 +159,8 @@ static void checkpoint_strip_analyzer(struct analyzer *a) {
                 ring->cache_next = 0;
                 memset(ring->cache, 0, sizeof(ring->cache));
         }
-        memset(a->open_finding, 0, sizeof(a->open_finding));
+        a->opens = NULL;
+        a->open_packed = 0;
 }
 
 /* Appends an open episode's evidence names as text, like a finding's. */
@@ -207,13 +208,14 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
 
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (a->open[k]) {
-                        unsigned char have = !!a->open_finding[k];
+                        const struct analyzer_open *found = analyzer_open_find(a, k);
+                        unsigned char have = found != NULL;
                         struct analyzer_open o = {};
 
                         checkpoint_put(b, &have, 1);
                         if (!have)
                                 continue;
-                        o = *a->open_finding[k];
+                        o = *found;
                         memset(o.name, 0, sizeof(o.name));
                         checkpoint_put_block(b, &o, sizeof(o));
                 }
@@ -248,7 +250,7 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
 
         /* the names, in the order restore meets the findings */
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                if (a->open[k] && a->open_finding[k])
+                if (a->open[k] && analyzer_open_find(a, k))
                         checkpoint_put_open_names(b, a, k);
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (analyzer_detectors[k]->state_finding)
@@ -453,7 +455,9 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         struct analyzer *copy = NULL;
         struct analyzer_open opens[_FINDING_KIND_MAX];
         bool have_open[_FINDING_KIND_MAX] = {};
-        struct analyzer_open *made_open[_FINDING_KIND_MAX] = {};
+        struct analyzer_open *made_opens = NULL;
+        uint16_t packed = 0;
+        unsigned n_opens = 0;
         void *states[_FINDING_KIND_MAX] = {};
         struct devstate ds;
         struct alert open[_FINDING_KIND_MAX];
@@ -579,12 +583,16 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
                         }
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (have_open[k]) {
-                        if (!(made_open[k] = malloc(sizeof(*made_open[k])))) {
-                                r = -ENOMEM;
-                                goto finish;
-                        }
-                        *made_open[k] = opens[k];
+                        packed |= (uint16_t) (1u << k);
+                        n_opens++;
                 }
+        if (n_opens > 0 && !(made_opens = malloc(n_opens * sizeof(*made_opens)))) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (int k = 0, i = 0; k < _FINDING_KIND_MAX; k++)
+                if (have_open[k])
+                        made_opens[i++] = opens[k];     /* in kind order, as analyzer_open_find() wants */
 
         /* all good: the caller's objects take the restored state, keeping their own
          * config, device, callback and allocations */
@@ -596,12 +604,12 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         copy->charges.r = a->charge_buf;
         copy->drains.r = a->drain_buf;
         memcpy(copy->state_at, a->state_at, sizeof(copy->state_at));
-        for (int k = 0; k < _FINDING_KIND_MAX; k++) {
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 memcpy(analyzer_state(a, k), states[k], analyzer_detectors[k]->state_size);
-                free(a->open_finding[k]);
-                copy->open_finding[k] = made_open[k];
-                made_open[k] = NULL;
-        }
+        free(a->opens);
+        copy->opens = made_opens;
+        copy->open_packed = packed;
+        made_opens = NULL;
         *a = *copy;
         a->charges.r = a->charge_buf;
         a->drains.r = a->drain_buf;
@@ -624,8 +632,8 @@ finish:
         for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                 free(states[k]);
                 free(made[k]);
-                free(made_open[k]);
         }
+        free(made_opens);
         free(copy);
         return r;
 }
