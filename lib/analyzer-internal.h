@@ -163,61 +163,66 @@ struct detector {
         bool (*state_valid)(const void *state);
 };
 
+/* Ordered by alignment, widest first, so that nothing is padding; the groups say what
+ * belongs together. */
 struct analyzer {
         const struct analyzer_config *config;   /* the caller's (or the defaults), shared, not state */
-        char device[ADDRESS_STRING_MAX];
         analyzer_finding_cb cb;
         void *userdata;
-
-        int64_t now;                    /* monotonic timeline */
-        int64_t offset;                 /* monotonic − log clock */
-        bool started;
-        bool have_last;
-        struct hpevent last;              /* the last event fed, as given, for duplicate lines */
-
-        int connected;                  /* -1 unknown, 0, 1 */
-        bool connect_logged;            /* this connection began with a logged connect (not implied, no break since) */
-        int64_t connected_since;
-        int64_t disconnected_since;
-
-        int level;                      /* last report, -1 none */
-        int64_t level_time;
-        bool level_valid_time;          /* level_time is on this timeline (false after time went back) */
-        bool in_run;                    /* level reported in this connection since the last break */
-        int filtered;                   /* hysteresis-filtered level */
-        int pending;                    /* one step against the leg, -1 none */
-        int64_t pending_time;
-        int flicker;                    /* the value flicker last left or pended to, -1 none */
-        int64_t last_move;              /* time of the last report that moved (not flicker) */
-        struct analyzer_leg leg;
-
-        int step;
-        int deltas[ANALYZER_DELTAS_MAX];
-        unsigned n_deltas, next_delta;
-
-        struct analyzer_record charge_buf[ANALYZER_CHARGES_MAX];
-        struct analyzer_record drain_buf[ANALYZER_DRAINS_MAX];
-        struct analyzer_ring charges, drains;
-        unsigned n_early;                       /* the first falls ever recorded, at most ANALYZER_EARLY_MAX */
-        double early_points, early_hours;       /* and their sums: battery-degraded's early life */
-        double gap_charge_bound;        /* best lower bound on the charge rate from rises across gaps, %/h */
-
-        bool open[_FINDING_KIND_MAX];
-        uint8_t open_severity[_FINDING_KIND_MAX];       /* of each open episode */
-        uint16_t open_packed;           /* bit k: open episode k has its finding in opens[] */
         struct analyzer_open *opens;    /* the open episodes' findings, one allocation in kind order
                                          * (analyzer_open_find), NULL if none. An open episode has
                                          * none if there was no memory for it at the raise: its
                                          * CLEARED edge then repeats no evidence (nothing else
                                          * changes). One pointer where each kind had its own. */
+
+        /* 8 bytes wide */
+        int64_t now;                    /* monotonic timeline */
+        int64_t offset;                 /* monotonic − log clock */
+        struct hpevent last;            /* the last event fed, as given, for duplicate lines */
+        int64_t connected_since;
+        int64_t disconnected_since;
+        int64_t level_time;             /* of `level` */
+        int64_t pending_time;           /* of `pending` */
+        int64_t last_move;              /* time of the last report that moved (not flicker) */
+        struct analyzer_leg leg;
+        struct analyzer_ring charges, drains;
+        double early_points, early_hours;       /* sums of the first n_early falls: battery-degraded's early life */
+        double gap_charge_bound;        /* best lower bound on the charge rate from rises across gaps, %/h */
         int64_t due[_FINDING_KIND_MAX];
+        int64_t due_bound;              /* no timer is due before this (a lower bound of due[]; 0 is always safe) */
+
+        /* 4 bytes wide */
+        int connected;                  /* -1 unknown, 0, 1 */
+        int level;                      /* last report, -1 none */
+        int filtered;                   /* hysteresis-filtered level */
+        int pending;                    /* one step against the leg, -1 none */
+        int flicker;                    /* the value flicker last left or pended to, -1 none */
+        int step;
+        unsigned n_early;               /* the first falls ever recorded, at most ANALYZER_EARLY_MAX */
+
+        /* 2 bytes wide */
         uint16_t listeners[_ANALYZER_SEES_BITS]; /* per update bit, the enabled detectors that see it (bit per kind);
                                                   * derived from config.enabled by analyzer_new() */
-        int64_t due_bound;              /* no timer is due before this (a lower bound of due[]; 0 is always safe) */
         uint16_t state_at[_FINDING_KIND_MAX]; /* where each detector's state starts, in bytes from the
                                                * analyzer: the same allocation, after the struct
                                                * (analyzer_new); 20 bytes where pointers took 80 */
+        uint16_t open_packed;           /* bit k: open episode k has its finding in opens[] */
+
+        /* bytes */
+        struct analyzer_record charge_buf[ANALYZER_CHARGES_MAX];       /* packed records */
+        struct analyzer_record drain_buf[ANALYZER_DRAINS_MAX];
+        char device[ADDRESS_STRING_MAX];
+        int8_t deltas[ANALYZER_DELTAS_MAX];     /* the last changes the step is learned from, 1 to 20 */
+        uint8_t n_deltas, next_delta;
+        bool started;
+        bool have_last;                 /* `last` holds an event */
+        bool connect_logged;            /* this connection began with a logged connect (not implied, no break since) */
+        bool level_valid_time;          /* level_time is on this timeline (false after time went back) */
+        bool in_run;                    /* level reported in this connection since the last break */
+        bool open[_FINDING_KIND_MAX];
+        uint8_t open_severity[_FINDING_KIND_MAX];       /* of each open episode */
 };
+_Static_assert(ANALYZER_DELTAS_MAX <= UINT8_MAX, "analyzer.n_deltas and next_delta are bytes");
 
 /* Detector k's state. Not const even for a const analyzer: the states are the detectors'
  * own objects, which only share the analyzer's allocation. */

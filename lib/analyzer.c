@@ -308,8 +308,8 @@ static void analyzer_learn_step(struct analyzer *a, int delta) {
 
         if (delta <= 0 || delta > 20)
                 return;
-        a->deltas[a->next_delta] = delta;
-        a->next_delta = (a->next_delta + 1) % ANALYZER_DELTAS_MAX;
+        a->deltas[a->next_delta] = (int8_t) delta;
+        a->next_delta = (uint8_t) ((a->next_delta + 1) % ANALYZER_DELTAS_MAX);
         if (a->n_deltas < ANALYZER_DELTAS_MAX)
                 a->n_deltas++;
         /* a divisor of 1 ends the search: most headsets report 1 % steps */

@@ -432,7 +432,7 @@ static bool checkpoint_analyzer_ok(const struct analyzer *a) {
             !analyzer_real_or_nan_ok(a->gap_charge_bound))
                 return false;
         for (unsigned i = 0; i < ANALYZER_DELTAS_MAX; i++)
-                if (a->deltas[i] < -100 || a->deltas[i] > 100)
+                if (a->deltas[i] < 0 || a->deltas[i] > 20)     /* what analyzer_learn_step() keeps, or 0 */
                         return false;
         if (!checkpoint_records_ok(a->charge_buf, ANALYZER_CHARGES_MAX) ||
             !checkpoint_records_ok(a->drain_buf, ANALYZER_DRAINS_MAX))
