@@ -33,24 +33,23 @@
 
 #define ANALYZER_LEG_STEPS_MAX 8
 
-/* A maximal rise or fall of the filtered level within one connection. */
+/* A maximal rise or fall of the filtered level within one connection. 128 bytes: the
+ * integers first, then the times and reals, so that nothing is padding. */
 struct analyzer_leg {
         int dir;                /* +1 rising, -1 falling, 0 none yet */
         int origin;             /* filtered level the leg started from */
         unsigned boundaries;    /* boundaries seen in it */
+        int l_first;            /* level at the first boundary */
+        int l_last;             /* level at the last boundary */
+        unsigned n_cc_steps;
+        unsigned cc_boundaries; /* rising: boundaries at or below slow-charge.below */
+        int l_cc_last;
         int64_t t_first;        /* first boundary */
-        int l_first;
-        int64_t t_prev;         /* the boundary before the last */
-        int l_prev;
         int64_t t_last;         /* last boundary */
-        int l_last;
+        int64_t t_cc_last;
         double pace_ms;         /* time per step at the last boundary: the slower of the last
                                  * interval and the leg's average, both as of that boundary */
         double cc_step_ms[ANALYZER_LEG_STEPS_MAX]; /* rising: the latest times per step below the knee, ring */
-        unsigned n_cc_steps;
-        unsigned cc_boundaries; /* rising: boundaries at or below slow-charge.below */
-        int64_t t_cc_last;
-        int l_cc_last;
 };
 
 /* One rise or fall kept in history. Packed: 19 bytes, not 24 (64 of them a device). */
@@ -101,8 +100,8 @@ struct analyzer_ring {
 /* An open episode, as its CLEARED edge repeats it (analyzer_clear, analyzer_get_open): the
  * finding that opened or last escalated it, packed to what cannot be rebuilt — the device
  * is the analyzer's, the advice the kind's, the severity is in analyzer.open_severity, and
- * an evidence name is its index in finding.c's table. 88 bytes, allocated at the raise and
- * freed at the clear: most of the time no episode is open, and a device carries none. */
+ * an evidence name is its index in finding.c's table. 88 bytes, in analyzer.opens from the
+ * raise to the clear: most of the time no episode is open, and a device carries none. */
 struct analyzer_open {
         int64_t time_ms;                /* Unix ms */
         uint8_t n_evidence;
@@ -164,57 +163,72 @@ struct detector {
         bool (*state_valid)(const void *state);
 };
 
+/* Ordered by alignment, widest first, so that nothing is padding; the groups say what
+ * belongs together. */
 struct analyzer {
         const struct analyzer_config *config;   /* the caller's (or the defaults), shared, not state */
-        char device[ADDRESS_STRING_MAX];
         analyzer_finding_cb cb;
         void *userdata;
+        struct analyzer_open *opens;    /* the open episodes' findings, one allocation in kind order
+                                         * (analyzer_open_find), NULL if none. An open episode has
+                                         * none if there was no memory for it at the raise: its
+                                         * CLEARED edge then repeats no evidence (nothing else
+                                         * changes). One pointer where each kind had its own. */
 
+        /* 8 bytes wide */
         int64_t now;                    /* monotonic timeline */
         int64_t offset;                 /* monotonic − log clock */
-        bool started;
-        bool have_last;
-        struct hpevent last;              /* the last event fed, as given, for duplicate lines */
-
-        int connected;                  /* -1 unknown, 0, 1 */
-        bool connect_logged;            /* this connection began with a logged connect (not implied, no break since) */
+        struct hpevent last;            /* the last event fed, as given, for duplicate lines */
         int64_t connected_since;
         int64_t disconnected_since;
-
-        int level;                      /* last report, -1 none */
-        int64_t level_time;
-        bool level_valid_time;          /* level_time is on this timeline (false after time went back) */
-        bool in_run;                    /* level reported in this connection since the last break */
-        int filtered;                   /* hysteresis-filtered level */
-        int pending;                    /* one step against the leg, -1 none */
-        int64_t pending_time;
-        int flicker;                    /* the value flicker last left or pended to, -1 none */
+        int64_t level_time;             /* of `level` */
+        int64_t pending_time;           /* of `pending` */
         int64_t last_move;              /* time of the last report that moved (not flicker) */
         struct analyzer_leg leg;
-
-        int step;
-        int deltas[ANALYZER_DELTAS_MAX];
-        unsigned n_deltas, next_delta;
-
-        struct analyzer_record charge_buf[ANALYZER_CHARGES_MAX];
-        struct analyzer_record drain_buf[ANALYZER_DRAINS_MAX];
         struct analyzer_ring charges, drains;
-        unsigned n_early;                       /* the first falls ever recorded, at most ANALYZER_EARLY_MAX */
-        double early_points, early_hours;       /* and their sums: battery-degraded's early life */
+        double early_points, early_hours;       /* sums of the first n_early falls: battery-degraded's early life */
         double gap_charge_bound;        /* best lower bound on the charge rate from rises across gaps, %/h */
-
-        bool open[_FINDING_KIND_MAX];
-        uint8_t open_severity[_FINDING_KIND_MAX];       /* of each open episode */
-        struct analyzer_open *open_finding[_FINDING_KIND_MAX]; /* each open episode's finding; NULL if
-                                                         * none, or if there was no memory for it at
-                                                         * the raise: its CLEARED edge then repeats
-                                                         * no evidence (nothing else changes) */
         int64_t due[_FINDING_KIND_MAX];
+        int64_t due_bound;              /* no timer is due before this (a lower bound of due[]; 0 is always safe) */
+
+        /* 4 bytes wide */
+        int connected;                  /* -1 unknown, 0, 1 */
+        int level;                      /* last report, -1 none */
+        int filtered;                   /* hysteresis-filtered level */
+        int pending;                    /* one step against the leg, -1 none */
+        int flicker;                    /* the value flicker last left or pended to, -1 none */
+        int step;
+        unsigned n_early;               /* the first falls ever recorded, at most ANALYZER_EARLY_MAX */
+
+        /* 2 bytes wide */
         uint16_t listeners[_ANALYZER_SEES_BITS]; /* per update bit, the enabled detectors that see it (bit per kind);
                                                   * derived from config.enabled by analyzer_new() */
-        int64_t due_bound;              /* no timer is due before this (a lower bound of due[]; 0 is always safe) */
-        void *state[_FINDING_KIND_MAX]; /* into the same allocation, after the struct (analyzer_new) */
+        uint16_t state_at[_FINDING_KIND_MAX]; /* where each detector's state starts, in bytes from the
+                                               * analyzer: the same allocation, after the struct
+                                               * (analyzer_new); 20 bytes where pointers took 80 */
+        uint16_t open_packed;           /* bit k: open episode k has its finding in opens[] */
+
+        /* bytes */
+        struct analyzer_record charge_buf[ANALYZER_CHARGES_MAX];       /* packed records */
+        struct analyzer_record drain_buf[ANALYZER_DRAINS_MAX];
+        char device[ADDRESS_STRING_MAX];
+        int8_t deltas[ANALYZER_DELTAS_MAX];     /* the last changes the step is learned from, 1 to 20 */
+        uint8_t n_deltas, next_delta;
+        bool started;
+        bool have_last;                 /* `last` holds an event */
+        bool connect_logged;            /* this connection began with a logged connect (not implied, no break since) */
+        bool level_valid_time;          /* level_time is on this timeline (false after time went back) */
+        bool in_run;                    /* level reported in this connection since the last break */
+        bool open[_FINDING_KIND_MAX];
+        uint8_t open_severity[_FINDING_KIND_MAX];       /* of each open episode */
 };
+_Static_assert(ANALYZER_DELTAS_MAX <= UINT8_MAX, "analyzer.n_deltas and next_delta are bytes");
+
+/* Detector k's state. Not const even for a const analyzer: the states are the detectors'
+ * own objects, which only share the analyzer's allocation. */
+static inline void *analyzer_state(const struct analyzer *a, int k) {
+        return (unsigned char *) a + a->state_at[k];
+}
 
 /* Whether a byte restored from a checkpoint is a bool, 0 or 1; it is read as a byte, since
  * reading any other value as a bool is undefined (checkpoint.c, detectors' state_valid). */
@@ -298,6 +312,13 @@ void analyzer_clear(struct analyzer *a, enum finding_kind k, int64_t t);
 void analyzer_arm(struct analyzer *a, enum finding_kind k, int64_t due);
 void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret);
 void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, struct finding *ret);
+
+/* Open episode k's packed finding in a->opens, NULL if it has none. */
+static inline struct analyzer_open *analyzer_open_find(const struct analyzer *a, int k) {
+        if (!(a->open_packed & (1u << k)))
+                return NULL;
+        return &a->opens[__builtin_popcount(a->open_packed & ((1u << k) - 1))];
+}
 
 /* Whether an episode of this kind is open (inline: every detector asks at every update). */
 static inline bool analyzer_is_open(const struct analyzer *a, enum finding_kind k) {

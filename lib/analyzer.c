@@ -145,6 +145,7 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
         struct analyzer *a;
         size_t size = analyzer_state_offset(_FINDING_KIND_MAX);
 
+        assert(size <= UINT16_MAX);     /* state_at[] holds offsets within it */
         if (!cb || !ret)
                 return -EINVAL;
         if (config && analyzer_config_check(config, NULL) < 0)
@@ -171,9 +172,9 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
                 const struct detector *d = analyzer_detectors[k];
 
                 a->due[k] = ANALYZER_NEVER;
-                a->state[k] = (unsigned char *) a + analyzer_state_offset(k);
+                a->state_at[k] = (uint16_t) analyzer_state_offset(k);
                 if (d->init)
-                        d->init(a, a->state[k]);
+                        d->init(a, analyzer_state(a, k));
         }
         *ret = a;
         return 0;
@@ -183,8 +184,7 @@ int analyzer_new(const struct analyzer_config *config, const char *device, analy
 struct analyzer *analyzer_free(struct analyzer *a) {
         if (!a)
                 return NULL;
-        for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                free(a->open_finding[k]);
+        free(a->opens);
         free(a);
         return NULL;
 }
@@ -308,8 +308,8 @@ static void analyzer_learn_step(struct analyzer *a, int delta) {
 
         if (delta <= 0 || delta > 20)
                 return;
-        a->deltas[a->next_delta] = delta;
-        a->next_delta = (a->next_delta + 1) % ANALYZER_DELTAS_MAX;
+        a->deltas[a->next_delta] = (int8_t) delta;
+        a->next_delta = (uint8_t) ((a->next_delta + 1) % ANALYZER_DELTAS_MAX);
         if (a->n_deltas < ANALYZER_DELTAS_MAX)
                 a->n_deltas++;
         /* a divisor of 1 ends the search: most headsets report 1 % steps */
@@ -335,7 +335,7 @@ static void analyzer_notify(struct analyzer *a, const struct analyzer_update *u)
         for (unsigned m = a->listeners[bit]; m; m &= m - 1) {
                 int k = __builtin_ctz(m);
 
-                analyzer_detectors[k]->update(a, a->state[k], u);
+                analyzer_detectors[k]->update(a, analyzer_state(a, k), u);
         }
 }
 
@@ -397,8 +397,6 @@ static void analyzer_boundary(struct analyzer *a, int64_t t, int v) {
                 double avg = (double) (t - L->t_first) / ((double) abs(v - L->l_first) / s);
 
                 L->pace_ms = last > avg ? last : avg;
-                L->t_prev = L->t_last;
-                L->l_prev = L->l_last;
         }
         L->t_last = t;
         L->l_last = v;
@@ -629,7 +627,7 @@ static void analyzer_run_timers(struct analyzer *a, int64_t until) {
                 if (due > a->now)
                         a->now = due;
                 if (a->config->enabled[best] && analyzer_detectors[best]->timer)
-                        analyzer_detectors[best]->timer(a, a->state[best], due);
+                        analyzer_detectors[best]->timer(a, analyzer_state(a, best), due);
         }
 }
 
@@ -719,17 +717,54 @@ void analyzer_finding_init(const struct analyzer *a, enum finding_kind k, enum f
         memcpy(ret->device, a->device, sizeof(ret->device));
 }
 
+/* Open episode k's slot in a->opens: the one it has, or a new one, inserted in kind order;
+ * NULL without memory. */
+static struct analyzer_open *analyzer_open_add(struct analyzer *a, enum finding_kind k) {
+        struct analyzer_open *o = analyzer_open_find(a, k);
+        unsigned n = (unsigned) __builtin_popcount(a->open_packed), at;
+
+        if (o)
+                return o;
+        o = realloc(a->opens, (n + 1) * sizeof(*o));
+        if (!o)
+                return NULL;
+        at = (unsigned) __builtin_popcount(a->open_packed & ((1u << k) - 1));
+        memmove(o + at + 1, o + at, (n - at) * sizeof(*o));
+        a->opens = o;
+        a->open_packed |= (uint16_t) (1u << k);
+        return o + at;
+}
+
+/* Takes open episode k's packed finding, if it has one, out of a->opens. */
+static void analyzer_open_drop(struct analyzer *a, enum finding_kind k) {
+        unsigned n = (unsigned) __builtin_popcount(a->open_packed), at;
+        struct analyzer_open *o;
+
+        if (!(a->open_packed & (1u << k)))
+                return;
+        at = (unsigned) __builtin_popcount(a->open_packed & ((1u << k) - 1));
+        memmove(a->opens + at, a->opens + at + 1, (n - at - 1) * sizeof(*a->opens));
+        a->open_packed &= (uint16_t) ~(1u << k);
+        if (n == 1) {
+                free(a->opens);
+                a->opens = NULL;
+                return;
+        }
+        o = realloc(a->opens, (n - 1) * sizeof(*o));
+        if (o)
+                a->opens = o;   /* a shrink that failed leaves the bigger block, still right */
+}
+
 /* Opens (or escalates) an episode and delivers the finding. */
 void analyzer_raise(struct analyzer *a, struct finding *f) {
-        struct analyzer_open **o = &a->open_finding[f->kind];
+        struct analyzer_open *o;
 
         f->state = FINDING_RAISED;
         a->open[f->kind] = true;
         a->open_severity[f->kind] = (uint8_t) f->severity;
-        if (!*o)
-                *o = malloc(sizeof(**o));
-        if (*o)
-                analyzer_open_pack(f, *o);
+        o = analyzer_open_add(a, f->kind);
+        if (o)
+                analyzer_open_pack(f, o);
         a->cb(f, a->userdata);
 }
 
@@ -745,7 +780,7 @@ void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret) {
 /* The finding open episode k was packed from (state RAISED); without its packed finding
  * (no memory at the raise), one with no evidence. */
 void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, struct finding *ret) {
-        const struct analyzer_open *o = a->open_finding[k];
+        const struct analyzer_open *o = analyzer_open_find(a, k);
 
         *ret = (struct finding) {
                 .kind = k,
@@ -769,8 +804,7 @@ static __attribute__((noinline)) void analyzer_clear_open(struct analyzer *a, en
         f.state = FINDING_CLEARED;
         f.time_ms = t - a->offset;
         a->open[k] = false;
-        free(a->open_finding[k]);
-        a->open_finding[k] = NULL;
+        analyzer_open_drop(a, k);
         a->cb(&f, a->userdata);
 }
 

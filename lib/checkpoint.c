@@ -4,7 +4,7 @@
  *
  *   "HPCK", u32 version, u32 0x01020304, u32 sizeof(void *), i64 cut
  *   u32 size + struct devstate
- *   u32 size + struct analyzer, with every pointer and the config zeroed
+ *   u32 size + struct analyzer, with every pointer, the config and the states' offsets zeroed
  *   per open episode: u8 have [+ u32 size + struct analyzer_open, name indices zeroed]
  *   per kind: u32 size + the detector's state (its embedded finding's pointers zeroed)
  *   u32 muted, then per kind: u8 open [+ struct alert, pointers zeroed]
@@ -146,19 +146,21 @@ static int checkpoint_get_names(struct checkpoint_buf *b, struct finding *f) {
 }
 
 /* An analyzer copy without what is not its state: pointers, the config and what derives
- * from it (listeners), and the rings' caches (memos: recomputed, the same, when asked). */
+ * from it (listeners), where the detectors' states lie (state_at: the restoring analyzer's
+ * own are kept), and the rings' caches (memos: recomputed, the same, when asked). */
 static void checkpoint_strip_analyzer(struct analyzer *a) {
         a->config = NULL;
         a->cb = NULL;
         a->userdata = NULL;
         memset(a->listeners, 0, sizeof(a->listeners));
-        memset(a->state, 0, sizeof(a->state));
+        memset(a->state_at, 0, sizeof(a->state_at));
         for (struct analyzer_ring *ring = &a->charges; ring; ring = ring == &a->charges ? &a->drains : NULL) {
                 ring->r = NULL;
                 ring->cache_next = 0;
                 memset(ring->cache, 0, sizeof(ring->cache));
         }
-        memset(a->open_finding, 0, sizeof(a->open_finding));
+        a->opens = NULL;
+        a->open_packed = 0;
 }
 
 /* Appends an open episode's evidence names as text, like a finding's. */
@@ -206,13 +208,14 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
 
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (a->open[k]) {
-                        unsigned char have = !!a->open_finding[k];
+                        const struct analyzer_open *found = analyzer_open_find(a, k);
+                        unsigned char have = found != NULL;
                         struct analyzer_open o = {};
 
                         checkpoint_put(b, &have, 1);
                         if (!have)
                                 continue;
-                        o = *a->open_finding[k];
+                        o = *found;
                         memset(o.name, 0, sizeof(o.name));
                         checkpoint_put_block(b, &o, sizeof(o));
                 }
@@ -223,7 +226,7 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
 
                 if (!state)
                         return -ENOMEM;
-                memcpy(state, a->state[k], d->state_size);
+                memcpy(state, analyzer_state(a, k), d->state_size);
                 if (d->state_finding)
                         checkpoint_strip_finding(d->state_finding(state));
                 checkpoint_put_block(b, state, d->state_size);
@@ -247,11 +250,11 @@ static int checkpoint_pack(const struct devstate *s, const struct analyzer *a, c
 
         /* the names, in the order restore meets the findings */
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
-                if (a->open[k] && a->open_finding[k])
+                if (a->open[k] && analyzer_open_find(a, k))
                         checkpoint_put_open_names(b, a, k);
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (analyzer_detectors[k]->state_finding)
-                        checkpoint_put_names(b, analyzer_detectors[k]->state_finding(a->state[k]));
+                        checkpoint_put_names(b, analyzer_detectors[k]->state_finding(analyzer_state(a, k)));
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (t && t->open[k]) {
                         struct finding f = { .kind = k, .n_evidence = t->open[k]->n_evidence };
@@ -384,9 +387,8 @@ static bool checkpoint_records_ok(const struct analyzer_record *r, unsigned n) {
 /* Whether a restored leg holds levels, times and reals the analyzer is safe with. */
 static bool checkpoint_leg_ok(const struct analyzer_leg *L) {
         if (L->dir < -1 || L->dir > 1 || !analyzer_level_ok(L->origin) || !analyzer_level_ok(L->l_first) ||
-            !analyzer_level_ok(L->l_prev) || !analyzer_level_ok(L->l_last) || !analyzer_level_ok(L->l_cc_last) ||
-            !analyzer_time_ok(L->t_first) || !analyzer_time_ok(L->t_prev) || !analyzer_time_ok(L->t_last) ||
-            !analyzer_time_ok(L->t_cc_last) || !analyzer_real_or_nan_ok(L->pace_ms))
+            !analyzer_level_ok(L->l_last) || !analyzer_level_ok(L->l_cc_last) || !analyzer_time_ok(L->t_first) ||
+            !analyzer_time_ok(L->t_last) || !analyzer_time_ok(L->t_cc_last) || !analyzer_real_or_nan_ok(L->pace_ms))
                 return false;
         for (unsigned i = 0; i < ANALYZER_LEG_STEPS_MAX; i++)
                 if (!analyzer_real_ok(L->cc_step_ms[i]))
@@ -430,7 +432,7 @@ static bool checkpoint_analyzer_ok(const struct analyzer *a) {
             !analyzer_real_or_nan_ok(a->gap_charge_bound))
                 return false;
         for (unsigned i = 0; i < ANALYZER_DELTAS_MAX; i++)
-                if (a->deltas[i] < -100 || a->deltas[i] > 100)
+                if (a->deltas[i] < 0 || a->deltas[i] > 20)     /* what analyzer_learn_step() keeps, or 0 */
                         return false;
         if (!checkpoint_records_ok(a->charge_buf, ANALYZER_CHARGES_MAX) ||
             !checkpoint_records_ok(a->drain_buf, ANALYZER_DRAINS_MAX))
@@ -453,7 +455,9 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         struct analyzer *copy = NULL;
         struct analyzer_open opens[_FINDING_KIND_MAX];
         bool have_open[_FINDING_KIND_MAX] = {};
-        struct analyzer_open *made_open[_FINDING_KIND_MAX] = {};
+        struct analyzer_open *made_opens = NULL;
+        uint16_t packed = 0;
+        unsigned n_opens = 0;
         void *states[_FINDING_KIND_MAX] = {};
         struct devstate ds;
         struct alert open[_FINDING_KIND_MAX];
@@ -579,12 +583,16 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
                         }
         for (int k = 0; k < _FINDING_KIND_MAX; k++)
                 if (have_open[k]) {
-                        if (!(made_open[k] = malloc(sizeof(*made_open[k])))) {
-                                r = -ENOMEM;
-                                goto finish;
-                        }
-                        *made_open[k] = opens[k];
+                        packed |= (uint16_t) (1u << k);
+                        n_opens++;
                 }
+        if (n_opens > 0 && !(made_opens = malloc(n_opens * sizeof(*made_opens)))) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (int k = 0, i = 0; k < _FINDING_KIND_MAX; k++)
+                if (have_open[k])
+                        made_opens[i++] = opens[k];     /* in kind order, as analyzer_open_find() wants */
 
         /* all good: the caller's objects take the restored state, keeping their own
          * config, device, callback and allocations */
@@ -595,13 +603,13 @@ static int checkpoint_unpack(struct checkpoint_buf *b, struct devstate *s, struc
         memcpy(copy->listeners, a->listeners, sizeof(copy->listeners));
         copy->charges.r = a->charge_buf;
         copy->drains.r = a->drain_buf;
-        memcpy(copy->state, a->state, sizeof(copy->state));
-        for (int k = 0; k < _FINDING_KIND_MAX; k++) {
-                memcpy(a->state[k], states[k], analyzer_detectors[k]->state_size);
-                free(a->open_finding[k]);
-                copy->open_finding[k] = made_open[k];
-                made_open[k] = NULL;
-        }
+        memcpy(copy->state_at, a->state_at, sizeof(copy->state_at));
+        for (int k = 0; k < _FINDING_KIND_MAX; k++)
+                memcpy(analyzer_state(a, k), states[k], analyzer_detectors[k]->state_size);
+        free(a->opens);
+        copy->opens = made_opens;
+        copy->open_packed = packed;
+        made_opens = NULL;
         *a = *copy;
         a->charges.r = a->charge_buf;
         a->drains.r = a->drain_buf;
@@ -624,8 +632,8 @@ finish:
         for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                 free(states[k]);
                 free(made[k]);
-                free(made_open[k]);
         }
+        free(made_opens);
         free(copy);
         return r;
 }

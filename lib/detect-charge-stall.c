@@ -31,17 +31,17 @@
  * real fall. */
 #include "analyzer-internal.h"
 
-struct detect_charge_stall_state {
-        bool rising;            /* a rise was seen and not undone by a real fall */
-        bool suspended;         /* the level is below the peak (a fall or flicker) */
-        int peak;               /* last rising boundary */
-        int64_t flat_since;     /* its time */
-        int start;              /* where the rise began */
+struct detect_charge_stall_state {     /* widest first: 56 bytes, no holes */
+        int64_t flat_since;     /* the peak's time */
         double rise_pace_ms;
         double fall_pace_ms;
-        int low;                /* lowest level since the peak, while within a step of it */
         int64_t suspended_since;
         int64_t away_ms;        /* disconnected time since the peak (reconnections carried over) */
+        int peak;               /* last rising boundary */
+        int start;              /* where the rise began */
+        int low;                /* lowest level since the peak, while within a step of it */
+        bool rising;            /* a rise was seen and not undone by a real fall */
+        bool suspended;         /* the level is below the peak (a fall or flicker) */
         bool carried;           /* the peak was seen in an earlier connection than this one */
 };
 

@@ -6,10 +6,10 @@
  * to 10–100 never say 0) count 10 as empty once their step is known to be 10 or more. */
 #include "analyzer-internal.h"
 
-struct detect_deep_discharge_risk_state {
-        bool empty;
+struct detect_deep_discharge_risk_state {      /* widest first: 16 bytes */
         int64_t since;          /* first seen empty */
         int lowest;
+        bool empty;
 };
 
 /* The level that counts as empty for this device. */

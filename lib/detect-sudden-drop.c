@@ -23,17 +23,17 @@ struct detect_sudden_drop_report {
         int level;
 };
 
-struct detect_sudden_drop_state {
+struct detect_sudden_drop_state {      /* widest first: 304 bytes, no holes */
         struct detect_sudden_drop_report recent[DETECT_SUDDEN_DROP_RECENT];     /* this connection, ring */
+        int64_t at;             /* pending: time of the fall */
+        double fall_min;        /* pending: minutes the fall took */
         unsigned n, next;
         int highest;            /* the highest level among the recent reports (any age), -1 for none */
-        bool pending;
-        int before;             /* level before the fall */
-        int after;              /* level it fell to */
-        int latest;             /* newest level during the wait */
-        int64_t at;             /* time of the fall */
-        double fall_min;        /* minutes the fall took */
+        int before;             /* pending: level before the fall */
+        int after;              /* pending: level it fell to */
+        int latest;             /* pending: newest level during the wait */
         int cleared_at;         /* open episode: level that ends it */
+        bool pending;           /* a fall waits for its confirmation */
 };
 
 /* A recent report by age (0 the newest). */
