@@ -15,14 +15,28 @@
  * sd-bus refuses some strings that libdbus, and so bluetoothd and dbus-daemon, let through
  * (the noncharacters U+FDD0..U+FDEF and U+xxFFFE/F): a device whose name holds one makes
  * the rest of any message that carries the name unreadable. Any device in radio range can
- * have such a name. So when a signal or the object list cannot be read to its end, the
- * objects it left unread are *probed*: their Address, Connected and Percentage are asked
- * for one Properties.Get at a time, which never reads the name:
+ * have such a name. So when a signal cannot be read to its end, its object is *probed*:
+ * its Address, Connected and Percentage are asked for one Properties.Get at a time, which
+ * never reads the name. When the object list cannot, the objects after X (the one it
+ * stopped at) are found by *walking* BlueZ's object tree, as a client without
+ * ObjectManager would: Introspect from /org/bluez lists the adapters, Introspect of each
+ * adapter its devices (lib/introspect.c reads the XML), and each device not in the mirror
+ * is read with Properties.GetAll of Device1, then of Battery1 — or probed, if its Device1
+ * cannot be read either:
  *
  *   PropertiesChanged/InterfacesAdded unreadable ─▶ probe that object
- *   GetManagedObjects unreadable at object X      ─▶ probe X, and every headset hpmond
- *        knows but did not read, on every adapter seen; until the next full sync, a
- *        signal from an object not in the mirror probes it too */
+ *   GetManagedObjects unreadable at object X ─▶ probe X, and walk:
+ *        Introspect /org/bluez ─▶ Introspect ADAPTER ─▶ GetAll Device1 ─▶ GetAll Battery1
+ *                                                      (unreadable ─▶ probe)
+ *        once every call and probe is answered, the list is whole again: the sync ends,
+ *        and a headset BlueZ no longer has is disconnected, as after a full list.
+ *        If the walk cannot finish (an answer that is no answer, more objects than it
+ *        walks), every headset hpmond knows but did not read is probed on every adapter
+ *        seen instead. Until the list is whole, a signal from an object not in the mirror
+ *        probes it too.
+ *
+ * The walk is bounded (BLUEZ_WALK_*: two levels, 4096 objects, 16 calls in flight, probes
+ * included) and event-driven: no timer, each answer sends what is queued next. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +44,7 @@
 #include "bluez-decode.h"
 #include "bluez.h"
 #include "bus-dict.h"
+#include "introspect.h"
 #include "log.h"
 #include "registry.h"
 #include "service.h"
@@ -73,6 +88,43 @@ struct bluez_probe {
                                          * partial object list; "" for any other probe */
 };
 
+/* The walk of BlueZ's object tree after a partial object list (see the top of this file).
+ * Bounded whatever bluetoothd answers: BlueZ's tree is /org/bluez, its adapters, their
+ * devices (ADAPTER/dev_AA_BB_…), and nothing below BLUEZ_WALK_DEPTH is asked for; a walk
+ * takes at most BLUEZ_WALK_NODES_MAX objects (more, and it stops and counts as failed) and
+ * has at most BLUEZ_WALK_CALLS_MAX calls in flight, the others queued (dbus-daemon lets a
+ * connection on the system bus wait for 128 replies at once; each probe takes three). */
+#define BLUEZ_WALK_DEPTH 2
+#define BLUEZ_WALK_NODES_MAX 4096U
+#define BLUEZ_WALK_CALLS_MAX 16U
+
+enum bluez_step_kind {
+        BLUEZ_STEP_INTROSPECT,          /* /org/bluez or an adapter: its children */
+        BLUEZ_STEP_DEVICE,              /* a device not read: GetAll(Device1), then */
+        BLUEZ_STEP_BATTERY,             /* GetAll(Battery1) */
+};
+
+struct bluez_walk;
+
+/* One call of a walk, queued (call is NULL) or in flight. */
+struct bluez_step {
+        struct bluez_step *next;
+        struct bluez_walk *w;
+        sd_bus_slot *call;
+        enum bluez_step_kind kind;
+        unsigned depth;                 /* 0 for /org/bluez, 1 an adapter, 2 a device */
+        char path[];
+};
+
+/* A walk of BlueZ's object tree (allocated only while walking). */
+struct bluez_walk {
+        struct bluez *b;
+        struct bluez_step *queued, **queued_tail, *running;
+        unsigned n_running, n_nodes, n_read;
+        bool failed;                    /* something could not be asked or answered */
+        char *unread;                   /* the object the list stopped at; NULL: at its start */
+};
+
 /* One BlueZ device object as last seen. */
 struct bluez_device {
         char *path;
@@ -88,15 +140,22 @@ struct bluez {
         size_t n_devices, devices_cap;
         sd_bus_slot *sync_call;         /* GetManagedObjects or GetNameOwner in flight */
         sd_bus_slot *matches[4];
-        bool partial;                   /* the last object list could not be read to its end */
+        bool partial;                   /* the last object list could not be read to its end,
+                                         * and no walk has completed it yet */
         const char *reading;            /* the object last read (into its message: only good within
                                          * bluez_managed_objects_cb(), which resets it) */
-        char **adapters;                /* adapters seen since the last object list (its own and
-                                         * InterfacesAdded's), for bluez_probe_known() */
+        char **adapters;                /* adapters seen since the last object list (its own,
+                                         * InterfacesAdded's, those the walk introspected), for
+                                         * bluez_probe_known() */
         size_t n_adapters;
+        unsigned n_probes;              /* probes in flight: a walk ends only after them */
+        struct bluez_walk *walk;        /* NULL unless walking the object tree */
 };
 
 #define BLUEZ_MATCH_SENDER "type='signal',sender='" BLUEZ_BUS_NAME "',"
+
+/* Adapters noted for bluez_probe_known(): a host has one or two. */
+#define BLUEZ_ADAPTERS_MAX 16
 
 /* Where a path is in the sorted mirror, or where it would go; *ret_found says which. */
 static size_t bluez_position(const struct bluez *b, const char *path, bool *ret_found) {
@@ -164,6 +223,7 @@ static struct bluez_device *bluez_get(struct bluez *b, const char *path) {
 static struct bluez_probe *bluez_probe_free(struct bluez_probe *p) {
         if (!p)
                 return NULL;
+        p->b->n_probes--;
         for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++)
                 sd_bus_slot_unref(p->asks[i]);
         free(p);
@@ -203,13 +263,16 @@ static void bluez_clear_adapters(struct bluez *b) {
         b->n_adapters = 0;
 }
 
-/* Notes an adapter's object path (once); -ENOMEM leaves it out. */
+/* Notes an adapter's object path (once); -ENOMEM leaves it out, and so does -E2BIG past
+ * BLUEZ_ADAPTERS_MAX (each known headset not read is asked for on each adapter noted). */
 static int bluez_add_adapter(struct bluez *b, const char *path) {
         char **grown;
 
         for (size_t i = 0; i < b->n_adapters; i++)
                 if (strcmp(b->adapters[i], path) == 0)
                         return 0;
+        if (b->n_adapters >= BLUEZ_ADAPTERS_MAX)
+                return -E2BIG;
         grown = realloc(b->adapters, (b->n_adapters + 1) * sizeof(*grown));
         if (!grown)
                 return -ENOMEM;
@@ -322,6 +385,28 @@ static size_t bluez_device_leaf(const char address[static ADDRESS_STRING_MAX], c
         return (size_t) snprintf(ret, ADDRESS_STRING_MAX + 8, "/dev_%s", u);
 }
 
+/* Whether an error says there is no such object, interface or property: as D-Bus spells it,
+ * or under the service's own prefix as some do ("org.bluez.Device1.UnknownInterface").
+ * A timeout or a refusal says nothing about what is there. */
+static bool bluez_error_absent(const sd_bus_error *e) {
+        static const char *const suffixes[] = {
+                ".UnknownObject", ".UnknownInterface", ".UnknownProperty", ".UnknownMethod",
+        };
+        size_t len = e && e->name ? strlen(e->name) : 0;
+
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_INVALID_ARGS, SD_BUS_ERROR_UNKNOWN_INTERFACE,
+                                   SD_BUS_ERROR_UNKNOWN_PROPERTY, SD_BUS_ERROR_UNKNOWN_OBJECT,
+                                   SD_BUS_ERROR_UNKNOWN_METHOD))
+                return true;
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+                size_t sl = strlen(suffixes[i]);
+
+                if (len > sl && strcmp(e->name + len - sl, suffixes[i]) == 0)
+                        return true;
+        }
+        return false;
+}
+
 /* A known headset was looked for after a partial object list and one adapter said it has
  * no such object: once no adapter is left to ask (no probe of its path remains), it is not
  * in BlueZ, and is reported disconnected as a full sync would have. */
@@ -338,11 +423,12 @@ static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_
         registry_report_gone(b->c, address, bluez_now());
 }
 
+static void bluez_walk_continue(struct bluez *b);
+
 /* A probe's Properties.Get came back: one value into the mirror, then the device is
  * reported. An object that has no Address is no device hpmond can follow: dropped again.
  * No Percentage means no Battery1 (any error: the battery is not there to read). */
-static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        struct bluez_probe *p = userdata;
+static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
         struct bluez *b = p->b;
         struct bluez_device *d = p->d;
         sd_bus_slot *slot = sd_bus_get_current_slot(sd_bus_message_get_bus(m));
@@ -355,7 +441,7 @@ static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error 
         for (ask = 0; ask < _BLUEZ_ASK_MAX && p->asks[ask] != slot; ask++)
                 ;
         if (ask == _BLUEZ_ASK_MAX)
-                return 0;
+                return;
         p->asks[ask] = sd_bus_slot_unref(p->asks[ask]);
         memcpy(known, p->known, sizeof(known));
         for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++)
@@ -365,14 +451,15 @@ static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error 
                 d->probe = bluez_probe_free(p);
 
         if (sd_bus_message_is_method_error(m, NULL)) {
-                /* only "there is no such thing" says what is absent; a timeout says nothing */
-                if (!sd_bus_error_has_names(sd_bus_message_get_error(m), SD_BUS_ERROR_INVALID_ARGS,
-                                            SD_BUS_ERROR_UNKNOWN_INTERFACE, SD_BUS_ERROR_UNKNOWN_PROPERTY,
-                                            SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD)) {
+                /* only "there is no such thing" says what is absent; a timeout says nothing, and
+                 * a walk waiting for this probe cannot say it read everything */
+                if (!bluez_error_absent(sd_bus_message_get_error(m))) {
                         log_warning("%s: BlueZ did not answer for its %s: %s", d->path, bluez_asks[ask].property,
                                     sd_bus_message_get_error(m)->name);
+                        if (b->walk)
+                                b->walk->failed = true;
                         if (ask != BLUEZ_ASK_ADDRESS || (d->props.present & BLUEZ_PROP_ADDRESS))
-                                return 0;
+                                return;
                 }
                 if (ask == BLUEZ_ASK_PERCENTAGE) {
                         d->has_battery = false;
@@ -381,7 +468,7 @@ static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error 
                         bluez_remove(b, d);
                         if (*known)
                                 bluez_known_gone(b, known);
-                        return 0;
+                        return;
                 }
         } else {
                 bluez_decode_init(&got);
@@ -389,13 +476,22 @@ static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error 
                 if (r < 0 || got.n_problems > 0) {
                         log_warning("%s: BlueZ's %s is not usable, ignoring: %s", d->path, bluez_asks[ask].property,
                                     got.n_problems > 0 ? got.problems[0] : "malformed reply");
-                        return 0;
+                        return;
                 }
                 (void) bluez_merge(&d->props, &got);
                 if (ask == BLUEZ_ASK_PERCENTAGE)
                         d->has_battery = true;
         }
         bluez_report(b, d, bluez_now());
+}
+
+/* The reply to one Properties.Get of a probe (bluez_probe_reply()); a walk may have waited for it. */
+static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct bluez_probe *p = userdata;
+        struct bluez *b = p->b;
+
+        bluez_probe_reply(m, p);
+        bluez_walk_continue(b);
         return 0;
 }
 
@@ -425,6 +521,7 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
         if (known)
                 memcpy(p->known, known, sizeof(p->known));
         d->probe = p;
+        b->n_probes++;
         for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++) {
                 r = sd_bus_call_method_async(b->c->bus, &p->asks[i], b->owner, path, "org.freedesktop.DBus.Properties",
                                              "Get", bluez_probe_reply_cb, p, "ss", bluez_asks[i].interface,
@@ -442,8 +539,10 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
         }
 }
 
-/* After an object list read only in part: every headset hpmond knows that it did not
- * read is probed on every adapter seen (BlueZ's paths are ADAPTER/dev_AA_BB_CC_DD_EE_FF). */
+/* After an object list read only in part, when walking BlueZ's object tree could not
+ * complete it: every headset hpmond knows that was not read is probed on every adapter
+ * seen (BlueZ's paths are ADAPTER/dev_AA_BB_CC_DD_EE_FF). A headset on an adapter never
+ * seen is not found, and is said disconnected until it next speaks up. */
 static void bluez_probe_known(struct bluez *b, const char *unread) {
         struct context *c = b->c;
         char parent[BUSDEF_DEVICE_PATH_MAX], path[BUSDEF_DEVICE_PATH_MAX + 64], leaf[ADDRESS_STRING_MAX + 8];
@@ -473,6 +572,329 @@ static void bluez_probe_known(struct bluez *b, const char *unread) {
         }
 }
 
+/* Frees a walk, cancelling its calls in flight; accepts NULL and returns NULL. */
+static struct bluez_walk *bluez_walk_free(struct bluez_walk *w) {
+        struct bluez_step *lists[2], *s, *next;
+
+        if (!w)
+                return NULL;
+        lists[0] = w->queued;
+        lists[1] = w->running;
+        for (size_t i = 0; i < 2; i++)
+                for (s = lists[i]; s; s = next) {
+                        next = s->next;
+                        sd_bus_slot_unref(s->call);
+                        free(s);
+                }
+        free(w->unread);
+        free(w);
+        return NULL;
+}
+
+/* Puts a step at the end of the walk's queue. */
+static void bluez_walk_append(struct bluez_walk *w, struct bluez_step *s) {
+        s->next = NULL;
+        *w->queued_tail = s;
+        w->queued_tail = &s->next;
+}
+
+/* Queues a call of the walk on `path`; -ENOMEM if it cannot. */
+static int bluez_walk_queue(struct bluez_walk *w, enum bluez_step_kind kind, unsigned depth, const char *path) {
+        size_t len = strlen(path);
+        struct bluez_step *s;
+
+        s = calloc(1, sizeof(*s) + len + 1);
+        if (!s)
+                return -ENOMEM;
+        s->w = w;
+        s->kind = kind;
+        s->depth = depth;
+        memcpy(s->path, path, len + 1);
+        bluez_walk_append(w, s);
+        return 0;
+}
+
+/* Drops a device the walk put in the mirror and could not read, unless something else
+ * read its address meanwhile or a probe is asking for it. */
+static void bluez_walk_drop(struct bluez *b, struct bluez_device *d) {
+        if (!(d->props.present & BLUEZ_PROP_ADDRESS) && !d->probe)
+                bluez_remove(b, d);
+}
+
+/* Stops a walk where it is: the calls not sent yet are dropped (a device whose Device1
+ * was read is reported as it is). */
+static void bluez_walk_stop(struct bluez_walk *w) {
+        struct bluez *b = w->b;
+        struct bluez_step *s, *next;
+        struct bluez_device *d;
+
+        for (s = w->queued; s; s = next) {
+                next = s->next;
+                d = s->kind != BLUEZ_STEP_INTROSPECT ? bluez_find(b, s->path) : NULL;
+                if (d && s->kind == BLUEZ_STEP_BATTERY)
+                        bluez_report(b, d, bluez_now());
+                else if (d)
+                        bluez_walk_drop(b, d);
+                free(s);
+        }
+        w->queued = NULL;
+        w->queued_tail = &w->queued;
+}
+
+static int bluez_walk_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *error);
+
+/* Sends queued calls while fewer than BLUEZ_WALK_CALLS_MAX are in flight, counting the
+ * probes' (a device the walk cannot read is probed: those calls are its calls too). */
+static void bluez_walk_send(struct bluez_walk *w) {
+        struct bluez *b = w->b;
+
+        while (w->queued && w->n_running + _BLUEZ_ASK_MAX * b->n_probes < BLUEZ_WALK_CALLS_MAX) {
+                struct bluez_step *s = w->queued;
+                struct bluez_device *d = NULL;
+                int r;
+
+                w->queued = s->next;
+                if (!w->queued)
+                        w->queued_tail = &w->queued;
+                s->next = NULL;
+                if (s->kind != BLUEZ_STEP_INTROSPECT && !(d = bluez_find(b, s->path))) {
+                        free(s);        /* removed meanwhile (InterfacesRemoved) */
+                        continue;
+                }
+                /* the unique name, as for GetManagedObjects: never a later bluetoothd */
+                if (s->kind == BLUEZ_STEP_INTROSPECT)
+                        r = sd_bus_call_method_async(b->c->bus, &s->call, b->owner, s->path,
+                                                     "org.freedesktop.DBus.Introspectable", "Introspect",
+                                                     bluez_walk_reply_cb, s, NULL);
+                else
+                        r = sd_bus_call_method_async(b->c->bus, &s->call, b->owner, s->path,
+                                                     "org.freedesktop.DBus.Properties", "GetAll", bluez_walk_reply_cb, s,
+                                                     "s", s->kind == BLUEZ_STEP_DEVICE ? BLUEZ_DEVICE_IFACE :
+                                                                                         BLUEZ_BATTERY_IFACE);
+                if (r < 0) {
+                        log_warning_errno(r, "%s: cannot ask BlueZ, ignoring: %m", s->path);
+                        w->failed = true;
+                        if (d)
+                                bluez_walk_drop(b, d);
+                        free(s);
+                        continue;
+                }
+                s->next = w->running;
+                w->running = s;
+                w->n_running++;
+        }
+}
+
+/* A child of an object the walk introspected: a child of /org/bluez (an adapter) is
+ * introspected in turn; an adapter's child (a device) that is not in the mirror joins it,
+ * so that its signals are followed meanwhile, and is read. */
+static int bluez_walk_child_cb(const char *name, void *userdata) {
+        struct bluez_step *s = userdata;
+        struct bluez_walk *w = s->w;
+        struct bluez *b = w->b;
+        char path[sizeof(BLUEZ_PATH_NAMESPACE) + BLUEZ_WALK_DEPTH * (INTROSPECT_NAME_MAX + 1)];
+        struct bluez_device *d;
+        int r;
+
+        if (w->n_nodes >= BLUEZ_WALK_NODES_MAX)
+                return -E2BIG;
+        w->n_nodes++;
+        if ((size_t) snprintf(path, sizeof(path), "%s/%s", s->path, name) >= sizeof(path))
+                return -ENAMETOOLONG;   /* not reached: depth and name are both bounded */
+        if (s->depth + 1 < BLUEZ_WALK_DEPTH)
+                return bluez_walk_queue(w, BLUEZ_STEP_INTROSPECT, s->depth + 1, path);
+        if (bluez_find(b, path))
+                return 0;               /* read from the list, or being probed */
+        d = bluez_get(b, path);
+        if (!d)
+                return -ENOMEM;
+        r = bluez_walk_queue(w, BLUEZ_STEP_DEVICE, s->depth + 1, path);
+        if (r < 0)
+                bluez_remove(b, d);
+        return r;
+}
+
+/* Introspect's answer: every child of the object is walked. */
+static void bluez_walk_introspected(struct bluez_walk *w, struct bluez_step *s, sd_bus_message *m) {
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        unsigned n_invalid = 0;
+        const char *xml;
+        int r;
+
+        if (e) {
+                /* an adapter removed meanwhile has no devices left to find */
+                if (s->depth > 0 && bluez_error_absent(e))
+                        return;
+                log_warning("BlueZ did not list the objects under %s: %s", s->path, e->name);
+                w->failed = true;
+                return;
+        }
+        r = sd_bus_message_read(m, "s", &xml);
+        if (r >= 0)
+                r = introspect_children(xml, strlen(xml), bluez_walk_child_cb, s, &n_invalid);
+        if (r == -E2BIG) {
+                log_warning("BlueZ has more than %u objects under %s; not walking any further.",
+                            BLUEZ_WALK_NODES_MAX, BLUEZ_PATH_NAMESPACE);
+                bluez_walk_stop(w);
+        } else if (r < 0)
+                log_warning_errno(r, "BlueZ's list of the objects under %s is not usable: %m", s->path);
+        if (r < 0)
+                w->failed = true;
+        if (n_invalid > 0)
+                log_warning("BlueZ lists %u object(s) under %s with no valid path, ignored.", n_invalid, s->path);
+        /* an object that answered, with devices under it: an adapter, for the fallback */
+        if (r >= 0 && s->depth + 1 == BLUEZ_WALK_DEPTH)
+                (void) bluez_add_adapter(w->b, s->path);
+}
+
+/* GetAll(Device1)'s answer: whether the device is to be read on (its Battery1). A Device1
+ * that cannot be read to its end (the name that stopped the list, maybe) is probed. */
+static bool bluez_walk_device(struct bluez_walk *w, struct bluez_step *s, sd_bus_message *m) {
+        struct bluez *b = w->b;
+        struct bluez_device *d = bluez_find(b, s->path);
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        int r;
+
+        if (!d)
+                return false;           /* removed meanwhile */
+        if (e) {
+                if (!bluez_error_absent(e)) {
+                        log_warning("%s: BlueZ did not give its properties: %s", s->path, e->name);
+                        w->failed = true;
+                }
+                bluez_walk_drop(b, d);  /* or it is no device */
+                return false;
+        }
+        r = bluez_apply_props(d, m, BLUEZ_DEVICE_IFACE);
+        if (r < 0) {
+                log_warning_errno(r, "%s: BlueZ's properties could not be read, asking for its values one at a time: %m",
+                                  s->path);
+                bluez_probe(b, s->path, NULL);
+                return false;
+        }
+        if (!(d->props.present & BLUEZ_PROP_ADDRESS)) {
+                bluez_walk_drop(b, d);  /* no device hpmond can follow */
+                return false;
+        }
+        return true;
+}
+
+/* GetAll(Battery1)'s answer: the device is read, and reported whole. */
+static void bluez_walk_battery(struct bluez_walk *w, struct bluez_step *s, sd_bus_message *m) {
+        struct bluez *b = w->b;
+        struct bluez_device *d = bluez_find(b, s->path);
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        int r;
+
+        if (!d)
+                return;
+        if (e && bluez_error_absent(e)) {
+                d->has_battery = false;
+                d->props.present &= ~BLUEZ_PROP_PERCENTAGE;
+        } else if (e) {
+                log_warning("%s: BlueZ did not give its battery: %s", s->path, e->name);
+                w->failed = true;
+        } else {
+                r = bluez_apply_props(d, m, BLUEZ_BATTERY_IFACE);
+                if (r < 0) {
+                        log_warning_errno(r, "%s: BlueZ's battery could not be read, asking for its values one at a "
+                                             "time: %m", s->path);
+                        bluez_probe(b, s->path, NULL);
+                        return;
+                }
+                d->has_battery = true;
+        }
+        w->n_read++;
+        bluez_report(b, d, bluez_now());
+}
+
+/* The answer to one call of a walk; the next calls go out, and the walk may be over. */
+static int bluez_walk_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct bluez_step *s = userdata;
+        struct bluez_walk *w = s->w;
+        struct bluez *b = w->b;
+
+        for (struct bluez_step **i = &w->running; *i; i = &(*i)->next)
+                if (*i == s) {
+                        *i = s->next;
+                        break;
+                }
+        w->n_running--;
+        s->call = sd_bus_slot_unref(s->call);
+        switch (s->kind) {
+        case BLUEZ_STEP_INTROSPECT:
+                bluez_walk_introspected(w, s, m);
+                free(s);
+                break;
+        case BLUEZ_STEP_DEVICE:
+                if (bluez_walk_device(w, s, m)) {
+                        s->kind = BLUEZ_STEP_BATTERY;
+                        bluez_walk_append(w, s);
+                } else
+                        free(s);
+                break;
+        case BLUEZ_STEP_BATTERY:
+                bluez_walk_battery(w, s, m);
+                free(s);
+                break;
+        }
+        bluez_walk_continue(b);
+        return 0;
+}
+
+/* Sends what a walk has queued, as far as calls in flight allow, and ends it once nothing
+ * it waits for is left: its own calls, and every probe (of the object the list stopped at,
+ * of a device the walk could not read). A walk that read everything has made the object
+ * list whole: the sync ends as after a full list, so a headset BlueZ no longer has is
+ * disconnected. One that could not falls back on looking for each headset hpmond knows on
+ * every adapter seen. Called after anything that may end a call or a probe. */
+static void bluez_walk_continue(struct bluez *b) {
+        struct bluez_walk *w = b->walk;
+
+        if (!w)
+                return;
+        bluez_walk_send(w);
+        if (w->queued || w->n_running > 0 || b->n_probes > 0)
+                return;
+        b->walk = NULL;
+        if (!w->failed) {
+                log_info("BlueZ's object list completed by walking its object tree: %u more device(s) read.", w->n_read);
+                b->partial = false;
+                bluez_clear_adapters(b);
+                registry_sync_end(b->c, bluez_now());
+        } else {
+                log_warning("BlueZ's object tree could not be walked to its end; asking for each headset not read "
+                            "on every adapter seen.");
+                bluez_probe_known(b, w->unread);
+        }
+        bluez_walk_free(w);
+}
+
+/* After an object list read only in part: walks BlueZ's object tree for the objects not
+ * read, from /org/bluez; if that cannot even start, falls back at once. */
+static void bluez_walk_start(struct bluez *b, const char *unread) {
+        struct bluez_walk *w;
+
+        b->walk = bluez_walk_free(b->walk);
+        w = calloc(1, sizeof(*w));
+        if (w) {
+                w->b = b;
+                w->queued_tail = &w->queued;
+                w->unread = unread ? strdup(unread) : NULL;
+                w->n_nodes = 1;
+        }
+        if (!w || (unread && !w->unread) ||
+            bluez_walk_queue(w, BLUEZ_STEP_INTROSPECT, 0, BLUEZ_PATH_NAMESPACE) < 0) {
+                log_warning_errno(-ENOMEM, "Cannot walk BlueZ's object tree, asking for each headset not read "
+                                           "on every adapter seen: %m");
+                bluez_walk_free(w);
+                bluez_probe_known(b, unread);
+                return;
+        }
+        b->walk = w;
+        bluez_walk_continue(b);
+}
+
 /* Whether a signal comes from the bluetoothd we follow. */
 static bool bluez_from_owner(struct bluez *b, sd_bus_message *m) {
         const char *sender = sd_bus_message_get_sender(m);
@@ -495,6 +917,7 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
                 goto done;
         }
 
+        b->walk = bluez_walk_free(b->walk);    /* this list supersedes what it was completing */
         bluez_clear(b);
         bluez_clear_adapters(b);
         b->reading = NULL;
@@ -506,11 +929,12 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
         if (r < 0) {
                 /* sd-bus refuses some strings libdbus lets through (noncharacters): then the
                  * rest of the list cannot be read, and a device missing from it is not gone */
-                log_warning_errno(r, "BlueZ's object list could not be read past %s; asking for each headset "
-                                     "not read one value at a time: %m", b->reading ? b->reading : "its start");
+                log_warning_errno(r, "BlueZ's object list could not be read past %s; asking for that object one "
+                                     "value at a time, and walking BlueZ's object tree for the rest: %m",
+                                  b->reading ? b->reading : "its start");
                 if (b->reading)
                         bluez_probe(b, b->reading, NULL);
-                bluez_probe_known(b, b->reading);
+                bluez_walk_start(b, b->reading);
         } else {
                 bluez_clear_adapters(b);
                 registry_sync_end(c, now);
@@ -565,6 +989,7 @@ static void bluez_vanished(struct bluez *b) {
 
         b->owner = (free(b->owner), NULL);
         b->sync_call = sd_bus_slot_unref(b->sync_call);
+        b->walk = bluez_walk_free(b->walk);
         bluez_clear(b);
         bluez_clear_adapters(b);
         b->partial = false;
@@ -685,6 +1110,7 @@ static int match_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_er
         d = bluez_find(b, path);
         if (!d) {
                 bluez_adapter_removed(b, m, path);
+                bluez_walk_continue(b); /* a probe it waited for may have gone with a device */
                 return 0;
         }
         r = sd_bus_message_enter_container(m, 'a', "s");
@@ -701,8 +1127,10 @@ static int match_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_er
                 d->props.present |= BLUEZ_PROP_CONNECTED;
         }
         bluez_report(b, d, bluez_now());
-        if (device_gone)
+        if (device_gone) {
                 bluez_remove(b, d);
+                bluez_walk_continue(b);
+        }
         return 0;
 }
 
@@ -788,6 +1216,7 @@ struct bluez *bluez_free(struct bluez *b) {
         sd_bus_slot_unref(b->sync_call);
         for (size_t i = 0; i < sizeof(b->matches) / sizeof(b->matches[0]); i++)
                 sd_bus_slot_unref(b->matches[i]);
+        bluez_walk_free(b->walk);
         bluez_clear(b);
         bluez_clear_adapters(b);
         free(b->owner);

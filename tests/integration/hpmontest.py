@@ -543,27 +543,32 @@ class BluezMock:
     def call(self, path, iface, method, sig='', args=(), timeout=TIMEOUT):
         return self.conn.call_blocking(BLUEZ, path, iface, method, sig, args, timeout=timeout)
 
-    def bluez_path(self, address):
-        return f'/org/bluez/{self.adapter}/dev_' + address.upper().replace(':', '_')
+    def bluez_path(self, address, adapter=None):
+        return f'/org/bluez/{adapter or self.adapter}/dev_' + address.upper().replace(':', '_')
 
-    def add_headset(self, address, alias, connected=True, percentage=None):
-        """AddDevice, then ConnectDevice, then Battery1 (InterfacesAdded)."""
-        path = str(self.call('/', BLUEZ_MOCK_IFACE, 'AddDevice', 'sss', (self.adapter, address, alias)))
+    def add_adapter(self, name):
+        """Another adapter (AddAdapter, which announces it with InterfacesAdded)."""
+        return str(self.call('/', BLUEZ_MOCK_IFACE, 'AddAdapter', 'ss', (name, f'hpmon-test-{name}')))
+
+    def add_headset(self, address, alias, connected=True, percentage=None, adapter=None):
+        """AddDevice, then ConnectDevice, then Battery1 (InterfacesAdded); on hci0 unless
+        another adapter is named."""
+        path = str(self.call('/', BLUEZ_MOCK_IFACE, 'AddDevice', 'sss', (adapter or self.adapter, address, alias)))
         if connected:
-            self.connect(address)
+            self.connect(address, adapter)
         if percentage is not None:
-            self.add_battery(address, percentage)
+            self.add_battery(address, percentage, adapter)
         return path
 
-    def connect(self, address):
-        self.call('/', BLUEZ_MOCK_IFACE, 'ConnectDevice', 'ss', (self.adapter, address))
+    def connect(self, address, adapter=None):
+        self.call('/', BLUEZ_MOCK_IFACE, 'ConnectDevice', 'ss', (adapter or self.adapter, address))
 
     def disconnect(self, address):
         self.call('/', BLUEZ_MOCK_IFACE, 'DisconnectDevice', 'ss', (self.adapter, address))
 
-    def add_battery(self, address, percentage):
+    def add_battery(self, address, percentage, adapter=None):
         """Give the device Battery1 (AddProperties) and announce it (InterfacesAdded)."""
-        path = self.bluez_path(address)
+        path = self.bluez_path(address, adapter)
         value = dbus.Byte(percentage) if type(percentage) is int else percentage
         self.call(path, MOCK_IFACE, 'AddProperties', 'sa{sv}',
                   (BLUEZ_BATTERY, dbus.Dictionary({'Percentage': value}, signature='sv')))

@@ -7,13 +7,20 @@
 #      in an Alias are neither published nor logged;
 #   1. an Alias with a noncharacter is valid to libdbus, so bluetoothd and dbus-daemon pass
 #      it on (any device in radio range may carry such a name), but sd-bus cannot read the
-#      rest of a message that holds it: a PropertiesChanged that also says Connected=false,
-#      and a GetManagedObjects with such a device in it, are read again one property at a
-#      time (daemon/bluez.c, bluez_probe()) — the disconnect is logged, and the headsets
-#      after that device stay connected across a restart;
+#      rest of a message that holds it: a PropertiesChanged that also says Connected=false
+#      is read again one property at a time (daemon/bluez.c, bluez_probe()), and a
+#      GetManagedObjects with such a device in it is completed by walking BlueZ's object
+#      tree (bluez_walk_*) — the disconnect is logged, and the headsets after that device
+#      stay connected across a restart;
 #   2. the "# name=" of a log (not UTF-8, control characters, 10 kB) is published clean;
 #   3. a headset that first appears with such a name (InterfacesAdded) is followed;
-#   4. a known headset listed after such a device, gone from BlueZ, is marked disconnected.
+#   4. a known headset listed after such a device, gone from BlueZ, is marked disconnected;
+#   5. the headsets on an adapter listed after such a device — one hpmond knows from its
+#      log, one it never saw — are found by walking BlueZ's object tree (Introspect) and
+#      read at once, not at their next signal; the one it knows is not disconnected meanwhile;
+#   6. an object tree that cannot be walked (more objects than hpmond walks, introspection data
+#      that is not XML) ends the walk, said so, and hpmond falls back on asking for each
+#      headset it knows on the adapters it saw; the headsets listed before stay connected.
 import os
 import sys
 import unicodedata
@@ -27,6 +34,8 @@ dbus = t.dbus
 HEADSETS = [f'AA:BB:CC:DD:EE:{i:02X}' for i in range(1, 5)]
 LOGGED = 'AA:BB:CC:DD:EE:20'
 EVIL = 'AA:BB:CC:DD:EE:30'
+FAR_KNOWN = 'AA:BB:CC:DD:EE:40'     # on hci1, listed after the unreadable device, in a log
+FAR_NEW = 'AA:BB:CC:DD:EE:41'       # on hci1 too, never seen by hpmond
 
 
 def clean(name):
@@ -110,8 +119,8 @@ def test(env):
     case(log.values('connected') == [1], f'{HEADSETS[-1]}: no connected,0 logged for it', log.values('connected'))
     env.hpmond.stop()
 
-    # 4. a known headset after the unreadable device that BlueZ no longer has: asked for on
-    #    every adapter, found on none, so disconnected as a full list would have said
+    # 4. a known headset after the unreadable device that BlueZ no longer has: not found by
+    #    the walk, so disconnected once it has read everything, as a full list would have said
     env.mock.call(f'/org/bluez/{env.mock.adapter}', 'org.bluez.Adapter1', 'RemoveDevice', 'o',
                   (dbus.ObjectPath(env.mock.bluez_path(HEADSETS[-1])),))
     env.hpmond.start()
@@ -121,6 +130,61 @@ def test(env):
          env.read_log(HEADSETS[-1]).values('connected'))
     case(all(env.device_props(p)['Connected'] for p in paths[:-1]), 'the others stay connected')
     env.hpmond.stop()
+
+    # 5. a second adapter listed after the unreadable device (the mock lists objects in the
+    #    order they were added), with a headset hpmond knows (connected in its log) and one
+    #    it never saw: the object list stops before both
+    with open(os.path.join(devdir, t.log_name(FAR_KNOWN)), 'w') as f:
+        f.write(f'# hpmon charge log v1\n# address={FAR_KNOWN}\n# name=Far known\ntime,event,value\n'
+                '1700000000.000,connected,1\n1700000000.000,battery,40\n')
+    env.mock.add_adapter('hci1')
+    env.mock.add_headset(FAR_KNOWN, 'Far known', connected=True, percentage=45, adapter='hci1')
+    env.mock.add_headset(FAR_NEW, 'Far new', connected=True, percentage=71, adapter='hci1')
+    listed = list(env.mock.call('/', t.OM_IFACE, 'GetManagedObjects').keys())
+    case(listed.index(env.mock.bluez_path(HEADSETS[1])) < listed.index('/org/bluez/hci1'),
+         'the mock lists hci1 after the device whose alias holds U+FDD0')
+    env.hpmond.start()
+    far_known = t.device_path(FAR_KNOWN)
+    env.wait_props(far_known, Connected=True, Percentage=45)
+    case(True, 'a known headset on an adapter listed after the unreadable device is read at start')
+    far_new = env.wait_device(FAR_NEW)
+    props = env.wait_props(far_new, Connected=True, Percentage=71)
+    case(props.get('Name') == 'Far new', 'a headset never seen, on that adapter, is found with its name and level',
+         props)
+    env.hpmond.wait_stderr(r'object list completed by walking', what='hpmond to say the walk of BlueZ\'s objects completed the list')
+    log = env.read_log(FAR_KNOWN)
+    case(log.values('connected') == [1] and log.values('battery') == [40, 45],
+         f'{FAR_KNOWN}: no connected,0 logged while it was looked for', (log.values('connected'), log.values('battery')))
+    case(env.read_log(FAR_NEW).values('connected') == [1], f'{FAR_NEW}: connected,1 logged',
+         env.read_log(FAR_NEW).values('connected'))
+    case(not env.device_props(paths[-1])['Connected'] and all(env.device_props(p)['Connected'] for p in paths[:-1]),
+         f'{HEADSETS[-1]} (not in BlueZ) stays disconnected, the others connected')
+    env.hpmond.stop()
+
+    # 6. /org/bluez answers Introspect with 5000 children, then with a document cut short
+    hostile = [('5000 children', "ret = '<node>' + ''.join('<node name=\"x%d\"/>' % i for i in range(5000)) + '</node>'",
+                r'more than 4096 objects under /org/bluez'),
+               ('a document cut short', "ret = '<node><node name=\"hci0\"/><node name=\"hci1\"/>'",
+                r'list of the objects under /org/bluez is not usable')]
+    for run, (what, code, said) in enumerate(hostile):
+        env.mock.call('/org/bluez', t.MOCK_IFACE, 'AddMethod', 'sssss',
+                      ('org.freedesktop.DBus.Introspectable', 'Introspect', '', 's', code))
+        env.hpmond.start()
+        env.hpmond.wait_stderr(said, what=f'hpmond to say it cannot walk a tree with {what}')
+        env.hpmond.wait_stderr(r'could not be walked to its end; asking for each headset',
+                               what='hpmond to fall back on asking for each headset it knows')
+        if run == 0:
+            # the fallback looks for the headsets it knows on the adapters the list showed
+            # (hci0): not finding FAR_KNOWN there, it says disconnected, as before the walk
+            env.wait_props(far_known, Connected=False)
+            stderr = env.hpmond.stderr_text()
+            case('LimitsExceeded' not in stderr and len(env.hpmond.warnings()) <= 4,
+                 'the walk stops at 4096 objects, and what follows stays within the bus\'s limit on calls in flight',
+                 env.hpmond.warnings()[:6])
+        env.barrier()
+        case(all(env.device_props(p)['Connected'] for p in paths[:-1]),
+             f'introspection data with {what}: the walk stops, and the headsets listed before stay connected')
+        env.hpmond.stop()
     t.check_no_bugs()
 
 
