@@ -5,7 +5,14 @@
  * the first battery-degraded.early-discharges falls the analyzer ever measured for the
  * device (kept for good); now is that of the newest recent-discharges, judged only once
  * they are all later than the early ones. Both are points over hours summed across whole
- * falls, so one heavy session does not age a battery and a usual mix of use cancels out. */
+ * falls, so one heavy session does not age a battery and a usual mix of use cancels out.
+ *
+ * How many falls define now trades lag for noise, and both cost: a fall's rate swings by a
+ * quarter or more with the use (a call, music, idle while connected), so a short window
+ * crosses 70 % on a battery still at 75–80 % of its capacity, and a long one (16 falls are
+ * 8–16 days of use for a headset used once or twice a day with this host) sees a battery
+ * losing 1–2 % of its capacity a day a week late. 12 found more on the tuning seeds and
+ * fewer on the report seeds than 16 (bench/RESULTS.md, issue 4 third pass): 16 stays. */
 #include "analyzer-internal.h"
 
 struct detect_battery_degraded_state {

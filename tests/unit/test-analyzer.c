@@ -456,6 +456,12 @@ static const struct tcase cases[] = {
           "battery-degraded.early=4;battery-degraded.recent=4", { { NULL } } },
         { "/analyzer/battery-degraded/not-before-early-and-recent", "battery-degraded", "n:4:10 n:3:5 c1",
           "battery-degraded.early=4;battery-degraded.recent=4", { { NULL } } },
+        /* the defaults: early life is the first 16 falls and now the newest 16, judged only once
+         * all of them are later than early life */
+        { "/analyzer/battery-degraded/default-windows", "battery-degraded", "n:16:10 n:16:6.3 c1", NULL,
+          { { "battery-degraded", "raised", 16 * 901 + 16 * (30 * 6.3 + 601), 16 * 901 + 16 * (30 * 6.3 + 601) } } },
+        { "/analyzer/battery-degraded/default-not-before-sixteen", "battery-degraded", "n:16:10 n:15:6.3 c1", NULL,
+          { { NULL } } },
 
         /* sudden-drop */
         { "/analyzer/sudden-drop/collapse", "sudden-drop", "c1 b70 r70:60:1:5 +2 b30 +10 a", NULL,
