@@ -148,6 +148,11 @@ struct bluez {
                                          * InterfacesAdded's, those the walk introspected), for
                                          * bluez_probe_known() */
         size_t n_adapters;
+        char (*unsure)[ADDRESS_STRING_MAX]; /* known headsets a probe of bluez_probe_known() could
+                                         * not settle (no answer to its Address): never said gone
+                                         * until the next object list; one entry per headset */
+        size_t n_unsure;
+        bool unsure_all;                /* one could not be noted: none is said gone */
         unsigned n_probes;              /* probes in flight: a walk ends only after them */
         struct bluez_walk *walk;        /* NULL unless walking the object tree */
 };
@@ -255,12 +260,16 @@ static void bluez_clear(struct bluez *b) {
         b->devices_cap = 0;
 }
 
-/* Forgets the adapters of a partial object list. */
-static void bluez_clear_adapters(struct bluez *b) {
+/* Forgets what was noted while an object list was partial: its adapters, and the known
+ * headsets no probe could settle. */
+static void bluez_clear_partial(struct bluez *b) {
         for (size_t i = 0; i < b->n_adapters; i++)
                 free(b->adapters[i]);
         b->adapters = (free(b->adapters), NULL);
         b->n_adapters = 0;
+        b->unsure = (free(b->unsure), NULL);
+        b->n_unsure = 0;
+        b->unsure_all = false;
 }
 
 /* Notes an adapter's object path (once); -ENOMEM leaves it out, and so does -E2BIG past
@@ -407,13 +416,37 @@ static bool bluez_error_absent(const sd_bus_error *e) {
         return false;
 }
 
+/* Notes a known headset that a probe could not settle (the adapter did not answer for
+ * its Address: it may be there), so that no other adapter's "no such object" says it
+ * is gone. One entry per headset, at most one per headset hpmond knows. */
+static void bluez_known_unsure(struct bluez *b, const char address[static ADDRESS_STRING_MAX]) {
+        char (*grown)[ADDRESS_STRING_MAX];
+
+        for (size_t i = 0; i < b->n_unsure; i++)
+                if (strcmp(b->unsure[i], address) == 0)
+                        return;
+        grown = realloc(b->unsure, (b->n_unsure + 1) * sizeof(*grown));
+        if (!grown) {
+                b->unsure_all = true;   /* then none is said gone: wrong only the safe way */
+                return;
+        }
+        b->unsure = grown;
+        memcpy(b->unsure[b->n_unsure++], address, ADDRESS_STRING_MAX);
+}
+
 /* A known headset was looked for after a partial object list and one adapter said it has
- * no such object: once no adapter is left to ask (no probe of its path remains), it is not
- * in BlueZ, and is reported disconnected as a full sync would have. */
+ * no such object: once no adapter is left to ask (no probe of its path remains) and none
+ * left it unsettled (bluez_known_unsure()), it is not in BlueZ, and is reported
+ * disconnected as a full sync would have. */
 static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_STRING_MAX]) {
         char tail[ADDRESS_STRING_MAX + 8];
         size_t tl = bluez_device_leaf(address, tail);
 
+        if (b->unsure_all)
+                return;
+        for (size_t i = 0; i < b->n_unsure; i++)
+                if (strcmp(b->unsure[i], address) == 0)
+                        return;         /* an adapter did not say whether it has it */
         for (size_t i = 0; i < b->n_devices; i++) {
                 size_t pl = strlen(b->devices[i]->path);
 
@@ -426,8 +459,10 @@ static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_
 static void bluez_walk_continue(struct bluez *b);
 
 /* A probe's Properties.Get came back: one value into the mirror, then the device is
- * reported. An object that has no Address is no device hpmond can follow: dropped again.
- * No Percentage means no Battery1 (any error: the battery is not there to read). */
+ * reported. An object that has no Address is no device hpmond can follow: dropped again;
+ * one that did not answer for it (a timeout, a refusal) cannot be followed either, and is
+ * dropped too, but says nothing of the known headset looked for there. No Percentage
+ * means no Battery1 (any error: the battery is not there to read). */
 static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
         struct bluez *b = p->b;
         struct bluez_device *d = p->d;
@@ -460,6 +495,10 @@ static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
                                 b->walk->failed = true;
                         if (ask != BLUEZ_ASK_ADDRESS || (d->props.present & BLUEZ_PROP_ADDRESS))
                                 return;
+                        bluez_remove(b, d);
+                        if (*known)
+                                bluez_known_unsure(b, known);
+                        return;
                 }
                 if (ask == BLUEZ_ASK_PERCENTAGE) {
                         d->has_battery = false;
@@ -860,7 +899,7 @@ static void bluez_walk_continue(struct bluez *b) {
         if (!w->failed) {
                 log_info("BlueZ's object list completed by walking its object tree: %u more device(s) read.", w->n_read);
                 b->partial = false;
-                bluez_clear_adapters(b);
+                bluez_clear_partial(b);
                 registry_sync_end(b->c, bluez_now());
         } else {
                 log_warning("BlueZ's object tree could not be walked to its end; asking for each headset not read "
@@ -919,7 +958,7 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
 
         b->walk = bluez_walk_free(b->walk);    /* this list supersedes what it was completing */
         bluez_clear(b);
-        bluez_clear_adapters(b);
+        bluez_clear_partial(b);
         b->reading = NULL;
         registry_sync_begin(c);
         r = bus_dict_read_objects(m, bluez_read_interface_cb, b);
@@ -936,7 +975,7 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
                         bluez_probe(b, b->reading, NULL);
                 bluez_walk_start(b, b->reading);
         } else {
-                bluez_clear_adapters(b);
+                bluez_clear_partial(b);
                 registry_sync_end(c, now);
         }
         b->reading = NULL;
@@ -991,7 +1030,7 @@ static void bluez_vanished(struct bluez *b) {
         b->sync_call = sd_bus_slot_unref(b->sync_call);
         b->walk = bluez_walk_free(b->walk);
         bluez_clear(b);
-        bluez_clear_adapters(b);
+        bluez_clear_partial(b);
         b->partial = false;
         registry_sync_begin(c);
         registry_sync_end(c, now);
@@ -1218,7 +1257,7 @@ struct bluez *bluez_free(struct bluez *b) {
                 sd_bus_slot_unref(b->matches[i]);
         bluez_walk_free(b->walk);
         bluez_clear(b);
-        bluez_clear_adapters(b);
+        bluez_clear_partial(b);
         free(b->owner);
         free(b);
         return NULL;
