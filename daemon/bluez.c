@@ -35,8 +35,9 @@
  *        seen instead. Until the list is whole, a signal from an object not in the mirror
  *        probes it too.
  *
- * The walk is bounded (BLUEZ_WALK_*: two levels, 4096 objects, 16 calls in flight, probes
- * included) and event-driven: no timer, each answer sends what is queued next. */
+ * The walk is bounded (BLUEZ_WALK_*: two levels, 4096 objects), and so are the calls in
+ * flight: at most BLUEZ_CALLS_MAX (16), the walk's and every probe's together, the others
+ * queued. All of it is event-driven: no timer, each answer sends what is queued next. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,10 +80,13 @@ static const struct {
 
 struct bluez_device;
 
-/* The Properties.Get calls in flight for one device (allocated only while probing). */
+/* The Properties.Get calls for one device, queued (sent is false) or in flight (allocated
+ * only while probing). */
 struct bluez_probe {
         struct bluez *b;
         struct bluez_device *d;
+        struct bluez_probe *prev, *next; /* in b's queue, while not sent */
+        bool sent;
         sd_bus_slot *asks[_BLUEZ_ASK_MAX];
         char known[ADDRESS_STRING_MAX]; /* a headset hpmond knows, looked for here after a
                                          * partial object list; "" for any other probe */
@@ -91,12 +95,15 @@ struct bluez_probe {
 /* The walk of BlueZ's object tree after a partial object list (see the top of this file).
  * Bounded whatever bluetoothd answers: BlueZ's tree is /org/bluez, its adapters, their
  * devices (ADAPTER/dev_AA_BB_…), and nothing below BLUEZ_WALK_DEPTH is asked for; a walk
- * takes at most BLUEZ_WALK_NODES_MAX objects (more, and it stops and counts as failed) and
- * has at most BLUEZ_WALK_CALLS_MAX calls in flight, the others queued (dbus-daemon lets a
- * connection on the system bus wait for 128 replies at once; each probe takes three). */
+ * takes at most BLUEZ_WALK_NODES_MAX objects (more, and it stops and counts as failed).
+ *
+ * The walk's calls and the probes' together are at most BLUEZ_CALLS_MAX in flight, the
+ * others queued: dbus-daemon lets a connection on the system bus wait for 128 replies at
+ * once and answers any call past that with LimitsExceeded, and the probes after a failed
+ * walk alone can be thousands (each known headset on each adapter, three calls each). */
 #define BLUEZ_WALK_DEPTH 2
 #define BLUEZ_WALK_NODES_MAX 4096U
-#define BLUEZ_WALK_CALLS_MAX 16U
+#define BLUEZ_CALLS_MAX 16U
 
 enum bluez_step_kind {
         BLUEZ_STEP_INTROSPECT,          /* /org/bluez or an adapter: its children */
@@ -130,7 +137,7 @@ struct bluez_device {
         char *path;
         struct bluez_state props;
         bool has_battery;
-        struct bluez_probe *probe;      /* NULL unless a probe is in flight */
+        struct bluez_probe *probe;      /* NULL unless a probe is queued or in flight */
 };
 
 struct bluez {
@@ -153,7 +160,10 @@ struct bluez {
                                          * until the next object list; one entry per headset */
         size_t n_unsure;
         bool unsure_all;                /* one could not be noted: none is said gone */
-        unsigned n_probes;              /* probes in flight: a walk ends only after them */
+        struct bluez_probe *probes_first, *probes_last; /* probes not sent yet, oldest first: at
+                                         * most one per mirrored device (see bluez_probe()) */
+        unsigned n_probes;              /* probes in flight: a walk ends only after them, and
+                                         * after those queued */
         struct bluez_walk *walk;        /* NULL unless walking the object tree */
 };
 
@@ -224,15 +234,29 @@ static struct bluez_device *bluez_get(struct bluez *b, const char *path) {
         return d;
 }
 
-/* Cancels a probe's calls still in flight; accepts NULL and returns NULL. */
+/* Cancels a probe's calls still in flight, or takes it off the queue; accepts NULL and
+ * returns NULL. */
 static struct bluez_probe *bluez_probe_free(struct bluez_probe *p) {
+        struct bluez *b;
+
         if (!p)
                 return NULL;
-        p->b->n_probes--;
+        b = p->b;
+        if (p->sent)
+                b->n_probes--;
+        else {
+                *(p->prev ? &p->prev->next : &b->probes_first) = p->next;
+                *(p->next ? &p->next->prev : &b->probes_last) = p->prev;
+        }
         for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++)
                 sd_bus_slot_unref(p->asks[i]);
         free(p);
         return NULL;
+}
+
+/* The calls to BlueZ in flight that BLUEZ_CALLS_MAX bounds: the walk's and the probes'. */
+static unsigned bluez_calls(const struct bluez *b) {
+        return (b->walk ? b->walk->n_running : 0) + _BLUEZ_ASK_MAX * b->n_probes;
 }
 
 /* Drops one mirrored device. */
@@ -456,7 +480,7 @@ static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_
         registry_report_gone(b->c, address, bluez_now());
 }
 
-static void bluez_walk_continue(struct bluez *b);
+static void bluez_continue(struct bluez *b);
 
 /* A probe's Properties.Get came back: one value into the mirror, then the device is
  * reported. An object that has no Address is no device hpmond can follow: dropped again;
@@ -524,24 +548,65 @@ static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
         bluez_report(b, d, bluez_now());
 }
 
-/* The reply to one Properties.Get of a probe (bluez_probe_reply()); a walk may have waited for it. */
+/* The reply to one Properties.Get of a probe (bluez_probe_reply()): what is queued next
+ * goes out, and a walk may have waited for it. */
 static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct bluez_probe *p = userdata;
         struct bluez *b = p->b;
 
         bluez_probe_reply(m, p);
-        bluez_walk_continue(b);
+        bluez_continue(b);
         return 0;
+}
+
+/* Sends queued probes, oldest first, while their calls fit under BLUEZ_CALLS_MAX beside
+ * those in flight; each answer sends the next (bluez_continue()). A probe none of whose
+ * calls could be sent is dropped, and so is its object if its address is not known. */
+static void bluez_probe_send(struct bluez *b) {
+        while (b->probes_first && bluez_calls(b) + _BLUEZ_ASK_MAX <= BLUEZ_CALLS_MAX) {
+                struct bluez_probe *p = b->probes_first;
+                struct bluez_device *d = p->d;
+                bool sent = false;
+                int r;
+
+                b->probes_first = p->next;
+                *(p->next ? &p->next->prev : &b->probes_last) = NULL;
+                p->next = NULL;
+                p->sent = true;
+                b->n_probes++;
+                for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++) {
+                        r = sd_bus_call_method_async(b->c->bus, &p->asks[i], b->owner, d->path,
+                                                     "org.freedesktop.DBus.Properties", "Get", bluez_probe_reply_cb, p,
+                                                     "ss", bluez_asks[i].interface, bluez_asks[i].property);
+                        if (r < 0)
+                                log_warning_errno(r, "%s: cannot ask BlueZ for its %s: %m", d->path,
+                                                  bluez_asks[i].property);
+                        else
+                                sent = true;
+                }
+                if (!sent) {
+                        /* nothing on its way: a later probe must not wait for it */
+                        d->probe = bluez_probe_free(p);
+                        if (!(d->props.present & BLUEZ_PROP_ADDRESS))
+                                bluez_remove(b, d);
+                }
+        }
 }
 
 /* Asks for a device's values one property at a time (see the top of this file); the
  * object joins the mirror now, so its signals are followed meanwhile. `known` is the
- * address of a headset looked for at this path after a partial object list, or NULL. */
+ * address of a headset looked for at this path after a partial object list, or NULL.
+ *
+ * Every probe is queued, and sent as calls in flight allow (bluez_probe_send()): those
+ * of a failed walk's fallback are many, and the few a signal asks for could be too, with
+ * many unreadable devices in range. The queue holds at most one probe per mirrored object
+ * (a probe queued or in flight is not asked again), so it is no longer than the mirror:
+ * the objects BlueZ announced, and the fallback's known headsets × adapters noted. A
+ * probe waits behind those queued before it, which a signal's can afford: it reads the
+ * values as they are when it is answered. */
 static void bluez_probe(struct bluez *b, const char *path, const char *known) {
         struct bluez_device *d;
         struct bluez_probe *p;
-        bool sent = false;
-        int r;
 
         d = bluez_get(b, path);
         if (!d) {
@@ -549,10 +614,12 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
                 return;
         }
         if (d->probe)
-                return;         /* its answers are on their way */
+                return;         /* its answers are on their way, or it is queued */
         p = calloc(1, sizeof(*p));
         if (!p) {
                 log_warning_errno(-ENOMEM, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
+                if (!(d->props.present & BLUEZ_PROP_ADDRESS))
+                        bluez_remove(b, d);
                 return;
         }
         p->b = b;
@@ -560,28 +627,18 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
         if (known)
                 memcpy(p->known, known, sizeof(p->known));
         d->probe = p;
-        b->n_probes++;
-        for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++) {
-                r = sd_bus_call_method_async(b->c->bus, &p->asks[i], b->owner, path, "org.freedesktop.DBus.Properties",
-                                             "Get", bluez_probe_reply_cb, p, "ss", bluez_asks[i].interface,
-                                             bluez_asks[i].property);
-                if (r < 0)
-                        log_warning_errno(r, "%s: cannot ask BlueZ for its %s: %m", path, bluez_asks[i].property);
-                else
-                        sent = true;
-        }
-        if (!sent) {
-                /* nothing on its way: a later probe must not wait for it */
-                d->probe = bluez_probe_free(p);
-                if (!(d->props.present & BLUEZ_PROP_ADDRESS))
-                        bluez_remove(b, d);
-        }
+        p->prev = b->probes_last;
+        *(b->probes_last ? &b->probes_last->next : &b->probes_first) = p;
+        b->probes_last = p;
+        bluez_probe_send(b);
 }
 
 /* After an object list read only in part, when walking BlueZ's object tree could not
  * complete it: every headset hpmond knows that was not read is probed on every adapter
  * seen (BlueZ's paths are ADAPTER/dev_AA_BB_CC_DD_EE_FF). A headset on an adapter never
- * seen is not found, and is said disconnected until it next speaks up. */
+ * seen is not found, and is said disconnected until it next speaks up. The probes are
+ * queued, at most known headsets × BLUEZ_ADAPTERS_MAX of them (each a mirrored object
+ * and its probe, a few hundred bytes), and go out BLUEZ_CALLS_MAX calls at a time. */
 static void bluez_probe_known(struct bluez *b, const char *unread) {
         struct context *c = b->c;
         char parent[BUSDEF_DEVICE_PATH_MAX], path[BUSDEF_DEVICE_PATH_MAX + 64], leaf[ADDRESS_STRING_MAX + 8];
@@ -682,12 +739,13 @@ static void bluez_walk_stop(struct bluez_walk *w) {
 
 static int bluez_walk_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
-/* Sends queued calls while fewer than BLUEZ_WALK_CALLS_MAX are in flight, counting the
- * probes' (a device the walk cannot read is probed: those calls are its calls too). */
+/* Sends queued calls while fewer than BLUEZ_CALLS_MAX are in flight, counting the probes'
+ * (a device the walk cannot read is probed: those calls are its calls too). A probe
+ * queued goes first: the walk sends nothing until it is out, or it could starve. */
 static void bluez_walk_send(struct bluez_walk *w) {
         struct bluez *b = w->b;
 
-        while (w->queued && w->n_running + _BLUEZ_ASK_MAX * b->n_probes < BLUEZ_WALK_CALLS_MAX) {
+        while (w->queued && !b->probes_first && bluez_calls(b) < BLUEZ_CALLS_MAX) {
                 struct bluez_step *s = w->queued;
                 struct bluez_device *d = NULL;
                 int r;
@@ -877,23 +935,23 @@ static int bluez_walk_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *
                 free(s);
                 break;
         }
-        bluez_walk_continue(b);
+        bluez_continue(b);
         return 0;
 }
 
 /* Sends what a walk has queued, as far as calls in flight allow, and ends it once nothing
- * it waits for is left: its own calls, and every probe (of the object the list stopped at,
- * of a device the walk could not read). A walk that read everything has made the object
- * list whole: the sync ends as after a full list, so a headset BlueZ no longer has is
- * disconnected. One that could not falls back on looking for each headset hpmond knows on
- * every adapter seen. Called after anything that may end a call or a probe. */
+ * it waits for is left: its own calls, and every probe, queued or in flight (of the object
+ * the list stopped at, of a device the walk could not read). A walk that read everything
+ * has made the object list whole: the sync ends as after a full list, so a headset BlueZ
+ * no longer has is disconnected. One that could not falls back on looking for each
+ * headset hpmond knows on every adapter seen. */
 static void bluez_walk_continue(struct bluez *b) {
         struct bluez_walk *w = b->walk;
 
         if (!w)
                 return;
         bluez_walk_send(w);
-        if (w->queued || w->n_running > 0 || b->n_probes > 0)
+        if (w->queued || w->n_running > 0 || b->n_probes > 0 || b->probes_first)
                 return;
         b->walk = NULL;
         if (!w->failed) {
@@ -907,6 +965,14 @@ static void bluez_walk_continue(struct bluez *b) {
                 bluez_probe_known(b, w->unread);
         }
         bluez_walk_free(w);
+}
+
+/* Sends what is queued, probes first, then the walk's calls, as far as BLUEZ_CALLS_MAX
+ * allows, and lets a walk end. Called after anything that may end a call or a probe:
+ * each answer sends what is queued next, so nothing needs a timer. */
+static void bluez_continue(struct bluez *b) {
+        bluez_probe_send(b);
+        bluez_walk_continue(b);
 }
 
 /* After an object list read only in part: walks BlueZ's object tree for the objects not
@@ -931,7 +997,7 @@ static void bluez_walk_start(struct bluez *b, const char *unread) {
                 return;
         }
         b->walk = w;
-        bluez_walk_continue(b);
+        bluez_continue(b);
 }
 
 /* Whether a signal comes from the bluetoothd we follow. */
@@ -1149,7 +1215,7 @@ static int match_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_er
         d = bluez_find(b, path);
         if (!d) {
                 bluez_adapter_removed(b, m, path);
-                bluez_walk_continue(b); /* a probe it waited for may have gone with a device */
+                bluez_continue(b);      /* a probe may have gone with a device */
                 return 0;
         }
         r = sd_bus_message_enter_container(m, 'a', "s");
@@ -1168,7 +1234,7 @@ static int match_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_er
         bluez_report(b, d, bluez_now());
         if (device_gone) {
                 bluez_remove(b, d);
-                bluez_walk_continue(b);
+                bluez_continue(b);
         }
         return 0;
 }
