@@ -35,8 +35,9 @@
  *        seen instead. Until the list is whole, a signal from an object not in the mirror
  *        probes it too.
  *
- * The walk is bounded (BLUEZ_WALK_*: two levels, 4096 objects, 16 calls in flight, probes
- * included) and event-driven: no timer, each answer sends what is queued next. */
+ * The walk is bounded (BLUEZ_WALK_*: two levels, 4096 objects), and so are the calls in
+ * flight: at most BLUEZ_CALLS_MAX (16), the walk's and every probe's together, the others
+ * queued. All of it is event-driven: no timer, each answer sends what is queued next. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,10 +80,13 @@ static const struct {
 
 struct bluez_device;
 
-/* The Properties.Get calls in flight for one device (allocated only while probing). */
+/* The Properties.Get calls for one device, queued (sent is false) or in flight (allocated
+ * only while probing). */
 struct bluez_probe {
         struct bluez *b;
         struct bluez_device *d;
+        struct bluez_probe *prev, *next; /* in b's queue, while not sent */
+        bool sent;
         sd_bus_slot *asks[_BLUEZ_ASK_MAX];
         char known[ADDRESS_STRING_MAX]; /* a headset hpmond knows, looked for here after a
                                          * partial object list; "" for any other probe */
@@ -91,12 +95,15 @@ struct bluez_probe {
 /* The walk of BlueZ's object tree after a partial object list (see the top of this file).
  * Bounded whatever bluetoothd answers: BlueZ's tree is /org/bluez, its adapters, their
  * devices (ADAPTER/dev_AA_BB_…), and nothing below BLUEZ_WALK_DEPTH is asked for; a walk
- * takes at most BLUEZ_WALK_NODES_MAX objects (more, and it stops and counts as failed) and
- * has at most BLUEZ_WALK_CALLS_MAX calls in flight, the others queued (dbus-daemon lets a
- * connection on the system bus wait for 128 replies at once; each probe takes three). */
+ * takes at most BLUEZ_WALK_NODES_MAX objects (more, and it stops and counts as failed).
+ *
+ * The walk's calls and the probes' together are at most BLUEZ_CALLS_MAX in flight, the
+ * others queued: dbus-daemon lets a connection on the system bus wait for 128 replies at
+ * once and answers any call past that with LimitsExceeded, and the probes after a failed
+ * walk alone can be thousands (each known headset on each adapter, three calls each). */
 #define BLUEZ_WALK_DEPTH 2
 #define BLUEZ_WALK_NODES_MAX 4096U
-#define BLUEZ_WALK_CALLS_MAX 16U
+#define BLUEZ_CALLS_MAX 16U
 
 enum bluez_step_kind {
         BLUEZ_STEP_INTROSPECT,          /* /org/bluez or an adapter: its children */
@@ -130,7 +137,7 @@ struct bluez_device {
         char *path;
         struct bluez_state props;
         bool has_battery;
-        struct bluez_probe *probe;      /* NULL unless a probe is in flight */
+        struct bluez_probe *probe;      /* NULL unless a probe is queued or in flight */
 };
 
 struct bluez {
@@ -148,7 +155,15 @@ struct bluez {
                                          * InterfacesAdded's, those the walk introspected), for
                                          * bluez_probe_known() */
         size_t n_adapters;
-        unsigned n_probes;              /* probes in flight: a walk ends only after them */
+        char (*unsure)[ADDRESS_STRING_MAX]; /* known headsets a probe of bluez_probe_known() could
+                                         * not settle (no answer to its Address): never said gone
+                                         * until the next object list; one entry per headset */
+        size_t n_unsure;
+        bool unsure_all;                /* one could not be noted: none is said gone */
+        struct bluez_probe *probes_first, *probes_last; /* probes not sent yet, oldest first: at
+                                         * most one per mirrored device (see bluez_probe()) */
+        unsigned n_probes;              /* probes in flight: a walk ends only after them, and
+                                         * after those queued */
         struct bluez_walk *walk;        /* NULL unless walking the object tree */
 };
 
@@ -219,15 +234,29 @@ static struct bluez_device *bluez_get(struct bluez *b, const char *path) {
         return d;
 }
 
-/* Cancels a probe's calls still in flight; accepts NULL and returns NULL. */
+/* Cancels a probe's calls still in flight, or takes it off the queue; accepts NULL and
+ * returns NULL. */
 static struct bluez_probe *bluez_probe_free(struct bluez_probe *p) {
+        struct bluez *b;
+
         if (!p)
                 return NULL;
-        p->b->n_probes--;
+        b = p->b;
+        if (p->sent)
+                b->n_probes--;
+        else {
+                *(p->prev ? &p->prev->next : &b->probes_first) = p->next;
+                *(p->next ? &p->next->prev : &b->probes_last) = p->prev;
+        }
         for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++)
                 sd_bus_slot_unref(p->asks[i]);
         free(p);
         return NULL;
+}
+
+/* The calls to BlueZ in flight that BLUEZ_CALLS_MAX bounds: the walk's and the probes'. */
+static unsigned bluez_calls(const struct bluez *b) {
+        return (b->walk ? b->walk->n_running : 0) + _BLUEZ_ASK_MAX * b->n_probes;
 }
 
 /* Drops one mirrored device. */
@@ -255,12 +284,16 @@ static void bluez_clear(struct bluez *b) {
         b->devices_cap = 0;
 }
 
-/* Forgets the adapters of a partial object list. */
-static void bluez_clear_adapters(struct bluez *b) {
+/* Forgets what was noted while an object list was partial: its adapters, and the known
+ * headsets no probe could settle. */
+static void bluez_clear_partial(struct bluez *b) {
         for (size_t i = 0; i < b->n_adapters; i++)
                 free(b->adapters[i]);
         b->adapters = (free(b->adapters), NULL);
         b->n_adapters = 0;
+        b->unsure = (free(b->unsure), NULL);
+        b->n_unsure = 0;
+        b->unsure_all = false;
 }
 
 /* Notes an adapter's object path (once); -ENOMEM leaves it out, and so does -E2BIG past
@@ -407,13 +440,37 @@ static bool bluez_error_absent(const sd_bus_error *e) {
         return false;
 }
 
+/* Notes a known headset that a probe could not settle (the adapter did not answer for
+ * its Address: it may be there), so that no other adapter's "no such object" says it
+ * is gone. One entry per headset, at most one per headset hpmond knows. */
+static void bluez_known_unsure(struct bluez *b, const char address[static ADDRESS_STRING_MAX]) {
+        char (*grown)[ADDRESS_STRING_MAX];
+
+        for (size_t i = 0; i < b->n_unsure; i++)
+                if (strcmp(b->unsure[i], address) == 0)
+                        return;
+        grown = realloc(b->unsure, (b->n_unsure + 1) * sizeof(*grown));
+        if (!grown) {
+                b->unsure_all = true;   /* then none is said gone: wrong only the safe way */
+                return;
+        }
+        b->unsure = grown;
+        memcpy(b->unsure[b->n_unsure++], address, ADDRESS_STRING_MAX);
+}
+
 /* A known headset was looked for after a partial object list and one adapter said it has
- * no such object: once no adapter is left to ask (no probe of its path remains), it is not
- * in BlueZ, and is reported disconnected as a full sync would have. */
+ * no such object: once no adapter is left to ask (no probe of its path remains) and none
+ * left it unsettled (bluez_known_unsure()), it is not in BlueZ, and is reported
+ * disconnected as a full sync would have. */
 static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_STRING_MAX]) {
         char tail[ADDRESS_STRING_MAX + 8];
         size_t tl = bluez_device_leaf(address, tail);
 
+        if (b->unsure_all)
+                return;
+        for (size_t i = 0; i < b->n_unsure; i++)
+                if (strcmp(b->unsure[i], address) == 0)
+                        return;         /* an adapter did not say whether it has it */
         for (size_t i = 0; i < b->n_devices; i++) {
                 size_t pl = strlen(b->devices[i]->path);
 
@@ -423,11 +480,13 @@ static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_
         registry_report_gone(b->c, address, bluez_now());
 }
 
-static void bluez_walk_continue(struct bluez *b);
+static void bluez_continue(struct bluez *b);
 
 /* A probe's Properties.Get came back: one value into the mirror, then the device is
- * reported. An object that has no Address is no device hpmond can follow: dropped again.
- * No Percentage means no Battery1 (any error: the battery is not there to read). */
+ * reported. An object that has no Address is no device hpmond can follow: dropped again;
+ * one that did not answer for it (a timeout, a refusal) cannot be followed either, and is
+ * dropped too, but says nothing of the known headset looked for there. No Percentage
+ * means no Battery1 (any error: the battery is not there to read). */
 static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
         struct bluez *b = p->b;
         struct bluez_device *d = p->d;
@@ -460,6 +519,10 @@ static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
                                 b->walk->failed = true;
                         if (ask != BLUEZ_ASK_ADDRESS || (d->props.present & BLUEZ_PROP_ADDRESS))
                                 return;
+                        bluez_remove(b, d);
+                        if (*known)
+                                bluez_known_unsure(b, known);
+                        return;
                 }
                 if (ask == BLUEZ_ASK_PERCENTAGE) {
                         d->has_battery = false;
@@ -485,24 +548,65 @@ static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
         bluez_report(b, d, bluez_now());
 }
 
-/* The reply to one Properties.Get of a probe (bluez_probe_reply()); a walk may have waited for it. */
+/* The reply to one Properties.Get of a probe (bluez_probe_reply()): what is queued next
+ * goes out, and a walk may have waited for it. */
 static int bluez_probe_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct bluez_probe *p = userdata;
         struct bluez *b = p->b;
 
         bluez_probe_reply(m, p);
-        bluez_walk_continue(b);
+        bluez_continue(b);
         return 0;
+}
+
+/* Sends queued probes, oldest first, while their calls fit under BLUEZ_CALLS_MAX beside
+ * those in flight; each answer sends the next (bluez_continue()). A probe none of whose
+ * calls could be sent is dropped, and so is its object if its address is not known. */
+static void bluez_probe_send(struct bluez *b) {
+        while (b->probes_first && bluez_calls(b) + _BLUEZ_ASK_MAX <= BLUEZ_CALLS_MAX) {
+                struct bluez_probe *p = b->probes_first;
+                struct bluez_device *d = p->d;
+                bool sent = false;
+                int r;
+
+                b->probes_first = p->next;
+                *(p->next ? &p->next->prev : &b->probes_last) = NULL;
+                p->next = NULL;
+                p->sent = true;
+                b->n_probes++;
+                for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++) {
+                        r = sd_bus_call_method_async(b->c->bus, &p->asks[i], b->owner, d->path,
+                                                     "org.freedesktop.DBus.Properties", "Get", bluez_probe_reply_cb, p,
+                                                     "ss", bluez_asks[i].interface, bluez_asks[i].property);
+                        if (r < 0)
+                                log_warning_errno(r, "%s: cannot ask BlueZ for its %s: %m", d->path,
+                                                  bluez_asks[i].property);
+                        else
+                                sent = true;
+                }
+                if (!sent) {
+                        /* nothing on its way: a later probe must not wait for it */
+                        d->probe = bluez_probe_free(p);
+                        if (!(d->props.present & BLUEZ_PROP_ADDRESS))
+                                bluez_remove(b, d);
+                }
+        }
 }
 
 /* Asks for a device's values one property at a time (see the top of this file); the
  * object joins the mirror now, so its signals are followed meanwhile. `known` is the
- * address of a headset looked for at this path after a partial object list, or NULL. */
+ * address of a headset looked for at this path after a partial object list, or NULL.
+ *
+ * Every probe is queued, and sent as calls in flight allow (bluez_probe_send()): those
+ * of a failed walk's fallback are many, and the few a signal asks for could be too, with
+ * many unreadable devices in range. The queue holds at most one probe per mirrored object
+ * (a probe queued or in flight is not asked again), so it is no longer than the mirror:
+ * the objects BlueZ announced, and the fallback's known headsets × adapters noted. A
+ * probe waits behind those queued before it, which a signal's can afford: it reads the
+ * values as they are when it is answered. */
 static void bluez_probe(struct bluez *b, const char *path, const char *known) {
         struct bluez_device *d;
         struct bluez_probe *p;
-        bool sent = false;
-        int r;
 
         d = bluez_get(b, path);
         if (!d) {
@@ -510,10 +614,12 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
                 return;
         }
         if (d->probe)
-                return;         /* its answers are on their way */
+                return;         /* its answers are on their way, or it is queued */
         p = calloc(1, sizeof(*p));
         if (!p) {
                 log_warning_errno(-ENOMEM, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
+                if (!(d->props.present & BLUEZ_PROP_ADDRESS))
+                        bluez_remove(b, d);
                 return;
         }
         p->b = b;
@@ -521,28 +627,18 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
         if (known)
                 memcpy(p->known, known, sizeof(p->known));
         d->probe = p;
-        b->n_probes++;
-        for (size_t i = 0; i < _BLUEZ_ASK_MAX; i++) {
-                r = sd_bus_call_method_async(b->c->bus, &p->asks[i], b->owner, path, "org.freedesktop.DBus.Properties",
-                                             "Get", bluez_probe_reply_cb, p, "ss", bluez_asks[i].interface,
-                                             bluez_asks[i].property);
-                if (r < 0)
-                        log_warning_errno(r, "%s: cannot ask BlueZ for its %s: %m", path, bluez_asks[i].property);
-                else
-                        sent = true;
-        }
-        if (!sent) {
-                /* nothing on its way: a later probe must not wait for it */
-                d->probe = bluez_probe_free(p);
-                if (!(d->props.present & BLUEZ_PROP_ADDRESS))
-                        bluez_remove(b, d);
-        }
+        p->prev = b->probes_last;
+        *(b->probes_last ? &b->probes_last->next : &b->probes_first) = p;
+        b->probes_last = p;
+        bluez_probe_send(b);
 }
 
 /* After an object list read only in part, when walking BlueZ's object tree could not
  * complete it: every headset hpmond knows that was not read is probed on every adapter
  * seen (BlueZ's paths are ADAPTER/dev_AA_BB_CC_DD_EE_FF). A headset on an adapter never
- * seen is not found, and is said disconnected until it next speaks up. */
+ * seen is not found, and is said disconnected until it next speaks up. The probes are
+ * queued, at most known headsets × BLUEZ_ADAPTERS_MAX of them (each a mirrored object
+ * and its probe, a few hundred bytes), and go out BLUEZ_CALLS_MAX calls at a time. */
 static void bluez_probe_known(struct bluez *b, const char *unread) {
         struct context *c = b->c;
         char parent[BUSDEF_DEVICE_PATH_MAX], path[BUSDEF_DEVICE_PATH_MAX + 64], leaf[ADDRESS_STRING_MAX + 8];
@@ -643,12 +739,13 @@ static void bluez_walk_stop(struct bluez_walk *w) {
 
 static int bluez_walk_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
-/* Sends queued calls while fewer than BLUEZ_WALK_CALLS_MAX are in flight, counting the
- * probes' (a device the walk cannot read is probed: those calls are its calls too). */
+/* Sends queued calls while fewer than BLUEZ_CALLS_MAX are in flight, counting the probes'
+ * (a device the walk cannot read is probed: those calls are its calls too). A probe
+ * queued goes first: the walk sends nothing until it is out, or it could starve. */
 static void bluez_walk_send(struct bluez_walk *w) {
         struct bluez *b = w->b;
 
-        while (w->queued && w->n_running + _BLUEZ_ASK_MAX * b->n_probes < BLUEZ_WALK_CALLS_MAX) {
+        while (w->queued && !b->probes_first && bluez_calls(b) < BLUEZ_CALLS_MAX) {
                 struct bluez_step *s = w->queued;
                 struct bluez_device *d = NULL;
                 int r;
@@ -838,29 +935,29 @@ static int bluez_walk_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *
                 free(s);
                 break;
         }
-        bluez_walk_continue(b);
+        bluez_continue(b);
         return 0;
 }
 
 /* Sends what a walk has queued, as far as calls in flight allow, and ends it once nothing
- * it waits for is left: its own calls, and every probe (of the object the list stopped at,
- * of a device the walk could not read). A walk that read everything has made the object
- * list whole: the sync ends as after a full list, so a headset BlueZ no longer has is
- * disconnected. One that could not falls back on looking for each headset hpmond knows on
- * every adapter seen. Called after anything that may end a call or a probe. */
+ * it waits for is left: its own calls, and every probe, queued or in flight (of the object
+ * the list stopped at, of a device the walk could not read). A walk that read everything
+ * has made the object list whole: the sync ends as after a full list, so a headset BlueZ
+ * no longer has is disconnected. One that could not falls back on looking for each
+ * headset hpmond knows on every adapter seen. */
 static void bluez_walk_continue(struct bluez *b) {
         struct bluez_walk *w = b->walk;
 
         if (!w)
                 return;
         bluez_walk_send(w);
-        if (w->queued || w->n_running > 0 || b->n_probes > 0)
+        if (w->queued || w->n_running > 0 || b->n_probes > 0 || b->probes_first)
                 return;
         b->walk = NULL;
         if (!w->failed) {
                 log_info("BlueZ's object list completed by walking its object tree: %u more device(s) read.", w->n_read);
                 b->partial = false;
-                bluez_clear_adapters(b);
+                bluez_clear_partial(b);
                 registry_sync_end(b->c, bluez_now());
         } else {
                 log_warning("BlueZ's object tree could not be walked to its end; asking for each headset not read "
@@ -868,6 +965,14 @@ static void bluez_walk_continue(struct bluez *b) {
                 bluez_probe_known(b, w->unread);
         }
         bluez_walk_free(w);
+}
+
+/* Sends what is queued, probes first, then the walk's calls, as far as BLUEZ_CALLS_MAX
+ * allows, and lets a walk end. Called after anything that may end a call or a probe:
+ * each answer sends what is queued next, so nothing needs a timer. */
+static void bluez_continue(struct bluez *b) {
+        bluez_probe_send(b);
+        bluez_walk_continue(b);
 }
 
 /* After an object list read only in part: walks BlueZ's object tree for the objects not
@@ -892,7 +997,7 @@ static void bluez_walk_start(struct bluez *b, const char *unread) {
                 return;
         }
         b->walk = w;
-        bluez_walk_continue(b);
+        bluez_continue(b);
 }
 
 /* Whether a signal comes from the bluetoothd we follow. */
@@ -919,7 +1024,7 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
 
         b->walk = bluez_walk_free(b->walk);    /* this list supersedes what it was completing */
         bluez_clear(b);
-        bluez_clear_adapters(b);
+        bluez_clear_partial(b);
         b->reading = NULL;
         registry_sync_begin(c);
         r = bus_dict_read_objects(m, bluez_read_interface_cb, b);
@@ -936,7 +1041,7 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
                         bluez_probe(b, b->reading, NULL);
                 bluez_walk_start(b, b->reading);
         } else {
-                bluez_clear_adapters(b);
+                bluez_clear_partial(b);
                 registry_sync_end(c, now);
         }
         b->reading = NULL;
@@ -991,7 +1096,7 @@ static void bluez_vanished(struct bluez *b) {
         b->sync_call = sd_bus_slot_unref(b->sync_call);
         b->walk = bluez_walk_free(b->walk);
         bluez_clear(b);
-        bluez_clear_adapters(b);
+        bluez_clear_partial(b);
         b->partial = false;
         registry_sync_begin(c);
         registry_sync_end(c, now);
@@ -1110,7 +1215,7 @@ static int match_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_er
         d = bluez_find(b, path);
         if (!d) {
                 bluez_adapter_removed(b, m, path);
-                bluez_walk_continue(b); /* a probe it waited for may have gone with a device */
+                bluez_continue(b);      /* a probe may have gone with a device */
                 return 0;
         }
         r = sd_bus_message_enter_container(m, 'a', "s");
@@ -1129,7 +1234,7 @@ static int match_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_er
         bluez_report(b, d, bluez_now());
         if (device_gone) {
                 bluez_remove(b, d);
-                bluez_walk_continue(b);
+                bluez_continue(b);
         }
         return 0;
 }
@@ -1218,7 +1323,7 @@ struct bluez *bluez_free(struct bluez *b) {
                 sd_bus_slot_unref(b->matches[i]);
         bluez_walk_free(b->walk);
         bluez_clear(b);
-        bluez_clear_adapters(b);
+        bluez_clear_partial(b);
         free(b->owner);
         free(b);
         return NULL;

@@ -20,7 +20,13 @@
 #      read at once, not at their next signal; the one it knows is not disconnected meanwhile;
 #   6. an object tree that cannot be walked (more objects than hpmond walks, introspection data
 #      that is not XML) ends the walk, said so, and hpmond falls back on asking for each
-#      headset it knows on the adapters it saw; the headsets listed before stay connected.
+#      headset it knows on the adapters it saw; the headsets listed before stay connected;
+#   7. that fallback, for ~60 headsets hpmond knows on an adapter listed after the unreadable
+#      device, stays within the bus's limit on replies a connection may wait for (128 on
+#      dbus-daemon's system bus; each of its probes takes three Properties.Get, and it asks
+#      for every headset on every adapter seen): it queues its probes, with at most 16 calls
+#      in flight, and every headset is read with its level — none is marked disconnected,
+#      and no LimitsExceeded comes back.
 import os
 import sys
 import unicodedata
@@ -36,6 +42,7 @@ LOGGED = 'AA:BB:CC:DD:EE:20'
 EVIL = 'AA:BB:CC:DD:EE:30'
 FAR_KNOWN = 'AA:BB:CC:DD:EE:40'     # on hci1, listed after the unreadable device, in a log
 FAR_NEW = 'AA:BB:CC:DD:EE:41'       # on hci1 too, never seen by hpmond
+MANY = [f'AA:BB:CC:DD:E1:{i:02X}' for i in range(60)]     # on hci2, after the unreadable device, in logs
 
 
 def clean(name):
@@ -185,6 +192,61 @@ def test(env):
         case(all(env.device_props(p)['Connected'] for p in paths[:-1]),
              f'introspection data with {what}: the walk stops, and the headsets listed before stay connected')
         env.hpmond.stop()
+
+    # 7. a fresh bluetoothd: hci0 with one device whose alias holds U+FDD0 (the object list
+    #    stops there), then hci2 with MANY, all in logs, then hci3, whose devices are too
+    #    many to walk. The walk introspects /org/bluez, then hci0, hci2 and hci3 (in that
+    #    order: the mock lists children sorted, and answers in turn); hci3's answer stops it
+    #    with hci2's devices still queued, and the fallback asks for each of MANY on hci0 and
+    #    on hci2 — 120 probes, 360 calls if sent at once.
+    env.mock.stop()
+    env.mock.start()
+    for a in MANY:
+        with open(os.path.join(devdir, t.log_name(a)), 'w') as f:
+            f.write(f'# hpmon charge log v1\n# address={a}\n# name=Many {a[-2:]}\ntime,event,value\n'
+                    '1700000000.000,connected,1\n1700000000.000,battery,40\n')
+    env.mock.add_headset(HEADSETS[0], 'Buds \ufdd0 0', connected=True, percentage=50)
+    env.mock.add_adapter('hci2')
+    for i, a in enumerate(MANY):
+        env.mock.add_headset(a, f'Many {i}', connected=True, percentage=60 + i // 3, adapter='hci2')
+    env.mock.add_adapter('hci3')
+    env.mock.call('/org/bluez/hci3', t.MOCK_IFACE, 'AddMethod', 'sssss',
+                  ('org.freedesktop.DBus.Introspectable', 'Introspect', '', 's',
+                   "ret = '<node>' + ''.join('<node name=\"dev_x%d\"/>' % i for i in range(5000)) + '</node>'"))
+    listed = list(env.mock.call('/', t.OM_IFACE, 'GetManagedObjects').keys())
+    case(listed.index(env.mock.bluez_path(HEADSETS[0])) < listed.index('/org/bluez/hci2'),
+         'the mock lists hci2 after the device whose alias holds U+FDD0')
+    env.hpmond.start()
+    env.hpmond.wait_stderr(r'more than 4096 objects under /org/bluez',
+                           what='hpmond to say it cannot walk hci3\'s devices')
+    env.hpmond.wait_stderr(r'could not be walked to its end; asking for each headset',
+                           what='hpmond to fall back on asking for each headset it knows')
+    # each one settles as read (its level from hci2) or as disconnected; only the first is right
+    want = {t.device_path(a): 60 + i // 3 for i, a in enumerate(MANY)}
+    read, dropped = set(), set()
+
+    def settled():
+        for p in [p for p in want if p not in read and p not in dropped]:
+            props = env.device_props(p)
+            if props.get('Connected') is True and props.get('Percentage') == want[p]:
+                read.add(p)
+            elif props.get('Connected') is False:
+                dropped.add(p)
+        return len(read) + len(dropped) == len(want)
+    env.loop.until(settled, f'each of the {len(MANY)} known headsets on hci2 to be read or marked disconnected')
+    case(not dropped, f'all {len(MANY)} known headsets on an adapter listed after the unreadable device are read '
+         'with their levels by the fallback, none marked disconnected', sorted(dropped)[:5])
+    env.barrier()
+    wrong = [a for a in MANY if env.read_log(a).values('connected') != [1]]
+    case(not wrong, 'none of them is logged disconnected',
+         {a: env.read_log(a).values('connected') for a in wrong[:5]})
+    levels = [a for i, a in enumerate(MANY) if env.read_log(a).values('battery') != [40, 60 + i // 3]]
+    case(not levels, 'each one\'s level is logged once', levels[:5])
+    stderr = env.hpmond.stderr_text()
+    case('LimitsExceeded' not in stderr,
+         'the fallback\'s probes stay within the bus\'s limit on replies waited for (no LimitsExceeded)',
+         [ln for ln in stderr.splitlines() if 'LimitsExceeded' in ln][:3])
+    env.hpmond.stop()
     t.check_no_bugs()
 
 
