@@ -172,6 +172,7 @@ struct sim_dev {
         bool laptop;                    /* a host that sleeps */
         double noise_sigma;
         double late_disconnect;         /* probability a sleep's disconnect is logged only at resume */
+        double rebound;                 /* points the gauge reads low in use (sim_options.rebound) */
         double drain;                   /* %/h in use at full capacity */
         double cc;
         double user_threshold;          /* charges after use below this */
@@ -290,7 +291,8 @@ static int sim_quantize(const struct sim_dev *d, double x) {
 /* Reports the current level if the headset would and it differs from the last logged. On a
  * charge that is to stall, notes whether the log has shown it rising within a connection. */
 static void sim_report(struct sim_dev *d, int64_t t) {
-        int q = sim_quantize(d, d->soc + d->noise);
+        double sag = d->act == SIM_ACT_USE && d->on && !d->charging ? d->rebound : 0;
+        int q = sim_quantize(d, d->soc + d->noise - sag);
 
         if (q != d->last_logged)
                 sim_log(d, t, EVENT_BATTERY, q);
@@ -876,6 +878,7 @@ static void sim_dev_init(struct sim_dev *d, const struct sim_options *o, unsigne
         d->laptop = sim_chance(&d->rng, .7);
         d->noise_sigma = d->step == 1 ? 0.35 : 0.5;
         d->late_disconnect = o->late_disconnect;
+        d->rebound = o->rebound;
         d->drain = 100.0 / sim_range(&d->rng, p->runtime_lo, p->runtime_hi);
         /* a drain rate shows only on headsets whose reports move a step within an hour of
          * use: redraw the others (10 % steps at 3 %/h never show a fall while connected) */
