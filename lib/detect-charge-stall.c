@@ -4,10 +4,21 @@
  * A rise is the core's rising leg with a whole step interval (two boundaries), at least
  * two steps and 3 points up, at a charging pace (half slow-charge's threshold or more: a
  * 1 % gauge wandering up two points while idle is not charging); its last boundary is the
- * peak, and the flat time counts from the peak. Why both paces: a charger
- * pulled a moment u after the step up leaves the level flat until it has drained back
- * through that step's edge, u × (1 + falling/rising step time) later: at most one rising
- * plus one falling step. So the wait is the longest of charge-stall.factor rising steps,
+ * peak, and the flat time counts from the peak.
+ *
+ * A one-step rise (charge-stall.one-step) counts too on gauges of 3-point steps or more,
+ * where a charge that stalls a step above where it began shows nothing else: the first move
+ * of a run (a level held since the connection) is a step up, and it holds. Its pace is
+ * unknown from one boundary, so the rising wait takes the device's usual charge rate, or
+ * before it has one the slowest that is not slow (slow-charge's threshold); the falling wait
+ * is any rise's. Back at the level it rose from, it was flicker (or a fall) and is forgotten.
+ * A step up against a falling leg is never one: that is how a gauge that reads low under
+ * load rebounds when the use ends, or flicker at the edge it just fell through, and
+ * measured it costs more false alarms than it finds stalls (bench/RESULTS.md).
+ *
+ * Why both paces: a charger pulled a moment u after the step up leaves the level flat until
+ * it has drained back through that step's edge, u × (1 + falling/rising step time) later:
+ * at most one rising plus one falling step. So the wait is the longest of charge-stall.factor rising steps,
  * charge-stall.fall-factor falling steps and charge-stall.min-wait; and a level a step
  * below the peak when the wait runs out has drained back through that edge, so it is
  * not raised then (a stalled gauge that flickered down is raised when it comes back).
@@ -31,7 +42,7 @@
  * real fall. */
 #include "analyzer-internal.h"
 
-struct detect_charge_stall_state {     /* widest first: 56 bytes, no holes */
+struct detect_charge_stall_state {     /* widest first: 56 bytes, no holes (a field more: bump CHECKPOINT_VERSION) */
         int64_t flat_since;     /* the peak's time */
         double rise_pace_ms;
         double fall_pace_ms;
@@ -43,6 +54,7 @@ struct detect_charge_stall_state {     /* widest first: 56 bytes, no holes */
         bool rising;            /* a rise was seen and not undone by a real fall */
         bool suspended;         /* the level is below the peak (a fall or flicker) */
         bool carried;           /* the peak was seen in an earlier connection than this one */
+        bool single;            /* the rise is one step up from `start`, and nothing more yet */
 };
 
 /* Arms the timer from the peak when counting, else disarms it. Time away (disconnected)
@@ -77,6 +89,7 @@ static void detect_charge_stall_peak(struct analyzer *a, struct detect_charge_st
         st->rising = true;
         st->suspended = false;
         st->carried = false;
+        st->single = false;
         st->peak = st->low = a->filtered;
         st->flat_since = flat;
         st->away_ms = 0;
@@ -125,10 +138,31 @@ static bool detect_charge_stall_is_rise(const struct analyzer *a) {
                analyzer_leg_rate(L) >= 0.5 * analyzer_slow_charge_threshold(a, &usual);
 }
 
+/* Whether this report is a one-step rise (see the top): the first move of a run (since the
+ * connection, or a gap within it) is a step up, on a gauge whose steps are 3 points or more. Sets *ret_pace_ms to the time a step
+ * takes at the device's usual charge rate, or at slow-charge's threshold before it has one. */
+static bool detect_charge_stall_is_step_rise(const struct analyzer *a, const struct analyzer_update *u,
+                                             double *ret_pace_ms) {
+        const struct analyzer_leg *L = &a->leg;
+        double usual, rate;
+
+        if (!a->config->stall_one_step || u->first || !u->same_connection || !u->boundary || a->step < 3 ||
+            L->dir <= 0 || L->boundaries != 1 || a->filtered - L->origin < a->step)
+                return false;
+        rate = analyzer_slow_charge_threshold(a, &usual);
+        if (usual > 0)
+                rate = usual;
+        if (!(rate > 0))
+                return false;
+        *ret_pace_ms = (double) a->step / rate * (double) ANALYZER_HOUR_MS;
+        return true;
+}
+
 /* Follows rises, falls, flaps and reconnections. */
 static void detect_charge_stall_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_charge_stall_state *st = state;
         int s = a->step > 0 ? a->step : 1;
+        double pace;
 
         switch (u->what) {
         case ANALYZER_DISCONNECT:
@@ -150,6 +184,15 @@ static void detect_charge_stall_update(struct analyzer *a, void *state, const st
                                 st->start = a->leg.origin;
                         detect_charge_stall_peak(a, st, u->t, a->leg.t_last);
                         st->rise_pace_ms = a->leg.pace_ms;
+                } else if (!st->rising && detect_charge_stall_is_step_rise(a, u, &pace)) {
+                        /* one step up from a level held since the connection */
+                        st->start = a->leg.origin;
+                        detect_charge_stall_peak(a, st, u->t, u->t);
+                        st->single = true;
+                        st->rise_pace_ms = pace;
+                } else if (st->rising && st->single && u->level <= st->start) {
+                        /* back where a one-step rise began: it was flicker, or it fell */
+                        detect_charge_stall_forget(a, st, u->t);
                 } else if (st->carried && u->first && (u->level >= st->peak + 2 * s || u->level <= st->peak - 2 * s)) {
                         /* moved while away: charged out of sight (a rise seen only across a gap
                          * starts no count), or used elsewhere */
@@ -221,7 +264,8 @@ static bool detect_charge_stall_valid(const void *state) {
 
         return analyzer_bool_ok(&st->rising) && analyzer_bool_ok(&st->suspended) && analyzer_level_ok(st->peak) &&
                analyzer_level_ok(st->start) && analyzer_level_ok(st->low) && analyzer_time_ok(st->flat_since) &&
-               analyzer_time_ok(st->suspended_since) && analyzer_bool_ok(&st->carried) && st->away_ms >= 0 &&
+               analyzer_time_ok(st->suspended_since) && analyzer_bool_ok(&st->carried) &&
+               analyzer_bool_ok(&st->single) && st->away_ms >= 0 &&
                st->away_ms < ANALYZER_TIME_BOUND && analyzer_real_ok(st->rise_pace_ms) &&
                analyzer_real_or_nan_ok(st->fall_pace_ms);
 }
