@@ -436,6 +436,21 @@ static const struct tcase cases[] = {
         /* 1 % steps: one point up is no rise (a wandering gauge) */
         { "/analyzer/charge-stall/one-step-needs-coarse-steps", "charge-stall", "c1 b40 +30 b41 +200 a", NULL,
           { { NULL } } },
+        /* 10 % steps, stalled at 80 (peak at 48): 90 an hour later and back, twice, is flicker
+         * above the plateau, whose count goes on (due 48 + 93.75). Without the rule 90 would
+         * restart the count at a 60 min pace, and the level back at 80 when that ran out would
+         * never raise; the second 90 is no boundary, and no new peak either */
+        { "/analyzer/charge-stall/late-step-up-is-flicker-above-plateau", "charge-stall",
+          "c1 b40 r40:80:10:12 +60 b90 +1 b80 +5 b90 +1 b80 +200 a", NULL,
+          { { "charge-stall", "raised", 141.75, 141.75 } } },
+        /* the same late step up, then another: the charge went on, slowly; the count is the new
+         * peak's (70 at 126: 2 × 30 min rising, 93.75 falling) */
+        { "/analyzer/charge-stall/late-step-up-then-another-is-a-rise", "charge-stall",
+          "c1 b20 r20:50:10:12 +60 b60 +30 b70 +300 a", NULL, { { "charge-stall", "raised", 219.75, 219.75 } } },
+        /* at 1 % steps a charge slowing above the knee steps up late all the time: a new peak,
+         * whose wait (min-wait 60 min from 34) finds the level a step below it, so never due */
+        { "/analyzer/charge-stall/late-step-up-at-one-percent-is-a-peak", "charge-stall",
+          CHARGE_40_60 " +10 b61 +1 b60 +100 a", "charge-stall.min-wait=60", { { NULL } } },
         /* a second step up makes it an ordinary rise, paced by its own steps: 2 × 12 min rising,
          * 93.75 min falling, from the second step up */
         { "/analyzer/charge-stall/one-step-then-two", "charge-stall", "c1 b40 +30 b50 +12 b60 +200 a", NULL,
