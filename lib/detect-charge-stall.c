@@ -161,6 +161,8 @@ static bool detect_charge_stall_is_rise(const struct analyzer *a) {
 
 /* Whether this report is a one-step rise (see the top): the first move of a run (since the
  * connection, or a gap within it) is a step up, on a gauge whose steps are 3 points or more.
+ * Exactly one step: a leg of one boundary that rose more is a jump in one report, most often
+ * the reversal of a fall (the core starts a leg on its first move, or on two steps at once).
  * Sets *ret_pace_ms to the time a step takes at the device's usual charge rate, or at
  * slow-charge's threshold before it has one. */
 static bool detect_charge_stall_is_step_rise(const struct analyzer *a, const struct analyzer_update *u,
@@ -169,7 +171,7 @@ static bool detect_charge_stall_is_step_rise(const struct analyzer *a, const str
         double usual, rate;
 
         if (!a->config->stall_one_step || u->first || !u->same_connection || !u->boundary || a->step < 3 ||
-            L->dir <= 0 || L->boundaries != 1 || a->filtered - L->origin < a->step)
+            L->dir <= 0 || L->boundaries != 1 || a->filtered - L->origin != a->step)
                 return false;
         rate = analyzer_slow_charge_threshold(a, &usual);
         if (usual > 0)

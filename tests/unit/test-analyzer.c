@@ -433,6 +433,10 @@ static const struct tcase cases[] = {
         /* a step up in a report at the connection is no rise: the level was not seen moving */
         { "/analyzer/charge-stall/one-step-at-reconnection", "charge-stall", "c1 b40 +30 c0 +60 c1 +0.1 b50 +200 a", NULL,
           { { NULL } } },
+        /* falling in use, then three steps up in one report: a reversal of the leg, not the first
+         * move of a run, and no rise either until a second boundary gives its pace */
+        { "/analyzer/charge-stall/one-step-not-a-jump-after-a-fall", "charge-stall", "c1 b45 r45:30:5:25 +25 b45 +200 a",
+          NULL, { { NULL } } },
         /* 1 % steps: one point up is no rise (a wandering gauge) */
         { "/analyzer/charge-stall/one-step-needs-coarse-steps", "charge-stall", "c1 b40 +30 b41 +200 a", NULL,
           { { NULL } } },
