@@ -266,6 +266,7 @@ static double acc_median(double *v, size_t n) {
 /* Prints how to call it. */
 static void acc_usage(FILE *f) {
         fputs("usage: analyzer-accuracy [--seed N] [--dir DIR] [--healthy N] [--per-kind N] [--days N]\n                         [--late-disconnect P (default 0)]\n"
+              "                         [--rebound POINTS (default 0)]\n"
               "                         [--cuts N] [--config FILE] [--verbose]\n",
               f);
 }
@@ -279,6 +280,7 @@ int main(int argc, char **argv) {
                 { "per-kind", required_argument, NULL, 'k' },
                 { "days", required_argument, NULL, 'd' },
                 { "late-disconnect", required_argument, NULL, 'L' },
+                { "rebound", required_argument, NULL, 'R' },
                 { "cuts", required_argument, NULL, 'c' },
                 { "config", required_argument, NULL, 'C' },
                 { "verbose", no_argument, NULL, 'v' },
@@ -301,7 +303,7 @@ int main(int argc, char **argv) {
         int c, r;
 
         sim_options_init(&so);
-        while ((c = getopt_long(argc, argv, "s:D:H:k:d:L:c:C:vh", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "s:D:H:k:d:L:R:c:C:vh", options, NULL)) >= 0)
                 switch (c) {
                 case 's':
                         so.seed = strtoull(optarg, NULL, 0);
@@ -317,6 +319,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'L':
                         so.late_disconnect = strtod(optarg, NULL);
+                        break;
+                case 'R':
+                        so.rebound = strtod(optarg, NULL);
                         break;
                 case 'd':
                         so.healthy_days = (unsigned) strtoul(optarg, NULL, 0);
@@ -463,8 +468,9 @@ int main(int argc, char **argv) {
                 bool every_kind = true;
 
                 printf("analyzer accuracy — seed %llu, %u devices (%u healthy, %u per failure kind), host-sleep disconnects "
-                       "logged late: %.0f %%, logs in %s\n\n",
-                       (unsigned long long) so.seed, n_sim, so.healthy, so.per_kind, 100 * so.late_disconnect, dir);
+                       "logged late: %.0f %%, gauge rebound %g points, logs in %s\n\n",
+                       (unsigned long long) so.seed, n_sim, so.healthy, so.per_kind, 100 * so.late_disconnect, so.rebound,
+                       dir);
                 printf("%-22s %7s %7s %8s %12s %14s\n", "kind", "labels", "found", "recall", "median ttd", "false alarms");
                 for (int k = 0; k < _FINDING_KIND_MAX; k++) {
                         size_t nt = 0;

@@ -41,6 +41,7 @@ static const struct analyzer_config analyzer_config_defaults = {
         .stall_min_wait_ms = 15 * ANALYZER_MINUTE_MS,
         .stall_below = 90,
         .stall_carry_ms = 90 * ANALYZER_MINUTE_MS,
+        .stall_one_step = true,
 
         .slow_below = 80,
         .slow_fraction = 0.5,

@@ -65,6 +65,7 @@ struct analyzer_config {
         int64_t stall_min_wait_ms;              /* and at least this long (15 min) */
         int stall_below;                        /* only below this level (90) */
         int64_t stall_carry_ms;                 /* a rise carries over a disconnection this short (90 min) */
+        bool stall_one_step;                    /* one step up that holds is a rise, steps ≥ 3 points (yes) */
 
         /* [slow-charge] */
         int slow_below;                         /* the rise measured below this level (80) */

@@ -51,6 +51,8 @@ static const struct config_key config_table[] = {
           "only below this level" },
         { "charge-stall", "carry-over", CONFIG_DURATION, CONFIG_OFF(stall_carry_ms), 0, 86400e3,
           "a rise carries over a disconnection this short (a host's nap) that is at least factor rising steps long" },
+        { "charge-stall", "one-step", CONFIG_BOOL, CONFIG_OFF(stall_one_step), 0, 1,
+          "one step up that holds is a rise, on gauges of 3-point steps or more" },
 
         CONFIG_ENABLED("slow-charge", FINDING_SLOW_CHARGE),
         { "slow-charge", "below", CONFIG_PERCENT, CONFIG_OFF(slow_below), 1, 100,

@@ -4,13 +4,36 @@
  * A rise is the core's rising leg with a whole step interval (two boundaries), at least
  * two steps and 3 points up, at a charging pace (half slow-charge's threshold or more: a
  * 1 % gauge wandering up two points while idle is not charging); its last boundary is the
- * peak, and the flat time counts from the peak. Why both paces: a charger
- * pulled a moment u after the step up leaves the level flat until it has drained back
- * through that step's edge, u × (1 + falling/rising step time) later: at most one rising
- * plus one falling step. So the wait is the longest of charge-stall.factor rising steps,
- * charge-stall.fall-factor falling steps and charge-stall.min-wait; and a level a step
- * below the peak when the wait runs out has drained back through that edge, so it is
- * not raised then (a stalled gauge that flickered down is raised when it comes back).
+ * peak, and the flat time counts from the peak.
+ *
+ * A one-step rise (charge-stall.one-step) counts too on gauges of 3-point steps or more,
+ * where a charge that stalls a step above where it began shows nothing else: the first move
+ * of a run (a level held since the connection) is a step up, and it holds. Its pace is
+ * unknown from one boundary, so the rising wait takes the device's usual charge rate, or
+ * before it has one the slowest that is not slow (slow-charge's threshold); the falling wait
+ * is any rise's. Back at the level it rose from, it was flicker (or a fall) and is forgotten.
+ * A step up against a falling leg is never one: that is how a gauge that reads low under
+ * load rebounds when the use ends, or flicker at the edge it just fell through, and
+ * measured it costs more false alarms than it finds stalls (bench/RESULTS.md).
+ *
+ * Flicker above a plateau: a gauge stalled just under a step's edge (a 10 % gauge at 84)
+ * reads the next step now and then. The core takes that as a boundary of the rising leg,
+ * and as a new peak it would restart the count at a pace slower than the charge ever was.
+ * So on gauges of 3-point steps or more, a step up that comes after the level has sat at the
+ * peak, without a report, for charge-stall.factor rising steps (the rise had stopped by its
+ * own pace; not merely since it came back there from flicker) is a new peak that remembers
+ * the plateau; back at the plateau, the step up was flicker, and the plateau's count goes
+ * on. The next report of the step above is flicker too (the core's filtered level, no
+ * boundary): only a second step up makes it a rise again. (At 1 % steps a charge slowing
+ * above 80 % does exactly this, and must restart the count.)
+ *
+ * Why both paces: a charger pulled a moment u after the step up leaves the level flat until
+ * it has drained back through that step's edge, u × (1 + falling/rising step time) later:
+ * at most one rising plus one falling step. So the wait is the longest of
+ * charge-stall.factor rising steps, charge-stall.fall-factor falling steps and
+ * charge-stall.min-wait; and a level a step below the peak when the wait runs out has
+ * drained back through that edge, so it is not raised then (a stalled gauge that flickered
+ * down is raised when it comes back).
  *
  * Flicker: a stalled gauge wanders a step either side of where it stopped, and the core's
  * hysteresis may read a wander of two steps as a fall. So two steps below the peak only
@@ -31,18 +54,26 @@
  * real fall. */
 #include "analyzer-internal.h"
 
-struct detect_charge_stall_state {     /* widest first: 56 bytes, no holes */
+/* Widest first: 104 bytes, the last 3 padding (zero: the analyzer's allocation is calloc'd and
+ * fields are assigned one by one). A field more or less: bump CHECKPOINT_VERSION. */
+struct detect_charge_stall_state {
         int64_t flat_since;     /* the peak's time */
         double rise_pace_ms;
         double fall_pace_ms;
         int64_t suspended_since;
         int64_t away_ms;        /* disconnected time since the peak (reconnections carried over) */
+        int64_t prev_flat_since;        /* of prev_peak */
+        double prev_rise_pace_ms;       /* of prev_peak */
         int peak;               /* last rising boundary */
         int start;              /* where the rise began */
         int low;                /* lowest level since the peak, while within a step of it */
+        int prev_peak;          /* -1, or the plateau a late step up left (see the top) */
+        int prev_start, prev_low;       /* of prev_peak */
         bool rising;            /* a rise was seen and not undone by a real fall */
         bool suspended;         /* the level is below the peak (a fall or flicker) */
         bool carried;           /* the peak was seen in an earlier connection than this one */
+        bool single;            /* the rise is one step up from `start`, and nothing more yet */
+        bool prev_single;       /* of prev_peak */
 };
 
 /* Arms the timer from the peak when counting, else disarms it. Time away (disconnected)
@@ -77,6 +108,8 @@ static void detect_charge_stall_peak(struct analyzer *a, struct detect_charge_st
         st->rising = true;
         st->suspended = false;
         st->carried = false;
+        st->single = false;
+        st->prev_peak = -1;
         st->peak = st->low = a->filtered;
         st->flat_since = flat;
         st->away_ms = 0;
@@ -87,6 +120,7 @@ static void detect_charge_stall_forget(struct analyzer *a, struct detect_charge_
         analyzer_clear(a, FINDING_CHARGE_STALL, t);
         st->rising = false;
         st->carried = false;
+        st->prev_peak = -1;
 }
 
 /* A reconnection after more than a flap: a host that slept, or a headset switched off and
@@ -125,10 +159,34 @@ static bool detect_charge_stall_is_rise(const struct analyzer *a) {
                analyzer_leg_rate(L) >= 0.5 * analyzer_slow_charge_threshold(a, &usual);
 }
 
+/* Whether this report is a one-step rise (see the top): the first move of a run (since the
+ * connection, or a gap within it) is a step up, on a gauge whose steps are 3 points or more.
+ * Exactly one step: a leg of one boundary that rose more is a jump in one report, most often
+ * the reversal of a fall (the core starts a leg on its first move, or on two steps at once).
+ * Sets *ret_pace_ms to the time a step takes at the device's usual charge rate, or at
+ * slow-charge's threshold before it has one. */
+static bool detect_charge_stall_is_step_rise(const struct analyzer *a, const struct analyzer_update *u,
+                                             double *ret_pace_ms) {
+        const struct analyzer_leg *L = &a->leg;
+        double usual, rate;
+
+        if (!a->config->stall_one_step || u->first || !u->same_connection || !u->boundary || a->step < 3 ||
+            L->dir <= 0 || L->boundaries != 1 || a->filtered - L->origin != a->step)
+                return false;
+        rate = analyzer_slow_charge_threshold(a, &usual);
+        if (usual > 0)
+                rate = usual;
+        if (!(rate > 0))
+                return false;
+        *ret_pace_ms = (double) a->step / rate * (double) ANALYZER_HOUR_MS;
+        return true;
+}
+
 /* Follows rises, falls, flaps and reconnections. */
 static void detect_charge_stall_update(struct analyzer *a, void *state, const struct analyzer_update *u) {
         struct detect_charge_stall_state *st = state;
         int s = a->step > 0 ? a->step : 1;
+        double pace;
 
         switch (u->what) {
         case ANALYZER_DISCONNECT:
@@ -144,12 +202,52 @@ static void detect_charge_stall_update(struct analyzer *a, void *state, const st
         case ANALYZER_LEG_END:
                 break;
         case ANALYZER_LEVEL:
-                if (detect_charge_stall_is_rise(a) && a->filtered > (st->rising ? st->peak : -1)) {
-                        /* a new peak */
+                if (detect_charge_stall_is_rise(a) && a->filtered > (st->rising ? st->peak : -1) &&
+                    (u->boundary || !st->rising || a->filtered > st->peak + s)) {
+                        /* a new peak (a report one step above the peak that is no boundary is
+                         * flicker above a plateau, see the top); a late step up may be flicker
+                         * too: the plateau is remembered */
+                        bool late = a->step >= 3 && st->rising && !st->carried && !st->suspended &&
+                                    a->filtered == st->peak + s && u->prev_level == st->peak &&
+                                    u->t - u->prev_time >= (int64_t) (a->config->stall_factor * st->rise_pace_ms);
+                        int64_t pf = st->flat_since;
+                        double pp = st->rise_pace_ms;
+                        int pk = st->peak, ps = st->start, pl = st->low;
+                        bool psg = st->single;
+
                         if (!st->rising)
                                 st->start = a->leg.origin;
                         detect_charge_stall_peak(a, st, u->t, a->leg.t_last);
                         st->rise_pace_ms = a->leg.pace_ms;
+                        if (late) {
+                                st->prev_peak = pk;
+                                st->prev_flat_since = pf;
+                                st->prev_rise_pace_ms = pp;
+                                st->prev_start = ps;
+                                st->prev_low = pl;
+                                st->prev_single = psg;
+                        }
+                } else if (st->rising && st->prev_peak >= 0 && u->level == st->prev_peak) {
+                        /* back at the plateau a late step up left: that step was flicker, and
+                         * the count goes on from the plateau's (a stall due is raised at once) */
+                        analyzer_clear(a, FINDING_CHARGE_STALL, u->t);
+                        st->peak = st->prev_peak;
+                        st->flat_since = st->prev_flat_since;
+                        st->rise_pace_ms = st->prev_rise_pace_ms;
+                        st->start = st->prev_start;
+                        st->low = st->prev_low < u->level ? st->prev_low : u->level;
+                        st->single = st->prev_single;
+                        st->suspended = false;
+                        st->prev_peak = -1;
+                } else if (!st->rising && detect_charge_stall_is_step_rise(a, u, &pace)) {
+                        /* one step up from a level held since the connection */
+                        st->start = a->leg.origin;
+                        detect_charge_stall_peak(a, st, u->t, u->t);
+                        st->single = true;
+                        st->rise_pace_ms = pace;
+                } else if (st->rising && st->single && u->level <= st->start) {
+                        /* back where a one-step rise began: it was flicker, or it fell */
+                        detect_charge_stall_forget(a, st, u->t);
                 } else if (st->carried && u->first && (u->level >= st->peak + 2 * s || u->level <= st->peak - 2 * s)) {
                         /* moved while away: charged out of sight (a rise seen only across a gap
                          * starts no count), or used elsewhere */
@@ -221,7 +319,10 @@ static bool detect_charge_stall_valid(const void *state) {
 
         return analyzer_bool_ok(&st->rising) && analyzer_bool_ok(&st->suspended) && analyzer_level_ok(st->peak) &&
                analyzer_level_ok(st->start) && analyzer_level_ok(st->low) && analyzer_time_ok(st->flat_since) &&
-               analyzer_time_ok(st->suspended_since) && analyzer_bool_ok(&st->carried) && st->away_ms >= 0 &&
+               analyzer_time_ok(st->suspended_since) && analyzer_bool_ok(&st->carried) &&
+               analyzer_bool_ok(&st->single) && analyzer_bool_ok(&st->prev_single) && analyzer_level_ok(st->prev_peak) &&
+               analyzer_level_ok(st->prev_start) && analyzer_level_ok(st->prev_low) &&
+               analyzer_time_ok(st->prev_flat_since) && analyzer_real_ok(st->prev_rise_pace_ms) && st->away_ms >= 0 &&
                st->away_ms < ANALYZER_TIME_BOUND && analyzer_real_ok(st->rise_pace_ms) &&
                analyzer_real_or_nan_ok(st->fall_pace_ms);
 }

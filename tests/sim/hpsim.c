@@ -8,7 +8,7 @@
 
 /* Prints how to call it. */
 static void hpsim_usage(FILE *f) {
-        fputs("usage: hpsim --out DIR [--seed N] [--healthy N] [--per-kind N] [--days N]\n             [--late-disconnect P]\n", f);
+        fputs("usage: hpsim --out DIR [--seed N] [--healthy N] [--per-kind N] [--days N]\n             [--late-disconnect P] [--rebound POINTS]\n", f);
 }
 
 /* Parses options and runs the simulator. */
@@ -20,6 +20,7 @@ int main(int argc, char **argv) {
                 { "per-kind", required_argument, NULL, 'k' },
                 { "days", required_argument, NULL, 'd' },
                 { "late-disconnect", required_argument, NULL, 'L' },
+                { "rebound", required_argument, NULL, 'R' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -29,7 +30,7 @@ int main(int argc, char **argv) {
 
         sim_options_init(&o);
         o.dir = NULL;
-        while ((c = getopt_long(argc, argv, "o:s:H:k:d:L:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "o:s:H:k:d:L:R:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'o':
                         o.dir = optarg;
@@ -45,6 +46,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'L':
                         o.late_disconnect = strtod(optarg, NULL);
+                        break;
+                case 'R':
+                        o.rebound = strtod(optarg, NULL);
                         break;
                 case 'd':
                         o.healthy_days = (unsigned) strtoul(optarg, NULL, 0);

@@ -2,8 +2,9 @@
  * capacity), a user (a plan of sessions with this host and with a phone, charging habits),
  * a host that sleeps, and a reporting path (quantization, noise, hpmond's logging rule),
  * stepped every 30 seconds. Failures change the battery or the charger at a known time
- * and write a label. Everything random comes from one xoshiro256** stream per device,
- * seeded from the run's seed and the device's index. */
+ * and write a label, only where the log can show them by DESIGN.md's signature (each
+ * kind's injection says how). Everything random comes from one xoshiro256** stream per
+ * device, seeded from the run's seed and the device's index. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -171,6 +172,7 @@ struct sim_dev {
         bool laptop;                    /* a host that sleeps */
         double noise_sigma;
         double late_disconnect;         /* probability a sleep's disconnect is logged only at resume */
+        double rebound;                 /* points the gauge reads low in use (sim_options.rebound) */
         double drain;                   /* %/h in use at full capacity */
         double cc;
         double user_threshold;          /* charges after use below this */
@@ -204,7 +206,8 @@ struct sim_dev {
         int64_t arm, onset, deadline;
         bool triggered, done;
         double stall_level;
-        bool stall_charge, stalled;
+        int stall_low;                  /* lowest level reported in this connection of the stall charge */
+        bool stall_charge, stalled, stall_risen;
         int64_t stall_end;
         bool slow_charge_labelled;
         bool toggling, contact;
@@ -285,12 +288,20 @@ static int sim_quantize(const struct sim_dev *d, double x) {
         return q < 0 ? 0 : q > 100 ? 100 : q;
 }
 
-/* Reports the current level if the headset would and it differs from the last logged. */
+/* Reports the current level if the headset would and it differs from the last logged. On a
+ * charge that is to stall, notes whether the log has shown it rising within a connection. */
 static void sim_report(struct sim_dev *d, int64_t t) {
-        int q = sim_quantize(d, d->soc + d->noise);
+        double sag = d->act == SIM_ACT_USE && d->on && !d->charging ? d->rebound : 0;
+        int q = sim_quantize(d, d->soc + d->noise - sag);
 
         if (q != d->last_logged)
                 sim_log(d, t, EVENT_BATTERY, q);
+        if (d->stall_charge) {
+                if (!d->reported_this_conn || d->stall_low < 0 || q < d->stall_low)
+                        d->stall_low = q;
+                else if (q > d->stall_low)
+                        d->stall_risen = true;
+        }
         d->reported_this_conn = true;
 }
 
@@ -426,18 +437,28 @@ static void sim_start_charge(struct sim_dev *d, int64_t t, bool desk) {
         if (d->triggered || !desk || t < d->arm || d->charge_mode != SIM_CHARGE_REPORT)
                 return;
         switch (d->fault) {
-        case FINDING_CHARGE_STALL:
+        case FINDING_CHARGE_STALL: {
+                /* "below 90 %" is what the log says: at most 85, and lower on gauges that
+                 * report that as 90 (a 10 % gauge rounds 85 up; an HFP 10 % one reports
+                 * 80–89.9 as 90), so that the stalled level itself is reported below 90 */
+                double cap = 85;
+
                 if (d->soc > 70)
                         return;
+                while (sim_quantize(d, cap) >= 90)
+                        cap -= 1;
                 d->stall_level = d->soc + sim_range(&d->rng, 10, 40);
-                if (d->stall_level > 85)
-                        d->stall_level = 85;
+                if (d->stall_level > cap)
+                        d->stall_level = cap;
                 if (d->stall_level < d->soc + 8)
                         return;
                 d->stall_charge = true;
+                d->stall_low = -1;
+                d->stall_risen = false;
                 d->triggered = true;
                 d->unplug_at = 0;
                 break;
+        }
         case FINDING_SLOW_CHARGE:
                 /* a rise below 80 % shows only from two steps under it */
                 if (d->soc > 60 || d->soc > 80 - 2 * d->step)
@@ -768,7 +789,15 @@ static void sim_tick(struct sim_dev *d, int64_t t) {
         }
 
         if (d->charging) {
-                if (d->stall_charge && !d->stalled && d->soc >= d->stall_level) {
+                if (d->stall_charge && !d->stalled && d->soc >= d->stall_level && (!d->link || !d->stall_risen)) {
+                        /* the log cannot show this one (DESIGN: "level was rising, then neither
+                         * rises nor falls ... while connected"): no report a step above another
+                         * within a connection of this charge, or the headset away from this host
+                         * when it stops (asleep, switched off). It charges on as a healthy one
+                         * does, unlabelled, and the fault waits for another charge at the desk */
+                        d->stall_charge = false;
+                        d->triggered = false;
+                } else if (d->stall_charge && !d->stalled && d->soc >= d->stall_level) {
                         d->stalled = true;
                         d->stall_charge = false;
                         d->onset = t;
@@ -849,6 +878,7 @@ static void sim_dev_init(struct sim_dev *d, const struct sim_options *o, unsigne
         d->laptop = sim_chance(&d->rng, .7);
         d->noise_sigma = d->step == 1 ? 0.35 : 0.5;
         d->late_disconnect = o->late_disconnect;
+        d->rebound = o->rebound;
         d->drain = 100.0 / sim_range(&d->rng, p->runtime_lo, p->runtime_hi);
         /* a drain rate shows only on headsets whose reports move a step within an hour of
          * use: redraw the others (10 % steps at 3 %/h never show a fall while connected) */

@@ -17,6 +17,7 @@
  * connection; use with a phone (changes across gaps); a laptop host that sleeps at night
  * and at lunch, with the disconnect logged before the sleep (as hpmond does, see
  * daemon/sleep.c) or, optionally, only at resume (sim_options.late_disconnect); link flaps; a clock stepped back;
+ * optionally, gauges that read low under load and rebound a step when it ends (sim_options.rebound);
  * exact duplicate lines, malformed and out-of-range lines. Logging follows hpmond: a
  * battery line only when the level differs from the last one logged. */
 #pragma once
@@ -36,6 +37,10 @@ struct sim_options {
                                  * (daemon/sleep.c). Older hpmond, or a host where logind is absent,
                                  * logged it when BlueZ's signal arrived, usually after the freeze:
                                  * --late-disconnect 0.5 models that */
+        double rebound;         /* points a gauge reads low while the headset is in use (off the
+                                 * charger), regained when the use ends: the rebound of a cell's
+                                 * voltage once a load is removed, which a voltage-based gauge reports
+                                 * as a step up. 0 by default (no sag), as every published figure */
 };
 
 void sim_options_init(struct sim_options *o);

@@ -188,6 +188,8 @@ static void config_apply(struct analyzer_config *c, const char *spec) {
                         c->stall_min_wait_ms = (int64_t) (v * MIN);
                 else if (strncmp(kv, "charge-stall.carry-over=", 24) == 0)
                         c->stall_carry_ms = (int64_t) (v * MIN);
+                else if (strncmp(kv, "charge-stall.one-step=", 22) == 0)
+                        c->stall_one_step = v != 0;
                 else if (strncmp(kv, "slow-charge.min-rise=", 21) == 0)
                         c->slow_min_rise = (int) v;
                 else if (strncmp(kv, "slow-charge.min-duration=", 25) == 0)
@@ -402,6 +404,61 @@ static const struct tcase cases[] = {
         { "/analyzer/charge-stall/slow-wander-is-not-a-rise", "charge-stall", "c1 b50 +20 b51 +20 b52 +20 b51 +60 a",
           NULL, { { NULL } } },
         { "/analyzer/charge-stall/disabled", "charge-stall", CHARGE_40_60 " +60 a", "charge-stall.enabled=0", { { NULL } } },
+        /* one step up that holds, from a level held since the connection: a rise. 10 % steps,
+         * no history: the rising wait is 2 × 24 min (a step at slow-charge's 25 %/h), the falling
+         * one 1.25 × 75 min (8 %/h): due 93.75 min after the step up */
+        { "/analyzer/charge-stall/one-step-rise-stalls", "charge-stall", "c1 b40 +30 b50 +200 a", NULL,
+          { { "charge-stall", "raised", 30 + 93.75, 30 + 93.75 } } },
+        /* 5 % steps: 1.25 × 37.5 min falling, more than 2 × 12 min rising */
+        { "/analyzer/charge-stall/one-step-rise-five-percent", "charge-stall", "c1 b40 +30 b45 +200 a", NULL,
+          { { "charge-stall", "raised", 30 + 46.875, 30 + 46.875 } } },
+        /* no line at the reconnection: the level then was the last logged (40), and 50 half an
+         * hour later is a step up within the connection */
+        { "/analyzer/charge-stall/one-step-rise-after-silent-reconnection", "charge-stall",
+          "c1 b40 +5 c0 +60 c1 +30 b50 +200 a", NULL, { { "charge-stall", "raised", 95 + 93.75, 95 + 93.75 } } },
+        { "/analyzer/charge-stall/one-step-rise-disabled", "charge-stall", "c1 b40 +30 b50 +200 a",
+          "charge-stall.one-step=0", { { NULL } } },
+        /* a gauge that reads low under load rebounds a step when the use ends, then idles: a step
+         * up against a falling leg is never a rise */
+        { "/analyzer/charge-stall/one-step-rebound-after-use", "charge-stall", "c1 b60 +40 b50 +5 b60 +200 a", NULL,
+          { { NULL } } },
+        { "/analyzer/charge-stall/one-step-rebound-after-long-use", "charge-stall", "c1 b70 r70:50:10:40 +10 b60 +300 a",
+          NULL, { { NULL } } },
+        /* back at the level it rose from: flicker (the step up again is no boundary), or unplugged
+         * and drained a step before the wait ran out */
+        { "/analyzer/charge-stall/one-step-flicker-back", "charge-stall", "c1 b40 +30 b50 +1 b40 +5 b50 +200 a", NULL,
+          { { NULL } } },
+        { "/analyzer/charge-stall/one-step-then-unplugged", "charge-stall", "c1 b40 +30 b50 +60 b40 +200 a", NULL,
+          { { NULL } } },
+        /* a step up in a report at the connection is no rise: the level was not seen moving */
+        { "/analyzer/charge-stall/one-step-at-reconnection", "charge-stall", "c1 b40 +30 c0 +60 c1 +0.1 b50 +200 a", NULL,
+          { { NULL } } },
+        /* falling in use, then three steps up in one report: a reversal of the leg, not the first
+         * move of a run, and no rise either until a second boundary gives its pace */
+        { "/analyzer/charge-stall/one-step-not-a-jump-after-a-fall", "charge-stall", "c1 b45 r45:30:5:25 +25 b45 +200 a",
+          NULL, { { NULL } } },
+        /* 1 % steps: one point up is no rise (a wandering gauge) */
+        { "/analyzer/charge-stall/one-step-needs-coarse-steps", "charge-stall", "c1 b40 +30 b41 +200 a", NULL,
+          { { NULL } } },
+        /* 10 % steps, stalled at 80 (peak at 48): 90 an hour later and back, twice, is flicker
+         * above the plateau, whose count goes on (due 48 + 93.75). Without the rule 90 would
+         * restart the count at a 60 min pace, and the level back at 80 when that ran out would
+         * never raise; the second 90 is no boundary, and no new peak either */
+        { "/analyzer/charge-stall/late-step-up-is-flicker-above-plateau", "charge-stall",
+          "c1 b40 r40:80:10:12 +60 b90 +1 b80 +5 b90 +1 b80 +200 a", NULL,
+          { { "charge-stall", "raised", 141.75, 141.75 } } },
+        /* the same late step up, then another: the charge went on, slowly; the count is the new
+         * peak's (70 at 126: 2 × 30 min rising, 93.75 falling) */
+        { "/analyzer/charge-stall/late-step-up-then-another-is-a-rise", "charge-stall",
+          "c1 b20 r20:50:10:12 +60 b60 +30 b70 +300 a", NULL, { { "charge-stall", "raised", 219.75, 219.75 } } },
+        /* at 1 % steps a charge slowing above the knee steps up late all the time: a new peak,
+         * whose wait (min-wait 60 min from 34) finds the level a step below it, so never due */
+        { "/analyzer/charge-stall/late-step-up-at-one-percent-is-a-peak", "charge-stall",
+          CHARGE_40_60 " +10 b61 +1 b60 +100 a", "charge-stall.min-wait=60", { { NULL } } },
+        /* a second step up makes it an ordinary rise, paced by its own steps: 2 × 12 min rising,
+         * 93.75 min falling, from the second step up */
+        { "/analyzer/charge-stall/one-step-then-two", "charge-stall", "c1 b40 +30 b50 +12 b60 +200 a", NULL,
+          { { "charge-stall", "raised", 42 + 93.75, 42 + 93.75 } } },
 
         /* slow-charge: under 25 %/h with no history, once the rise has lasted 10 min and 3 points from
          * its first step up (31 at 4 min, 34 at 16) */

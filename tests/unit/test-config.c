@@ -38,6 +38,8 @@ static const struct config_good goods[] = {
         { "/config/good/factor", "[charge-stall]\nfactor = 2.5\n", offsetof(struct analyzer_config, stall_factor), 'd', 2.5 },
         { "/config/good/carry-over", "[charge-stall]\ncarry-over = 2h\n", offsetof(struct analyzer_config, stall_carry_ms),
           'l', 7200000.0 },
+        { "/config/good/one-step", "[charge-stall]\none-step = no\n", offsetof(struct analyzer_config, stall_one_step), 'b',
+          0 },
         { "/config/good/minutes", "[not-holding-charge]\nwithin = 45min\n",
           offsetof(struct analyzer_config, not_holding_within_ms), 'l', 45 * 60000.0 },
         { "/config/good/days", "[deep-discharge-risk]\nafter = 2d\n", offsetof(struct analyzer_config, deep_after_ms), 'l',
