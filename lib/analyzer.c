@@ -38,10 +38,11 @@ static const struct analyzer_config analyzer_config_defaults = {
 
         .stall_factor = 2.0,
         .stall_fall_factor = 1.25,
-        .stall_min_wait_ms = 15 * ANALYZER_MINUTE_MS,
+        .stall_min_wait_ms = 45 * ANALYZER_MINUTE_MS,
         .stall_below = 90,
         .stall_carry_ms = 90 * ANALYZER_MINUTE_MS,
         .stall_one_step = true,
+        .stall_dwell_factor = 1.25,
 
         .slow_below = 80,
         .slow_fraction = 0.5,

@@ -62,9 +62,10 @@ struct analyzer_config {
         /* [charge-stall] */
         double stall_factor;                    /* flat for this many times a rising step's time (2) */
         double stall_fall_factor;               /* and this many times a falling step's time (1.25) */
-        int64_t stall_min_wait_ms;              /* and at least this long (15 min) */
+        int64_t stall_min_wait_ms;              /* and at least this long (45 min) */
         int stall_below;                        /* only below this level (90) */
         int64_t stall_carry_ms;                 /* a rise carries over a disconnection this short (90 min) */
+        double stall_dwell_factor;              /* and this many times the second longest of the latest connected dwells before a fall (1.25) */
         bool stall_one_step;                    /* one step up that holds is a rise, steps ≥ 3 points (yes) */
 
         /* [slow-charge] */

@@ -54,7 +54,9 @@
  * real fall. */
 #include "analyzer-internal.h"
 
-/* Widest first: 104 bytes, the last 3 padding (zero: the analyzer's allocation is calloc'd and
+#define STALL_DWELLS 8
+
+/* Widest first: 136 bytes, the last 2 padding (zero: the analyzer's allocation is calloc'd and
  * fields are assigned one by one). A field more or less: bump CHECKPOINT_VERSION. */
 struct detect_charge_stall_state {
         int64_t flat_since;     /* the peak's time */
@@ -64,6 +66,10 @@ struct detect_charge_stall_state {
         int64_t away_ms;        /* disconnected time since the peak (reconnections carried over) */
         int64_t prev_flat_since;        /* of prev_peak */
         double prev_rise_pace_ms;       /* of prev_peak */
+        int64_t dwell_since;            /* when the filtered level became dwell_level, in this connection */
+        uint32_t dwell_s[STALL_DWELLS]; /* the latest dwells that ended in a fall, seconds (ring, 0 unused) */
+        int dwell_level;                /* the filtered level being dwelt at, if dwelling */
+        unsigned dwell_next;            /* next slot of dwell_s */
         int peak;               /* last rising boundary */
         int start;              /* where the rise began */
         int low;                /* lowest level since the peak, while within a step of it */
@@ -74,13 +80,55 @@ struct detect_charge_stall_state {
         bool carried;           /* the peak was seen in an earlier connection than this one */
         bool single;            /* the rise is one step up from `start`, and nothing more yet */
         bool prev_single;       /* of prev_peak */
+        bool dwelling;          /* dwell_level and dwell_since hold this connection's level */
 };
+
+/* The longest time the level has recently held while connected, below charge-stall.below,
+ * before falling a step (ms; 0 with none): how long this device has shown a level can sit
+ * still off the charger, idle or in light use, which the learned falling pace (in use, and
+ * often the default on coarse gauges that rarely show two falling boundaries in a connection)
+ * does not say. The second longest, so that one odd dwell does not set it. */
+static double detect_charge_stall_dwell_ms(const struct detect_charge_stall_state *st) {
+        uint32_t first = 0, second = 0;     /* the longest, the second longest */
+
+        for (unsigned i = 0; i < STALL_DWELLS; i++) {
+                if (st->dwell_s[i] > first) {
+                        second = first;
+                        first = st->dwell_s[i];
+                } else if (st->dwell_s[i] > second)
+                        second = st->dwell_s[i];
+        }
+        return second * 1000.0;
+}
+
+/* Follows the filtered level's dwells while connected (see detect_charge_stall_dwell_ms()): a
+ * dwell that ends in a step down is recorded, unless a stall was raised meanwhile (an unplug
+ * after a stall says how long the stall lasted, not how long the device takes to drain). */
+static void detect_charge_stall_dwell(struct analyzer *a, struct detect_charge_stall_state *st,
+                                      const struct analyzer_update *u) {
+        if (a->connected != 1 || a->filtered < 0) {
+                st->dwelling = false;
+                return;
+        }
+        if (st->dwelling && a->filtered == st->dwell_level)
+                return;
+        if (st->dwelling && !u->first && a->filtered < st->dwell_level && st->dwell_level < a->config->stall_below &&
+            u->t > st->dwell_since && !analyzer_is_open(a, FINDING_CHARGE_STALL)) {
+                int64_t d = (u->t - st->dwell_since) / 1000;
+
+                st->dwell_s[st->dwell_next] = d > UINT32_MAX ? UINT32_MAX : (uint32_t) (d > 0 ? d : 1);
+                st->dwell_next = (st->dwell_next + 1) % STALL_DWELLS;
+        }
+        st->dwelling = true;
+        st->dwell_level = a->filtered;
+        st->dwell_since = u->t;
+}
 
 /* Arms the timer from the peak when counting, else disarms it. Time away (disconnected)
  * counts towards the rising steps' wait, since a charge goes on whether connected or not,
  * but not towards the falling steps' wait or min-wait: a gap says nothing about drain. */
 static void detect_charge_stall_rearm(struct analyzer *a, struct detect_charge_stall_state *st) {
-        double rise, fall;
+        double rise, fall, dwell;
         int64_t due;
 
         if (!st->rising || st->suspended || a->connected != 1 || st->low >= a->config->stall_below ||
@@ -93,6 +141,9 @@ static void detect_charge_stall_rearm(struct analyzer *a, struct detect_charge_s
         fall = a->config->stall_fall_factor * st->fall_pace_ms;
         if (fall < (double) a->config->stall_min_wait_ms)
                 fall = (double) a->config->stall_min_wait_ms;
+        dwell = a->config->stall_dwell_factor * detect_charge_stall_dwell_ms(st);
+        if (fall < dwell)
+                fall = dwell;
         fall += (double) st->away_ms;
         due = st->flat_since + (int64_t) (rise > fall ? rise : fall);
         /* carried over a reconnection with no line yet: the level is the last one logged only
@@ -192,16 +243,20 @@ static void detect_charge_stall_update(struct analyzer *a, void *state, const st
         case ANALYZER_DISCONNECT:
                 break;
         case ANALYZER_CONNECT:
-                if (!u->flap)
+                if (!u->flap) {
+                        st->dwelling = false;
                         detect_charge_stall_reconnect(a, st, u->t);
+                }
                 break;
         case ANALYZER_BREAK:
                 st->rising = false;
                 st->carried = false;
+                st->dwelling = false;
                 break;
         case ANALYZER_LEG_END:
                 break;
         case ANALYZER_LEVEL:
+                detect_charge_stall_dwell(a, st, u);
                 if (detect_charge_stall_is_rise(a) && a->filtered > (st->rising ? st->peak : -1) &&
                     (u->boundary || !st->rising || a->filtered > st->peak + s)) {
                         /* a new peak (a report one step above the peak that is no boundary is
@@ -324,7 +379,8 @@ static bool detect_charge_stall_valid(const void *state) {
                analyzer_level_ok(st->prev_start) && analyzer_level_ok(st->prev_low) &&
                analyzer_time_ok(st->prev_flat_since) && analyzer_real_ok(st->prev_rise_pace_ms) && st->away_ms >= 0 &&
                st->away_ms < ANALYZER_TIME_BOUND && analyzer_real_ok(st->rise_pace_ms) &&
-               analyzer_real_or_nan_ok(st->fall_pace_ms);
+               analyzer_real_or_nan_ok(st->fall_pace_ms) && analyzer_time_ok(st->dwell_since) &&
+               analyzer_level_ok(st->dwell_level) && st->dwell_next < STALL_DWELLS && analyzer_bool_ok(&st->dwelling);
 }
 
 const struct detector detect_charge_stall = {

@@ -188,6 +188,8 @@ static void config_apply(struct analyzer_config *c, const char *spec) {
                         c->stall_min_wait_ms = (int64_t) (v * MIN);
                 else if (strncmp(kv, "charge-stall.carry-over=", 24) == 0)
                         c->stall_carry_ms = (int64_t) (v * MIN);
+                else if (strncmp(kv, "charge-stall.dwell-factor=", 26) == 0)
+                        c->stall_dwell_factor = v;
                 else if (strncmp(kv, "charge-stall.one-step=", 22) == 0)
                         c->stall_one_step = v != 0;
                 else if (strncmp(kv, "slow-charge.min-rise=", 21) == 0)
@@ -331,21 +333,48 @@ static void test_case(void **state) {
 /* ---------------------------------------------------------------- the table */
 
 #define CHARGE_40_60 "c1 b40 r40:60:1:1.2"
+/* the wait charge-stall cases were written for */
+#define MW15 "charge-stall.min-wait=15"
+/* A 10 % headset connected at 70 %, held 150 min, then 60; the same with 140 min; then at 40 %
+ * (charge-stall's dwells, 150 and 140 min), DWELLS_T minutes after the start. */
+#define DWELLS_150_140 "c1 b70 +150 b60 +5 c0 +600 c1 b70 +140 b60 +5 c0 +600 c1 b40"
+#define DWELLS_T 1500
 /* Four sessions of in-use drain at 10 min per point (6 %/h): a drain baseline of 20 h. */
 #define BASELINE_6PH "n:4:10"
 
 static const struct tcase cases[] = {
         /* charge-stall: typical fall pace 7.5 min (8 %/h at 1 % steps): 1.25 × 7.5 = 9.4 min, so the
-         * wait is min-wait, 15 min */
+         * wait is min-wait, 45 min (cases marked MW15 were written for the earlier 15 min) */
         { "/analyzer/charge-stall/stops-at-60", "charge-stall", CHARGE_40_60 " +60 a", NULL,
-          { { "charge-stall", "raised", 24 + 15, 24 + 15 } } },
+          { { "charge-stall", "raised", 24 + 45, 24 + 45 } } },
+        /* a fine gauge unplugged after a step up and left idle: flat for 35 min, then two steps
+         * down; the earlier 15 min min-wait raised it */
+        { "/analyzer/charge-stall/fine-gauge-idle-after-unplug", "charge-stall", CHARGE_40_60 " +35 b59 +12 b58 +30 a",
+          NULL, { { NULL } } },
+        { "/analyzer/charge-stall/fine-gauge-idle-after-unplug-min-wait-15", "charge-stall",
+          CHARGE_40_60 " +35 b59 +12 b58 +30 a", MW15, { { "charge-stall", "raised", 39, 39 } } },
+        /* dwell-factor: a 10 % headset whose level has held 150 and 140 min while connected before
+         * falling a step (idle, light use) waits 1.25 × 140 = 175 min (the second longest dwell),
+         * not 1.25 × 75 min: flat 130 min after a charge, then a step down, is an unplug */
+        { "/analyzer/charge-stall/dwell-idle-after-unplug", "charge-stall", DWELLS_150_140 " r40:70:10:12 +130 b60 +30 a",
+          NULL, { { NULL } } },
+        { "/analyzer/charge-stall/dwell-idle-after-unplug-dwell-off", "charge-stall",
+          DWELLS_150_140 " r40:70:10:12 +130 b60 +30 a", "charge-stall.dwell-factor=0",
+          { { "charge-stall", "raised", DWELLS_T + 36 + 93.75, DWELLS_T + 36 + 93.75 } } },
+        /* a stall on that headset still raises, 175 min after the peak */
+        { "/analyzer/charge-stall/dwell-stall-still-raised", "charge-stall", DWELLS_150_140 " r40:70:10:12 +300 a", NULL,
+          { { "charge-stall", "raised", DWELLS_T + 36 + 175, DWELLS_T + 36 + 175 } } },
+        /* a dwell that ends in a rise, or during which a stall was raised, teaches nothing */
+        { "/analyzer/charge-stall/dwell-only-before-a-fall", "charge-stall",
+          "c1 b70 +150 b80 +5 c0 +600 c1 b70 +140 b80 +5 c0 +600 c1 b40 r40:70:10:12 +300 a", NULL,
+          { { "charge-stall", "raised", 1500 + 36 + 93.75, 1500 + 36 + 93.75 } } },
         { "/analyzer/charge-stall/silent-charger", "charge-stall", "c1 b40 +90 c0 +1 c1 +0.1 b100 +60 a", NULL, { { NULL } } },
         { "/analyzer/charge-stall/full-charge", "charge-stall", "c1 b40 r40:100:1:1.2 +120 a", NULL, { { NULL } } },
         { "/analyzer/charge-stall/unplugged-and-used", "charge-stall", CHARGE_40_60 " +5 b59 r59:50:1:7 +30 a", NULL,
           { { NULL } } },
-        { "/analyzer/charge-stall/flicker-while-stalled", "charge-stall", CHARGE_40_60 " f59:60:12:3 a", NULL,
+        { "/analyzer/charge-stall/flicker-while-stalled", "charge-stall", CHARGE_40_60 " f59:60:12:3 a", MW15,
           { { "charge-stall", "raised", 39, 39 } } },
-        { "/analyzer/charge-stall/flicker-two-steps", "charge-stall", CHARGE_40_60 " +1 b61 f60:59:4:3 b60 +3 b61 +20 a", NULL,
+        { "/analyzer/charge-stall/flicker-two-steps", "charge-stall", CHARGE_40_60 " +1 b61 f60:59:4:3 b60 +3 b61 +20 a", MW15,
           { { "charge-stall", "raised", 25 + 15, 25 + 15 } } },
         { "/analyzer/charge-stall/slow-fall-after-unplug", "charge-stall", CHARGE_40_60 " +5 b59 +8 b58 +4 b59 +9 b58 +20 a",
           NULL, { { NULL } } },
@@ -353,20 +382,20 @@ static const struct tcase cases[] = {
          * is a fall, not a stall; a stalled gauge that flickered down and comes back is raised then */
         { "/analyzer/charge-stall/a-step-below-when-due", "charge-stall", CHARGE_40_60 " +2 b59 +60 a", NULL,
           { { NULL } } },
-        { "/analyzer/charge-stall/back-at-the-peak-after-due", "charge-stall", CHARGE_40_60 " +2 b59 +20 b60 +10 a", NULL,
+        { "/analyzer/charge-stall/back-at-the-peak-after-due", "charge-stall", CHARGE_40_60 " +2 b59 +20 b60 +10 a", MW15,
           { { "charge-stall", "raised", 46, 46 } } },
         /* a step lower for more than one falling step's time (7.5 min) but less than factor (2) of
          * them is not yet a plateau: the third step down then is a fall */
         { "/analyzer/charge-stall/plateau-needs-factor-falling-steps", "charge-stall",
           CHARGE_40_60 " +1 b59 +1 b58 +1 b59 +5 b58 +5 b59 +5 b57 +30 a", NULL, { { NULL } } },
         { "/analyzer/charge-stall/disconnected", "charge-stall", CHARGE_40_60 " +2 c0 +120 a", NULL, { { NULL } } },
-        { "/analyzer/charge-stall/flap-carries-over", "charge-stall", CHARGE_40_60 " +5 c0 +0.3 c1 +60 a", NULL,
+        { "/analyzer/charge-stall/flap-carries-over", "charge-stall", CHARGE_40_60 " +5 c0 +0.3 c1 +60 a", MW15,
           { { "charge-stall", "raised", 39, 39 } } },
         /* a reconnection after a short disconnection (a host's nap) carries the rise over: the
          * level unchanged after 10 min (≥ 2 rising steps of 1.2 min) says it did not charge.
          * The 10 min away count for the rising wait, not for the falling one or min-wait:
          * 24 + 10 + 15 */
-        { "/analyzer/charge-stall/nap-carries-over", "charge-stall", CHARGE_40_60 " +5 c0 +10 c1 +60 a", NULL,
+        { "/analyzer/charge-stall/nap-carries-over", "charge-stall", CHARGE_40_60 " +5 c0 +10 c1 +60 a", MW15,
           { { "charge-stall", "raised", 49, 49 } } },
         { "/analyzer/charge-stall/carry-over-disabled", "charge-stall", CHARGE_40_60 " +5 c0 +10 c1 +60 a",
           "charge-stall.carry-over=0", { { NULL } } },
@@ -380,7 +409,7 @@ static const struct tcase cases[] = {
           "c1 b40 r40:70:10:12 +5 c0 +60 c1 +200 a", NULL, { { "charge-stall", "raised", 189.75, 189.75 } } },
         /* a step higher at the reconnection: it charged a while longer, flat from then (59.1 + 15) */
         { "/analyzer/charge-stall/nap-step-up-counts-from-reconnection", "charge-stall",
-          CHARGE_40_60 " +5 c0 +30 c1 +0.1 b61 +60 a", NULL, { { "charge-stall", "raised", 74.1, 74.1 } } },
+          CHARGE_40_60 " +5 c0 +30 c1 +0.1 b61 +60 a", MW15, { { "charge-stall", "raised", 74.1, 74.1 } } },
         { "/analyzer/charge-stall/nap-charged-while-away", "charge-stall", CHARGE_40_60 " +5 c0 +30 c1 +0.1 b63 +60 a",
           NULL, { { NULL } } },
         { "/analyzer/charge-stall/nap-used-while-away", "charge-stall", CHARGE_40_60 " +5 c0 +30 c1 +0.1 b57 +60 a",
@@ -391,7 +420,7 @@ static const struct tcase cases[] = {
           "c1 b20 r20:60:10:40 +10 c0 +85 c1 +30 a", "charge-stall.fall-factor=0;charge-stall.min-wait=1",
           { { "charge-stall", "raised", 256, 256 } } },
         { "/analyzer/charge-stall/cleared-when-charging-resumes", "charge-stall", CHARGE_40_60 " +20 r60:62:1:1.2 a",
-          NULL, { { "charge-stall", "raised", 39, 39 }, { "charge-stall", "cleared", 45.2, 45.2 } } },
+          MW15, { { "charge-stall", "raised", 39, 39 }, { "charge-stall", "cleared", 45.2, 45.2 } } },
         /* 10 % steps: the fall pace is 75 min at 8 %/h, the wait fall-factor × 75 = 93.75 min
          * (rising, 2 × 12 min, is shorter) */
         { "/analyzer/charge-stall/ten-percent-steps", "charge-stall", "c1 b40 r40:70:10:12 +200 a", NULL,
@@ -592,7 +621,7 @@ static const struct tcase cases[] = {
           { { "deep-discharge-risk", "raised", 4320, 4320 }, { "deep-discharge-risk", "cleared", 5000.1, 5000.1 } } },
 
         /* the core: awkward logs change nothing they should not */
-        { "/analyzer/core/duplicate-lines", "charge-stall", "c1 d b40 d r40:50:1:1.2 d r50:60:1:1.2 d +60 a", NULL,
+        { "/analyzer/core/duplicate-lines", "charge-stall", "c1 d b40 d r40:50:1:1.2 d r50:60:1:1.2 d +60 a", MW15,
           { { "charge-stall", "raised", 24 + 15, 24 + 15 } } },
         { "/analyzer/core/time-goes-backwards", "charge-stall", CHARGE_40_60 " -120 b60 +60 a", NULL, { { NULL } } },
         { "/analyzer/core/connect-without-battery-line", "slow-charge", "c1 b30 +5 c0 +30 c1 +8 r30:50:1:4", NULL,
@@ -632,12 +661,12 @@ static void test_deadline(void **state) {
         assert_int_equal(analyzer_next_deadline(a), INT64_MAX);
         for (size_t i = 0; i < s.n; i++)
                 assert_int_equal(analyzer_feed(a, &s.ops[i].e), 0);
-        assert_int_equal(analyzer_next_deadline(a), T0 + 24 * MIN + 15 * MIN);
-        analyzer_advance(a, T0 + 24 * MIN + 15 * MIN - 1);
+        assert_int_equal(analyzer_next_deadline(a), T0 + 24 * MIN + 45 * MIN);
+        analyzer_advance(a, T0 + 24 * MIN + 45 * MIN - 1);
         assert_int_equal(out.n, 0);
-        analyzer_advance(a, T0 + 24 * MIN + 15 * MIN);
+        analyzer_advance(a, T0 + 24 * MIN + 45 * MIN);
         assert_int_equal(out.n, 1);
-        assert_int_equal(out.v[0].time_ms, T0 + 39 * MIN);
+        assert_int_equal(out.v[0].time_ms, T0 + 69 * MIN);
         assert_true(analyzer_get_open(a, FINDING_CHARGE_STALL, &open));
         assert_string_equal(open.device, "11:22:33:44:55:66");
         assert_false(analyzer_get_open(a, FINDING_SLOW_CHARGE, NULL));
