@@ -35,6 +35,14 @@
  * drained back through that edge, so it is not raised then (a stalled gauge that flickered
  * down is raised when it comes back).
  *
+ * Two more floors on the falling side, for a headset unplugged after a step up and left on,
+ * idle (it drains at about 0.6 of its in-use pace): charge-stall.dwell-factor times the second
+ * longest of the device's latest connected dwells below charge-stall.below that ended in a step
+ * down (detect_charge_stall_dwell_ms(): the device's own idle and light-use time per step,
+ * which the in-use pace, or the 8 %/h default on coarse gauges, does not say), and
+ * charge-stall.min-wait, 45 min: a 1 % gauge shows a fall past its one-step flicker only after
+ * about two idle steps.
+ *
  * Flicker: a stalled gauge wanders a step either side of where it stopped, and the core's
  * hysteresis may read a wander of two steps as a fall. So two steps below the peak only
  * suspends the count: back at the peak before going three steps below it, the level was
