@@ -1165,6 +1165,13 @@ static int match_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_erro
         }
         /* reported if known already or added now, even if no Device1 or Battery1 came with it */
         d = bluez_find(b, path);
+        if (d && b->partial && !(d->props.present & BLUEZ_PROP_ADDRESS)) {
+                /* after a partial object list, an object it left unread gets Battery1 (its
+                 * Device1 is not in the mirror): it is in the mirror now, so the walk would take
+                 * it as read and never read it, and a completed walk would say it gone */
+                bluez_probe(b, path, NULL);
+                return 0;
+        }
         if (d)
                 bluez_report(b, d, bluez_now());
         return 0;

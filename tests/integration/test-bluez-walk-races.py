@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+# What BlueZ says while hpmond completes a partial object list (daemon/bluez.c: the walk
+# of BlueZ's object tree, and the fallback's probes of the headsets it knows):
+#   1. a known headset whose Battery1 is announced (InterfacesAdded, Battery1 alone) after
+#      the partial list and before the walk reaches it is still read — not skipped as
+#      "already in the mirror" and then marked disconnected when the walk completes;
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hpmontest as t  # noqa: E402
+from hpmontest import case  # noqa: E402
+
+dbus = t.dbus
+BAD = 'AA:BB:CC:DD:EF:01'       # on hci0, its alias holds U+FDD0: the list stops there
+FAR = 'AA:BB:CC:DD:EF:02'       # on hci1, listed after BAD, known from its log
+
+
+def write_log(devdir, address, name):
+    with open(os.path.join(devdir, t.log_name(address)), 'w') as f:
+        f.write(f'# hpmon charge log v1\n# address={address}\n# name={name}\ntime,event,value\n'
+                '1700000000.000,connected,1\n1700000000.000,battery,40\n')
+
+
+def test(env):
+    devdir = os.path.join(env.state_dir, 'devices')
+    os.makedirs(devdir)
+    write_log(devdir, FAR, 'Far')
+
+    # 1. hci1's Introspect announces FAR's Battery1 just before it answers, as a headset
+    #    reporting its level a moment after the list would
+    env.mock.start()
+    env.mock.add_headset(BAD, 'Bad \ufdd0', connected=True, percentage=50)
+    env.mock.add_adapter('hci1')
+    far_bz = env.mock.add_headset(FAR, 'Far', connected=True, adapter='hci1')
+    env.mock.call(far_bz, t.MOCK_IFACE, 'AddProperties', 'sa{sv}',
+                  ('org.bluez.Battery1', dbus.Dictionary({'Percentage': dbus.Byte(46)}, signature='sv')))
+    leaf = far_bz.rsplit('/', 1)[1]
+    env.mock.call('/org/bluez/hci1', t.MOCK_IFACE, 'AddMethod', 'sssss',
+                  ('org.freedesktop.DBus.Introspectable', 'Introspect', '', 's',
+                   f"objects['/'].EmitSignal('org.freedesktop.DBus.ObjectManager', 'InterfacesAdded', 'oa{{sa{{sv}}}}',"
+                   f" [dbus.ObjectPath('{far_bz}'), {{'org.bluez.Battery1': {{'Percentage': dbus.Byte(46)}}}}])\n"
+                   f"ret = '<node><node name=\"{leaf}\"/></node>'"))
+    env.hpmond.start()
+    env.hpmond.wait_stderr(r'object list completed by walking', what='the walk to complete the list')
+    env.barrier()
+    far = t.device_path(FAR)
+    props = env.device_props(far)
+    case(props.get('Connected') is True and props.get('Percentage') == 46,
+         'a known headset whose Battery1 is announced before the walk reaches it is read, not marked disconnected',
+         props)
+    case(env.read_log(FAR).values('connected') == [1], f'{FAR}: no connected,0 logged',
+         env.read_log(FAR).values('connected'))
+    env.hpmond.stop()
+    t.check_no_bugs()
+
+
+t.run(test)
