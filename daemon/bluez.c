@@ -482,6 +482,20 @@ static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_
 
 static void bluez_continue(struct bluez *b);
 
+/* Drops a mirrored device that BlueZ said is gone (InterfacesRemoved of its Device1 or of
+ * its adapter). If a probe was looking there for a headset hpmond knows and had not read
+ * its address yet, BlueZ has answered for it: it is not on that adapter (bluez_known_gone()),
+ * as a "no such object" would have said. */
+static void bluez_remove_gone(struct bluez *b, struct bluez_device *d) {
+        char known[ADDRESS_STRING_MAX] = "";
+
+        if (d->probe && !(d->props.present & BLUEZ_PROP_ADDRESS))
+                memcpy(known, d->probe->known, sizeof(known));
+        bluez_remove(b, d);
+        if (*known)
+                bluez_known_gone(b, known);
+}
+
 /* A probe's Properties.Get came back: one value into the mirror, then the device is
  * reported. An object that has no Address is no device hpmond can follow: dropped again;
  * one that did not answer for it (a timeout, a refusal) cannot be followed either, and is
@@ -1202,7 +1216,7 @@ static void bluez_adapter_removed(struct bluez *b, sd_bus_message *m, const char
                 d->props.present |= BLUEZ_PROP_CONNECTED;
                 d->has_battery = false;
                 bluez_report(b, d, now);
-                bluez_remove(b, d);
+                bluez_remove_gone(b, d);
         }
 }
 
@@ -1240,7 +1254,7 @@ static int match_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_er
         }
         bluez_report(b, d, bluez_now());
         if (device_gone) {
-                bluez_remove(b, d);
+                bluez_remove_gone(b, d);
                 bluez_continue(b);
         }
         return 0;
