@@ -598,13 +598,33 @@ static void bluez_probe_send(struct bluez *b) {
                         else
                                 sent = true;
                 }
-                if (!sent) {
-                        /* nothing on its way: a later probe must not wait for it */
+                if (!sent || (!p->asks[BLUEZ_ASK_ADDRESS] && !(d->props.present & BLUEZ_PROP_ADDRESS))) {
+                        /* nothing on its way, or nothing that can give the object an address:
+                         * a later probe must not wait for it, a walk has not read everything,
+                         * and a known headset looked for here is not settled */
+                        char known[ADDRESS_STRING_MAX];
+
+                        memcpy(known, p->known, sizeof(known));
                         d->probe = bluez_probe_free(p);
-                        if (!(d->props.present & BLUEZ_PROP_ADDRESS))
+                        if (b->walk)
+                                b->walk->failed = true;
+                        if (!(d->props.present & BLUEZ_PROP_ADDRESS)) {
                                 bluez_remove(b, d);
+                                if (*known)
+                                        bluez_known_unsure(b, known);
+                        }
                 }
         }
+}
+
+/* A probe that could not even be queued (-ENOMEM): a walk cannot say it read everything,
+ * nor the fallback that a known headset looked for at `path` is gone. */
+static void bluez_probe_not_asked(struct bluez *b, const char *path, const char *known) {
+        log_warning_errno(-ENOMEM, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
+        if (b->walk)
+                b->walk->failed = true;
+        if (known)
+                bluez_known_unsure(b, known);
 }
 
 /* Asks for a device's values one property at a time (see the top of this file); the
@@ -624,14 +644,14 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
 
         d = bluez_get(b, path);
         if (!d) {
-                log_warning_errno(-ENOMEM, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
+                bluez_probe_not_asked(b, path, known);
                 return;
         }
         if (d->probe)
                 return;         /* its answers are on their way, or it is queued */
         p = calloc(1, sizeof(*p));
         if (!p) {
-                log_warning_errno(-ENOMEM, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
+                bluez_probe_not_asked(b, path, known);  /* path may be d's: before it goes */
                 if (!(d->props.present & BLUEZ_PROP_ADDRESS))
                         bluez_remove(b, d);
                 return;
@@ -1051,9 +1071,10 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
                 log_warning_errno(r, "BlueZ's object list could not be read past %s; asking for that object one "
                                      "value at a time, and walking BlueZ's object tree for the rest: %m",
                                   b->reading ? b->reading : "its start");
+                /* the walk first: it waits for this probe, and fails if it cannot be sent */
+                bluez_walk_start(b, b->reading);
                 if (b->reading)
                         bluez_probe(b, b->reading, NULL);
-                bluez_walk_start(b, b->reading);
         } else {
                 bluez_clear_partial(b);
                 registry_sync_end(c, now);
