@@ -482,6 +482,20 @@ static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_
 
 static void bluez_continue(struct bluez *b);
 
+/* Drops a mirrored device that BlueZ said is gone (InterfacesRemoved of its Device1 or of
+ * its adapter). If a probe was looking there for a headset hpmond knows and had not read
+ * its address yet, BlueZ has answered for it: it is not on that adapter (bluez_known_gone()),
+ * as a "no such object" would have said. */
+static void bluez_remove_gone(struct bluez *b, struct bluez_device *d) {
+        char known[ADDRESS_STRING_MAX] = "";
+
+        if (d->probe && !(d->props.present & BLUEZ_PROP_ADDRESS))
+                memcpy(known, d->probe->known, sizeof(known));
+        bluez_remove(b, d);
+        if (*known)
+                bluez_known_gone(b, known);
+}
+
 /* A probe's Properties.Get came back: one value into the mirror, then the device is
  * reported. An object that has no Address is no device hpmond can follow: dropped again;
  * one that did not answer for it (a timeout, a refusal) cannot be followed either, and is
@@ -584,13 +598,33 @@ static void bluez_probe_send(struct bluez *b) {
                         else
                                 sent = true;
                 }
-                if (!sent) {
-                        /* nothing on its way: a later probe must not wait for it */
+                if (!sent || (!p->asks[BLUEZ_ASK_ADDRESS] && !(d->props.present & BLUEZ_PROP_ADDRESS))) {
+                        /* nothing on its way, or nothing that can give the object an address:
+                         * a later probe must not wait for it, a walk has not read everything,
+                         * and a known headset looked for here is not settled */
+                        char known[ADDRESS_STRING_MAX];
+
+                        memcpy(known, p->known, sizeof(known));
                         d->probe = bluez_probe_free(p);
-                        if (!(d->props.present & BLUEZ_PROP_ADDRESS))
+                        if (b->walk)
+                                b->walk->failed = true;
+                        if (!(d->props.present & BLUEZ_PROP_ADDRESS)) {
                                 bluez_remove(b, d);
+                                if (*known)
+                                        bluez_known_unsure(b, known);
+                        }
                 }
         }
+}
+
+/* A probe that could not even be queued (-ENOMEM): a walk cannot say it read everything,
+ * nor the fallback that a known headset looked for at `path` is gone. */
+static void bluez_probe_not_asked(struct bluez *b, const char *path, const char *known) {
+        log_warning_errno(-ENOMEM, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
+        if (b->walk)
+                b->walk->failed = true;
+        if (known)
+                bluez_known_unsure(b, known);
 }
 
 /* Asks for a device's values one property at a time (see the top of this file); the
@@ -610,14 +644,14 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
 
         d = bluez_get(b, path);
         if (!d) {
-                log_warning_errno(-ENOMEM, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
+                bluez_probe_not_asked(b, path, known);
                 return;
         }
         if (d->probe)
                 return;         /* its answers are on their way, or it is queued */
         p = calloc(1, sizeof(*p));
         if (!p) {
-                log_warning_errno(-ENOMEM, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
+                bluez_probe_not_asked(b, path, known);  /* path may be d's: before it goes */
                 if (!(d->props.present & BLUEZ_PROP_ADDRESS))
                         bluez_remove(b, d);
                 return;
@@ -1037,9 +1071,10 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
                 log_warning_errno(r, "BlueZ's object list could not be read past %s; asking for that object one "
                                      "value at a time, and walking BlueZ's object tree for the rest: %m",
                                   b->reading ? b->reading : "its start");
+                /* the walk first: it waits for this probe, and fails if it cannot be sent */
+                bluez_walk_start(b, b->reading);
                 if (b->reading)
                         bluez_probe(b, b->reading, NULL);
-                bluez_walk_start(b, b->reading);
         } else {
                 bluez_clear_partial(b);
                 registry_sync_end(c, now);
@@ -1165,6 +1200,13 @@ static int match_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_erro
         }
         /* reported if known already or added now, even if no Device1 or Battery1 came with it */
         d = bluez_find(b, path);
+        if (d && b->partial && !(d->props.present & BLUEZ_PROP_ADDRESS)) {
+                /* after a partial object list, an object it left unread gets Battery1 (its
+                 * Device1 is not in the mirror): it is in the mirror now, so the walk would take
+                 * it as read and never read it, and a completed walk would say it gone */
+                bluez_probe(b, path, NULL);
+                return 0;
+        }
         if (d)
                 bluez_report(b, d, bluez_now());
         return 0;
@@ -1195,7 +1237,7 @@ static void bluez_adapter_removed(struct bluez *b, sd_bus_message *m, const char
                 d->props.present |= BLUEZ_PROP_CONNECTED;
                 d->has_battery = false;
                 bluez_report(b, d, now);
-                bluez_remove(b, d);
+                bluez_remove_gone(b, d);
         }
 }
 
@@ -1233,7 +1275,7 @@ static int match_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_er
         }
         bluez_report(b, d, bluez_now());
         if (device_gone) {
-                bluez_remove(b, d);
+                bluez_remove_gone(b, d);
                 bluez_continue(b);
         }
         return 0;
