@@ -28,7 +28,7 @@
 /* base64 characters per line, well under CHARGELOG_LINE_MAX. */
 #define CHECKPOINT_LINE_CHARS 760
 /* Bumped whenever the meaning of any saved field changes (sizes are checked anyway). */
-#define CHECKPOINT_VERSION 5
+#define CHECKPOINT_VERSION 6
 
 int checkpoint_encode(const struct devstate *s, const struct analyzer *a, const struct alerts *t, int64_t cut_ms,
                       char **ret_lines, size_t *ret_len);

@@ -64,30 +64,32 @@
 
 #define STALL_DWELLS 8
 
-/* Widest first: 136 bytes, the last 2 padding (zero: the analyzer's allocation is calloc'd and
- * fields are assigned one by one). A field more or less: bump CHECKPOINT_VERSION. */
-struct detect_charge_stall_state {
+/* A peak and what the count from it needs: the current one, and the plateau a late step up
+ * left (see the top), saved and restored whole. */
+struct detect_charge_stall_plateau {
         int64_t flat_since;     /* the peak's time */
         double rise_pace_ms;
+        int peak;               /* last rising boundary; -1 in prev: none */
+        int start;              /* where the rise began */
+        int low;                /* lowest level since the peak, while within a step of it */
+        bool single;            /* the rise is one step up from `start`, and nothing more yet */
+};
+
+/* Widest first: 144 bytes, padding zero (the analyzer's allocation is calloc'd and fields are
+ * assigned one by one, or whole plateaus copied). A field more or less: bump
+ * CHECKPOINT_VERSION. */
+struct detect_charge_stall_state {
+        struct detect_charge_stall_plateau cur, prev;
         double fall_pace_ms;
         int64_t suspended_since;
         int64_t away_ms;        /* disconnected time since the peak (reconnections carried over) */
-        int64_t prev_flat_since;        /* of prev_peak */
-        double prev_rise_pace_ms;       /* of prev_peak */
         int64_t dwell_since;            /* when the filtered level became dwell_level, in this connection */
         uint32_t dwell_s[STALL_DWELLS]; /* the latest dwells that ended in a fall, seconds (ring, 0 unused) */
         int dwell_level;                /* the filtered level being dwelt at, if dwelling */
         unsigned dwell_next;            /* next slot of dwell_s */
-        int peak;               /* last rising boundary */
-        int start;              /* where the rise began */
-        int low;                /* lowest level since the peak, while within a step of it */
-        int prev_peak;          /* -1, or the plateau a late step up left (see the top) */
-        int prev_start, prev_low;       /* of prev_peak */
         bool rising;            /* a rise was seen and not undone by a real fall */
         bool suspended;         /* the level is below the peak (a fall or flicker) */
         bool carried;           /* the peak was seen in an earlier connection than this one */
-        bool single;            /* the rise is one step up from `start`, and nothing more yet */
-        bool prev_single;       /* of prev_peak */
         bool dwelling;          /* dwell_level and dwell_since hold this connection's level */
 };
 
@@ -139,13 +141,13 @@ static void detect_charge_stall_rearm(struct analyzer *a, struct detect_charge_s
         double rise, fall, dwell;
         int64_t due;
 
-        if (!st->rising || st->suspended || a->connected != 1 || st->low >= a->config->stall_below ||
+        if (!st->rising || st->suspended || a->connected != 1 || st->cur.low >= a->config->stall_below ||
             analyzer_is_open(a, FINDING_CHARGE_STALL)) {
                 analyzer_arm(a, FINDING_CHARGE_STALL, ANALYZER_NEVER);
                 return;
         }
         st->fall_pace_ms = analyzer_fall_pace_ms(a);
-        rise = a->config->stall_factor * st->rise_pace_ms;
+        rise = a->config->stall_factor * st->cur.rise_pace_ms;
         fall = a->config->stall_fall_factor * st->fall_pace_ms;
         if (fall < (double) a->config->stall_min_wait_ms)
                 fall = (double) a->config->stall_min_wait_ms;
@@ -153,7 +155,7 @@ static void detect_charge_stall_rearm(struct analyzer *a, struct detect_charge_s
         if (fall < dwell)
                 fall = dwell;
         fall += (double) st->away_ms;
-        due = st->flat_since + (int64_t) (rise > fall ? rise : fall);
+        due = st->cur.flat_since + (int64_t) (rise > fall ? rise : fall);
         /* carried over a reconnection with no line yet: the level is the last one logged only
          * once a line at the connect would have come (analyzer-internal.h) */
         if (st->carried && !a->in_run && due < a->connected_since + ANALYZER_CONNECT_REPORT_MS)
@@ -167,10 +169,10 @@ static void detect_charge_stall_peak(struct analyzer *a, struct detect_charge_st
         st->rising = true;
         st->suspended = false;
         st->carried = false;
-        st->single = false;
-        st->prev_peak = -1;
-        st->peak = st->low = a->filtered;
-        st->flat_since = flat;
+        st->cur.single = false;
+        st->prev.peak = -1;
+        st->cur.peak = st->cur.low = a->filtered;
+        st->cur.flat_since = flat;
         st->away_ms = 0;
 }
 
@@ -179,7 +181,7 @@ static void detect_charge_stall_forget(struct analyzer *a, struct detect_charge_
         analyzer_clear(a, FINDING_CHARGE_STALL, t);
         st->rising = false;
         st->carried = false;
-        st->prev_peak = -1;
+        st->prev.peak = -1;
 }
 
 /* A reconnection after more than a flap: a host that slept, or a headset switched off and
@@ -196,8 +198,8 @@ static void detect_charge_stall_reconnect(struct analyzer *a, struct detect_char
 
         if (!st->rising)
                 return;
-        if (a->level < st->peak - s || a->level > st->peak + s || away < 0 || away > a->config->stall_carry_ms ||
-            (double) away < a->config->stall_factor * st->rise_pace_ms) {
+        if (a->level < st->cur.peak - s || a->level > st->cur.peak + s || away < 0 || away > a->config->stall_carry_ms ||
+            (double) away < a->config->stall_factor * st->cur.rise_pace_ms) {
                 st->rising = false;
                 st->carried = false;
                 return;
@@ -265,70 +267,60 @@ static void detect_charge_stall_update(struct analyzer *a, void *state, const st
                 break;
         case ANALYZER_LEVEL:
                 detect_charge_stall_dwell(a, st, u);
-                if (detect_charge_stall_is_rise(a) && a->filtered > (st->rising ? st->peak : -1) &&
-                    (u->boundary || !st->rising || a->filtered > st->peak + s)) {
+                if (detect_charge_stall_is_rise(a) && a->filtered > (st->rising ? st->cur.peak : -1) &&
+                    (u->boundary || !st->rising || a->filtered > st->cur.peak + s)) {
                         /* a new peak (a report one step above the peak that is no boundary is
                          * flicker above a plateau, see the top); a late step up may be flicker
                          * too: the plateau is remembered */
                         bool late = a->step >= 3 && st->rising && !st->carried && !st->suspended &&
-                                    a->filtered == st->peak + s && u->prev_level == st->peak &&
-                                    u->t - u->prev_time >= (int64_t) (a->config->stall_factor * st->rise_pace_ms);
-                        int64_t pf = st->flat_since;
-                        double pp = st->rise_pace_ms;
-                        int pk = st->peak, ps = st->start, pl = st->low;
-                        bool psg = st->single;
+                                    a->filtered == st->cur.peak + s && u->prev_level == st->cur.peak &&
+                                    u->t - u->prev_time >= (int64_t) (a->config->stall_factor * st->cur.rise_pace_ms);
+                        struct detect_charge_stall_plateau plateau;
+
+                        memcpy(&plateau, &st->cur, sizeof(plateau));    /* padding too: checkpoints are bytes */
 
                         if (!st->rising)
-                                st->start = a->leg.origin;
+                                st->cur.start = a->leg.origin;
                         detect_charge_stall_peak(a, st, u->t, a->leg.t_last);
-                        st->rise_pace_ms = a->leg.pace_ms;
-                        if (late) {
-                                st->prev_peak = pk;
-                                st->prev_flat_since = pf;
-                                st->prev_rise_pace_ms = pp;
-                                st->prev_start = ps;
-                                st->prev_low = pl;
-                                st->prev_single = psg;
-                        }
-                } else if (st->rising && st->prev_peak >= 0 && u->level == st->prev_peak) {
+                        st->cur.rise_pace_ms = a->leg.pace_ms;
+                        if (late)
+                                memcpy(&st->prev, &plateau, sizeof(plateau));
+                } else if (st->rising && st->prev.peak >= 0 && u->level == st->prev.peak) {
                         /* back at the plateau a late step up left: that step was flicker, and
                          * the count goes on from the plateau's (a stall due is raised at once) */
                         analyzer_clear(a, FINDING_CHARGE_STALL, u->t);
-                        st->peak = st->prev_peak;
-                        st->flat_since = st->prev_flat_since;
-                        st->rise_pace_ms = st->prev_rise_pace_ms;
-                        st->start = st->prev_start;
-                        st->low = st->prev_low < u->level ? st->prev_low : u->level;
-                        st->single = st->prev_single;
+                        memcpy(&st->cur, &st->prev, sizeof(st->cur));
+                        if (u->level < st->cur.low)
+                                st->cur.low = u->level;
                         st->suspended = false;
-                        st->prev_peak = -1;
+                        st->prev.peak = -1;
                 } else if (!st->rising && detect_charge_stall_is_step_rise(a, u, &pace)) {
                         /* one step up from a level held since the connection */
-                        st->start = a->leg.origin;
+                        st->cur.start = a->leg.origin;
                         detect_charge_stall_peak(a, st, u->t, u->t);
-                        st->single = true;
-                        st->rise_pace_ms = pace;
-                } else if (st->rising && st->single && u->level <= st->start) {
+                        st->cur.single = true;
+                        st->cur.rise_pace_ms = pace;
+                } else if (st->rising && st->cur.single && u->level <= st->cur.start) {
                         /* back where a one-step rise began: it was flicker, or it fell */
                         detect_charge_stall_forget(a, st, u->t);
-                } else if (st->carried && u->first && (u->level >= st->peak + 2 * s || u->level <= st->peak - 2 * s)) {
+                } else if (st->carried && u->first && (u->level >= st->cur.peak + 2 * s || u->level <= st->cur.peak - 2 * s)) {
                         /* moved while away: charged out of sight (a rise seen only across a gap
                          * starts no count), or used elsewhere */
                         detect_charge_stall_forget(a, st, u->t);
-                } else if (st->carried && u->first && u->level > st->peak) {
+                } else if (st->carried && u->first && u->level > st->cur.peak) {
                         /* a step higher at the reconnection: the charge went on while away, so
                          * the flat time counts from now. A step up later on is flicker, as a
                          * step down is */
                         detect_charge_stall_peak(a, st, u->t, u->t);
-                } else if (st->rising && u->level <= st->peak - 3 * s) {
+                } else if (st->rising && u->level <= st->cur.peak - 3 * s) {
                         /* a real fall: the charger was pulled, or charging reversed */
                         detect_charge_stall_forget(a, st, u->t);
-                } else if (st->rising && u->level <= st->peak - 2 * s) {
+                } else if (st->rising && u->level <= st->cur.peak - 2 * s) {
                         if (!st->suspended)
                                 st->suspended_since = u->t;
                         st->suspended = true;
                 } else if (st->rising) {
-                        if (u->level >= st->peak)
+                        if (u->level >= st->cur.peak)
                                 st->suspended = false;
                         else if (st->suspended &&
                                  u->t - st->suspended_since >= (int64_t) (a->config->stall_factor * analyzer_fall_pace_ms(a))) {
@@ -336,11 +328,11 @@ static void detect_charge_stall_update(struct analyzer *a, void *state, const st
                                  * never a third step down: a plateau a step lower, not a fall (the
                                  * peak was flicker). One falling step's time is not enough: a
                                  * headset unplugged and idle drains slower than in use */
-                                st->peak -= s;
+                                st->cur.peak -= s;
                                 st->suspended = false;
                         }
-                        if (u->level < st->low)
-                                st->low = u->level;
+                        if (u->level < st->cur.low)
+                                st->cur.low = u->level;
                 }
                 break;
         }
@@ -355,7 +347,7 @@ static void detect_charge_stall_timer(struct analyzer *a, void *state, int64_t d
 
         if (!st->rising || st->suspended || a->connected != 1 || analyzer_is_open(a, FINDING_CHARGE_STALL))
                 return;
-        if (a->level >= 0 && a->level < st->peak) {
+        if (a->level >= 0 && a->level < st->cur.peak) {
                 /* below the peak when the wait ran out: the level has fallen a step and not
                  * come back, as a headset unplugged just after a step up does. A stalled
                  * gauge that flickered comes back to the peak, and is raised then */
@@ -364,29 +356,31 @@ static void detect_charge_stall_timer(struct analyzer *a, void *state, int64_t d
                 return;
         }
         analyzer_finding_init(a, FINDING_CHARGE_STALL, FINDING_WARNING, due, &f);
-        (void) finding_add_evidence(&f, "level_pct", st->peak);
-        (void) finding_add_evidence(&f, "flat_min", (double) (due - st->flat_since) / ANALYZER_MINUTE_MS);
+        (void) finding_add_evidence(&f, "level_pct", st->cur.peak);
+        (void) finding_add_evidence(&f, "flat_min", (double) (due - st->cur.flat_since) / ANALYZER_MINUTE_MS);
         (void) finding_add_evidence(&f, "away_min", (double) st->away_ms / ANALYZER_MINUTE_MS);
-        (void) finding_add_evidence(&f, "rise_step_min", st->rise_pace_ms / ANALYZER_MINUTE_MS);
+        (void) finding_add_evidence(&f, "rise_step_min", st->cur.rise_pace_ms / ANALYZER_MINUTE_MS);
         (void) finding_add_evidence(&f, "fall_step_min", st->fall_pace_ms / ANALYZER_MINUTE_MS);
         (void) finding_add_evidence(&f, "charge_rate_pct_per_h",
-                                    st->rise_pace_ms > 0 ? a->step / analyzer_hours((int64_t) st->rise_pace_ms) : NAN);
-        (void) finding_add_evidence(&f, "risen_pct", st->peak - st->start);
+                                    st->cur.rise_pace_ms > 0 ? a->step / analyzer_hours((int64_t) st->cur.rise_pace_ms) : NAN);
+        (void) finding_add_evidence(&f, "risen_pct", st->cur.peak - st->cur.start);
         (void) finding_add_evidence(&f, "step_pct", a->step);
         analyzer_raise(a, &f);
+}
+
+/* Whether a restored plateau holds only values its code is safe with. */
+static bool detect_charge_stall_plateau_valid(const struct detect_charge_stall_plateau *p) {
+        return analyzer_level_ok(p->peak) && analyzer_level_ok(p->start) && analyzer_level_ok(p->low) &&
+               analyzer_time_ok(p->flat_since) && analyzer_real_ok(p->rise_pace_ms) && analyzer_bool_ok(&p->single);
 }
 
 /* Whether a restored state holds only values its code is safe with (checkpoint.c). */
 static bool detect_charge_stall_valid(const void *state) {
         const struct detect_charge_stall_state *st = state;
 
-        return analyzer_bool_ok(&st->rising) && analyzer_bool_ok(&st->suspended) && analyzer_level_ok(st->peak) &&
-               analyzer_level_ok(st->start) && analyzer_level_ok(st->low) && analyzer_time_ok(st->flat_since) &&
-               analyzer_time_ok(st->suspended_since) && analyzer_bool_ok(&st->carried) &&
-               analyzer_bool_ok(&st->single) && analyzer_bool_ok(&st->prev_single) && analyzer_level_ok(st->prev_peak) &&
-               analyzer_level_ok(st->prev_start) && analyzer_level_ok(st->prev_low) &&
-               analyzer_time_ok(st->prev_flat_since) && analyzer_real_ok(st->prev_rise_pace_ms) && st->away_ms >= 0 &&
-               st->away_ms < ANALYZER_TIME_BOUND && analyzer_real_ok(st->rise_pace_ms) &&
+        return detect_charge_stall_plateau_valid(&st->cur) && detect_charge_stall_plateau_valid(&st->prev) &&
+               analyzer_bool_ok(&st->rising) && analyzer_bool_ok(&st->suspended) && analyzer_bool_ok(&st->carried) &&
+               analyzer_time_ok(st->suspended_since) && st->away_ms >= 0 && st->away_ms < ANALYZER_TIME_BOUND &&
                analyzer_real_or_nan_ok(st->fall_pace_ms) && analyzer_time_ok(st->dwell_since) &&
                analyzer_level_ok(st->dwell_level) && st->dwell_next < STALL_DWELLS && analyzer_bool_ok(&st->dwelling);
 }
