@@ -703,28 +703,30 @@ void registry_sync_begin(struct context *c) {
         c->sync++;
 }
 
-/* Ends a full sync: a device BlueZ no longer reported (or BlueZ itself is gone) is disconnected. */
-void registry_sync_end(struct context *c, int64_t now_ms) {
+/* Says a device BlueZ no longer has is disconnected. Forced past the rate: "bluetoothd went
+ * away" must be logged, never coalesced away with the "connected" of a bluetoothd that came
+ * back quickly. */
+static void registry_mark_gone(struct context *c, struct device *d, int64_t now_ms) {
         const struct devstate_report gone = { .connected = 0, .percentage = -1 };
 
-        for (size_t i = 0; i < c->n_devices; i++) {
-                struct device *d = c->devices[i];
+        if (d->state.connected != 0 || d->holding)
+                (void) registry_report_full(c, d->address, NULL, &gone, now_ms, true);
+}
 
-                /* forced past the rate: "bluetoothd went away" must be logged, never coalesced
-                 * away with the "connected" of a bluetoothd that came back quickly */
-                if (d->seen_sync != c->sync && (d->state.connected != 0 || d->holding))
-                        (void) registry_report_full(c, d->address, NULL, &gone, now_ms, true);
-        }
+/* Ends a full sync: a device BlueZ no longer reported (or BlueZ itself is gone) is disconnected. */
+void registry_sync_end(struct context *c, int64_t now_ms) {
+        for (size_t i = 0; i < c->n_devices; i++)
+                if (c->devices[i]->seen_sync != c->sync)
+                        registry_mark_gone(c, c->devices[i], now_ms);
 }
 
 /* One device BlueZ turned out not to have, outside a full sync: disconnected, as
- * registry_sync_end() would have said (forced past the rate, for the same reason). */
+ * registry_sync_end() would have said. */
 void registry_report_gone(struct context *c, const char address[static ADDRESS_STRING_MAX], int64_t now_ms) {
-        const struct devstate_report gone = { .connected = 0, .percentage = -1 };
         struct device *d = registry_find(c, address);
 
-        if (d && (d->state.connected != 0 || d->holding))
-                (void) registry_report_full(c, d->address, NULL, &gone, now_ms, true);
+        if (d)
+                registry_mark_gone(c, d, now_ms);
 }
 
 /* Frees every device. */
