@@ -600,15 +600,13 @@ static int registry_report_full(struct context *c, const char address[static ADD
 
                 if (rep->percentage < 0)
                         return 0;       /* no battery: not a device we follow */
-                r = chargelog_open(c->devices_fd, address, name, &log, NULL, NULL);
+                r = writer_open_log(c, address, name, &log);
                 if (r < 0) {
                         /* followed all the same: the writer queues its changes and makes the
                          * log when the disk lets it (writer.c) */
                         log_warning_errno(r, "Cannot create the log of %s yet, keeping its changes in memory: %m",
                                           address);
                         log = NULL;
-                        /* it may have failed after its rename, syncing the directory */
-                        c->devices_unsynced = true;
                 }
                 k = r;
                 r = registry_insert(c, address, name, log, &d);
