@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "checkpoint.h"
 #include "config.h"
 #include "log.h"
@@ -258,16 +259,10 @@ static int registry_insert(struct context *c, const char address[static ADDRESS_
         struct device *d, **n;
         size_t i;
 
-        if (c->n_devices == c->devices_cap) {
-                /* doubling, as the BlueZ mirror's table (bluez.c) */
-                size_t cap = c->devices_cap ? c->devices_cap * 2 : 8;
-
-                n = realloc(c->devices, cap * sizeof(*c->devices));
-                if (!n)
-                        return -ENOMEM;
-                c->devices = n;
-                c->devices_cap = cap;
-        }
+        n = array_grow(c->devices, sizeof(*c->devices), c->n_devices + 1, 8, &c->devices_cap);
+        if (!n)
+                return -ENOMEM;
+        c->devices = n;
         d = registry_device_new(c, address, name);
         if (!d)
                 return -ENOMEM;

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "busloop.h"
 #include "log.h"
 #include "service.h"
@@ -65,20 +66,17 @@ static void writer_schedule(struct context *c) {
 
 /* Queues an event at the end of a device's queue, dropping the oldest when it is full. */
 static int writer_enqueue(struct device *d, const struct hpevent *e) {
+        struct hpevent *n;
+
         if (d->n_pending == WRITER_PENDING_MAX) {
                 memmove(d->pending, d->pending + 1, (WRITER_PENDING_MAX - 1) * sizeof(*d->pending));
                 d->n_pending--;
                 d->dropped++;
         }
-        if (d->n_pending == d->pending_cap) {
-                size_t cap = d->pending_cap ? d->pending_cap * 2 : 16;
-                struct hpevent *n = realloc(d->pending, cap * sizeof(*n));
-
-                if (!n)
-                        return -ENOMEM;
-                d->pending = n;
-                d->pending_cap = cap;
-        }
+        n = array_grow(d->pending, sizeof(*n), d->n_pending + 1, 16, &d->pending_cap);
+        if (!n)
+                return -ENOMEM;
+        d->pending = n;
         d->pending[d->n_pending++] = *e;
         return 0;
 }
