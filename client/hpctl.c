@@ -4,6 +4,8 @@
 
 #include "cmd.h"
 
+extern const struct cmd_entry cmd_help_entry;
+
 /* Parses the command line, finds the command (or status by default) and runs it. */
 int main(int argc, char *argv[]) {
         static char *default_argv[3] = { NULL, (char *) "status", NULL };
@@ -34,9 +36,9 @@ int main(int argc, char *argv[]) {
         }
         if (cmd_wants_help(argc - 1, argv + 1)) {
                 /* "hpctl COMMAND --help" is "hpctl help COMMAND" */
-                cmd_usage(entry, stdout);
-                printf("%s\n", entry->summary);
-                return 0;
+                struct cmd_args help = { .argc = 1, .argv = argv + 1 };
+
+                return cmd_help_entry.exec(&cmd_help_entry, &help);
         }
         if (cmd_parse(entry, argc - 1, argv + 1, &args) < 0) {
                 cmd_usage(entry, stderr);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "checkpoint.h"
 #include "config.h"
 #include "log.h"
@@ -258,16 +259,10 @@ static int registry_insert(struct context *c, const char address[static ADDRESS_
         struct device *d, **n;
         size_t i;
 
-        if (c->n_devices == c->devices_cap) {
-                /* doubling, as the BlueZ mirror's table (bluez.c) */
-                size_t cap = c->devices_cap ? c->devices_cap * 2 : 8;
-
-                n = realloc(c->devices, cap * sizeof(*c->devices));
-                if (!n)
-                        return -ENOMEM;
-                c->devices = n;
-                c->devices_cap = cap;
-        }
+        n = array_grow(c->devices, sizeof(*c->devices), c->n_devices + 1, 8, &c->devices_cap);
+        if (!n)
+                return -ENOMEM;
+        c->devices = n;
         d = registry_device_new(c, address, name);
         if (!d)
                 return -ENOMEM;
@@ -600,15 +595,13 @@ static int registry_report_full(struct context *c, const char address[static ADD
 
                 if (rep->percentage < 0)
                         return 0;       /* no battery: not a device we follow */
-                r = chargelog_open(c->devices_fd, address, name, &log, NULL, NULL);
+                r = writer_open_log(c, address, name, &log);
                 if (r < 0) {
                         /* followed all the same: the writer queues its changes and makes the
                          * log when the disk lets it (writer.c) */
                         log_warning_errno(r, "Cannot create the log of %s yet, keeping its changes in memory: %m",
                                           address);
                         log = NULL;
-                        /* it may have failed after its rename, syncing the directory */
-                        c->devices_unsynced = true;
                 }
                 k = r;
                 r = registry_insert(c, address, name, log, &d);
@@ -703,28 +696,30 @@ void registry_sync_begin(struct context *c) {
         c->sync++;
 }
 
-/* Ends a full sync: a device BlueZ no longer reported (or BlueZ itself is gone) is disconnected. */
-void registry_sync_end(struct context *c, int64_t now_ms) {
+/* Says a device BlueZ no longer has is disconnected. Forced past the rate: "bluetoothd went
+ * away" must be logged, never coalesced away with the "connected" of a bluetoothd that came
+ * back quickly. */
+static void registry_mark_gone(struct context *c, struct device *d, int64_t now_ms) {
         const struct devstate_report gone = { .connected = 0, .percentage = -1 };
 
-        for (size_t i = 0; i < c->n_devices; i++) {
-                struct device *d = c->devices[i];
+        if (d->state.connected != 0 || d->holding)
+                (void) registry_report_full(c, d->address, NULL, &gone, now_ms, true);
+}
 
-                /* forced past the rate: "bluetoothd went away" must be logged, never coalesced
-                 * away with the "connected" of a bluetoothd that came back quickly */
-                if (d->seen_sync != c->sync && (d->state.connected != 0 || d->holding))
-                        (void) registry_report_full(c, d->address, NULL, &gone, now_ms, true);
-        }
+/* Ends a full sync: a device BlueZ no longer reported (or BlueZ itself is gone) is disconnected. */
+void registry_sync_end(struct context *c, int64_t now_ms) {
+        for (size_t i = 0; i < c->n_devices; i++)
+                if (c->devices[i]->seen_sync != c->sync)
+                        registry_mark_gone(c, c->devices[i], now_ms);
 }
 
 /* One device BlueZ turned out not to have, outside a full sync: disconnected, as
- * registry_sync_end() would have said (forced past the rate, for the same reason). */
+ * registry_sync_end() would have said. */
 void registry_report_gone(struct context *c, const char address[static ADDRESS_STRING_MAX], int64_t now_ms) {
-        const struct devstate_report gone = { .connected = 0, .percentage = -1 };
         struct device *d = registry_find(c, address);
 
-        if (d && (d->state.connected != 0 || d->holding))
-                (void) registry_report_full(c, d->address, NULL, &gone, now_ms, true);
+        if (d)
+                registry_mark_gone(c, d, now_ms);
 }
 
 /* Frees every device. */

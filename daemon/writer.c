@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "busloop.h"
 #include "log.h"
 #include "service.h"
@@ -65,20 +66,17 @@ static void writer_schedule(struct context *c) {
 
 /* Queues an event at the end of a device's queue, dropping the oldest when it is full. */
 static int writer_enqueue(struct device *d, const struct hpevent *e) {
+        struct hpevent *n;
+
         if (d->n_pending == WRITER_PENDING_MAX) {
                 memmove(d->pending, d->pending + 1, (WRITER_PENDING_MAX - 1) * sizeof(*d->pending));
                 d->n_pending--;
                 d->dropped++;
         }
-        if (d->n_pending == d->pending_cap) {
-                size_t cap = d->pending_cap ? d->pending_cap * 2 : 16;
-                struct hpevent *n = realloc(d->pending, cap * sizeof(*n));
-
-                if (!n)
-                        return -ENOMEM;
-                d->pending = n;
-                d->pending_cap = cap;
-        }
+        n = array_grow(d->pending, sizeof(*n), d->n_pending + 1, 16, &d->pending_cap);
+        if (!n)
+                return -ENOMEM;
+        d->pending = n;
         d->pending[d->n_pending++] = *e;
         return 0;
 }
@@ -98,17 +96,24 @@ static void writer_suspend(struct context *c, int r) {
                 writer_schedule(c);
 }
 
+/* Creates (or opens) a device's log. A failure may have come after the new file's rename,
+ * so the directory is synced before anything is appended again. */
+int writer_open_log(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
+                    struct chargelog **ret_log) {
+        int r;
+
+        r = chargelog_open(c->devices_fd, address, name, ret_log, NULL, NULL);
+        if (r < 0)
+                c->devices_unsynced = true;
+        return r;
+}
+
 /* Opens a device's log if it has none yet: a headset first seen while its log could not
  * be created is followed anyway, and its log made when the disk lets us. */
 static int writer_open(struct context *c, struct device *d) {
-        int r;
-
         if (d->log)
                 return 0;
-        r = chargelog_open(c->devices_fd, d->address, d->name, &d->log, NULL, NULL);
-        if (r < 0)
-                c->devices_unsynced = true;     /* it may have failed after its rename, syncing the directory */
-        return r;
+        return writer_open_log(c, d->address, d->name, &d->log);
 }
 
 /* Makes a rename in the devices directory durable before anything is appended after it. */

@@ -11,6 +11,8 @@
 #define WRITER_BACKOFF_MAX_MS 32000
 
 int writer_setup(struct context *c);
+int writer_open_log(struct context *c, const char address[static ADDRESS_STRING_MAX], const char *name,
+                    struct chargelog **ret_log);
 int writer_submit(struct context *c, struct device *d, const struct hpevent *e);
 void writer_submit_name(struct context *c, struct device *d);
 void writer_device_unlogged(struct context *c, struct device *d, int r);

@@ -313,11 +313,17 @@ void analyzer_arm(struct analyzer *a, enum finding_kind k, int64_t due);
 void analyzer_open_pack(const struct finding *f, struct analyzer_open *ret);
 void analyzer_open_unpack(const struct analyzer *a, enum finding_kind k, struct finding *ret);
 
+/* Where kind k's packed finding stands (or would stand) in a->opens: they are kept in kind
+ * order, so after those of the kinds below k. */
+static inline unsigned analyzer_open_slot(const struct analyzer *a, int k) {
+        return (unsigned) __builtin_popcount(a->open_packed & ((1u << k) - 1));
+}
+
 /* Open episode k's packed finding in a->opens, NULL if it has none. */
 static inline struct analyzer_open *analyzer_open_find(const struct analyzer *a, int k) {
         if (!(a->open_packed & (1u << k)))
                 return NULL;
-        return &a->opens[__builtin_popcount(a->open_packed & ((1u << k) - 1))];
+        return &a->opens[analyzer_open_slot(a, k)];
 }
 
 /* Whether an episode of this kind is open (inline: every detector asks at every update). */

@@ -730,7 +730,7 @@ static struct analyzer_open *analyzer_open_add(struct analyzer *a, enum finding_
         o = realloc(a->opens, (n + 1) * sizeof(*o));
         if (!o)
                 return NULL;
-        at = (unsigned) __builtin_popcount(a->open_packed & ((1u << k) - 1));
+        at = analyzer_open_slot(a, k);
         memmove(o + at + 1, o + at, (n - at) * sizeof(*o));
         a->opens = o;
         a->open_packed |= (uint16_t) (1u << k);
@@ -744,7 +744,7 @@ static void analyzer_open_drop(struct analyzer *a, enum finding_kind k) {
 
         if (!(a->open_packed & (1u << k)))
                 return;
-        at = (unsigned) __builtin_popcount(a->open_packed & ((1u << k) - 1));
+        at = analyzer_open_slot(a, k);
         memmove(a->opens + at, a->opens + at + 1, (n - at - 1) * sizeof(*a->opens));
         a->open_packed &= (uint16_t) ~(1u << k);
         if (n == 1) {

@@ -19,6 +19,7 @@
 
 #include "advice.h"
 #include "analyzer-internal.h"
+#include "array.h"
 #include "checkpoint.h"
 
 #define CHECKPOINT_MAGIC "HPCK"
@@ -38,21 +39,18 @@ struct checkpoint_buf {
 
 /* Appends bytes; remembers -ENOMEM instead of failing every caller. */
 static void checkpoint_put(struct checkpoint_buf *b, const void *p, size_t n) {
+        unsigned char *d;
+
         if (b->error)
                 return;
         if (b->len + n > b->cap) {
-                size_t cap = b->cap ? b->cap * 2 : 8192;
-                unsigned char *d;
-
-                while (cap < b->len + n)
-                        cap *= 2;
-                d = realloc(b->data, cap);
+                /* only when it must grow: nothing to put in an empty buffer allocates nothing */
+                d = array_grow(b->data, 1, b->len + n, 8192, &b->cap);
                 if (!d) {
                         b->error = -ENOMEM;
                         return;
                 }
                 b->data = d;
-                b->cap = cap;
         }
         memcpy(b->data + b->len, p, n);
         b->len += n;
@@ -326,20 +324,14 @@ finish:
 
 /* Collects one checkpoint line's base64. */
 int checkpoint_reader_add(struct checkpoint_reader *r, const char *value, size_t len) {
+        char *n;
+
         if (r->len + len > CHECKPOINT_PAYLOAD_MAX * 4 / 3 + 4)
                 return -E2BIG;
-        if (r->len + len + 1 > r->cap) {
-                size_t cap = r->cap ? r->cap * 2 : 4096;
-                char *n;
-
-                while (cap < r->len + len + 1)
-                        cap *= 2;
-                n = realloc(r->text, cap);
-                if (!n)
-                        return -ENOMEM;
-                r->text = n;
-                r->cap = cap;
-        }
+        n = array_grow(r->text, 1, r->len + len + 1, 4096, &r->cap);
+        if (!n)
+                return -ENOMEM;
+        r->text = n;
         memcpy(r->text + r->len, value, len);
         r->len += len;
         r->text[r->len] = '\0';

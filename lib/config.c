@@ -48,7 +48,7 @@ static const struct config_key config_table[] = {
         { "charge-stall", "min-wait", CONFIG_DURATION, CONFIG_OFF(stall_min_wait_ms), 60e3, 86400e3,
           "and for at least this long" },
         { "charge-stall", "dwell-factor", CONFIG_NUMBER, CONFIG_OFF(stall_dwell_factor), 0, 100,
-          "and this many times the longest time this device's level has lately held while connected before falling a step" },
+          "and this many times the second longest of the times this device's level has lately held while connected before falling a step" },
         { "charge-stall", "below", CONFIG_PERCENT, CONFIG_OFF(stall_below), 1, 100,
           "only below this level" },
         { "charge-stall", "carry-over", CONFIG_DURATION, CONFIG_OFF(stall_carry_ms), 0, 86400e3,
