@@ -45,6 +45,7 @@
 #include "bluez-decode.h"
 #include "bluez.h"
 #include "bus-dict.h"
+#include "busdef.h"
 #include "introspect.h"
 #include "log.h"
 #include "registry.h"
@@ -297,10 +298,14 @@ static void bluez_clear_partial(struct bluez *b) {
 }
 
 /* Notes an adapter's object path (once); -ENOMEM leaves it out, and so does -E2BIG past
- * BLUEZ_ADAPTERS_MAX (each known headset not read is asked for on each adapter noted). */
+ * BLUEZ_ADAPTERS_MAX (each known headset not read is asked for on each adapter noted), and
+ * -EINVAL for a path where bluetoothd puts no adapter: the fallback looks for a headset only
+ * where bluetoothd would put it, and knows it by that path (busdef_bluez_device_is()). */
 static int bluez_add_adapter(struct bluez *b, const char *path) {
         char **grown;
 
+        if (!busdef_bluez_adapter_valid(path))
+                return -EINVAL;
         for (size_t i = 0; i < b->n_adapters; i++)
                 if (strcmp(b->adapters[i], path) == 0)
                         return 0;
@@ -409,15 +414,6 @@ static int bluez_read_interface_cb(sd_bus_message *m, const char *path, const ch
         return r;
 }
 
-/* The last component of a BlueZ device's object path, with its slash: "/dev_AA_BB_…"
- * (BlueZ's paths are ADAPTER/dev_AA_BB_CC_DD_EE_FF). Returns its length. */
-static size_t bluez_device_leaf(const char address[static ADDRESS_STRING_MAX], char ret[static ADDRESS_STRING_MAX + 8]) {
-        char u[ADDRESS_STRING_MAX];
-
-        address_to_underscores(address, u);
-        return (size_t) snprintf(ret, ADDRESS_STRING_MAX + 8, "/dev_%s", u);
-}
-
 /* Whether an error says there is no such object, interface or property: as D-Bus spells it,
  * or under the service's own prefix as some do ("org.bluez.Device1.UnknownInterface").
  * A timeout or a refusal says nothing about what is there. */
@@ -463,20 +459,14 @@ static void bluez_known_unsure(struct bluez *b, const char address[static ADDRES
  * left it unsettled (bluez_known_unsure()), it is not in BlueZ, and is reported
  * disconnected as a full sync would have. */
 static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_STRING_MAX]) {
-        char tail[ADDRESS_STRING_MAX + 8];
-        size_t tl = bluez_device_leaf(address, tail);
-
         if (b->unsure_all)
                 return;
         for (size_t i = 0; i < b->n_unsure; i++)
                 if (strcmp(b->unsure[i], address) == 0)
                         return;         /* an adapter did not say whether it has it */
-        for (size_t i = 0; i < b->n_devices; i++) {
-                size_t pl = strlen(b->devices[i]->path);
-
-                if (pl >= tl && strcmp(b->devices[i]->path + pl - tl, tail) == 0)
+        for (size_t i = 0; i < b->n_devices; i++)
+                if (busdef_bluez_device_is(b->devices[i]->path, address))
                         return;         /* found, or still being asked for, on another adapter */
-        }
         registry_report_gone(b->c, address, bluez_now());
 }
 
@@ -675,16 +665,16 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
  * and its probe, a few hundred bytes), and go out BLUEZ_CALLS_MAX calls at a time. */
 static void bluez_probe_known(struct bluez *b, const char *unread) {
         struct context *c = b->c;
-        char parent[BUSDEF_DEVICE_PATH_MAX], path[BUSDEF_DEVICE_PATH_MAX + 64], leaf[ADDRESS_STRING_MAX + 8];
-        const char *slash = unread ? strrchr(unread, '/') : NULL;
+        char parent[BUSDEF_DEVICE_PATH_MAX], path[BUSDEF_DEVICE_PATH_MAX + 64], leaf[BUSDEF_LEAF_MAX];
+        char unread_address[ADDRESS_STRING_MAX];
+        size_t len;
         bool found;
 
-        if (slash && slash > unread && (size_t) (slash - unread) < sizeof(parent)) {
+        if (unread && busdef_bluez_device_parse(unread, &len, unread_address) >= 0 && len < sizeof(parent)) {
                 /* the unreadable object's adapter, if the list had not reached it yet */
-                memcpy(parent, unread, slash - unread);
-                parent[slash - unread] = '\0';
-                if (strncmp(slash, "/dev_", 5) == 0)
-                        (void) bluez_add_adapter(b, parent);
+                memcpy(parent, unread, len);
+                parent[len] = '\0';
+                (void) bluez_add_adapter(b, parent);
         }
         for (size_t i = 0; i < c->n_devices; i++) {
                 found = false;
@@ -693,7 +683,7 @@ static void bluez_probe_known(struct bluez *b, const char *unread) {
                                 strcmp(b->devices[j]->props.address, c->devices[i]->address) == 0;
                 if (found)
                         continue;
-                (void) bluez_device_leaf(c->devices[i]->address, leaf);
+                busdef_device_leaf(c->devices[i]->address, leaf);
                 for (size_t k = 0; k < b->n_adapters; k++) {
                         if ((size_t) snprintf(path, sizeof(path), "%s%s", b->adapters[k], leaf) >= sizeof(path))
                                 continue;
