@@ -160,7 +160,8 @@ struct bluez {
                                          * not settle (no answer to its Address): never said gone
                                          * until the next object list; one entry per headset */
         size_t n_unsure;
-        bool unsure_all;                /* one could not be noted: none is said gone */
+        bool unsure_all;                /* a headset or an adapter could not be noted: none is
+                                         * said gone */
         struct bluez_probe *probes_first, *probes_last; /* probes not sent yet, oldest first: at
                                          * most one per mirrored device (see bluez_probe()) */
         unsigned n_probes;              /* probes in flight: a walk ends only after them, and
@@ -297,29 +298,37 @@ static void bluez_clear_partial(struct bluez *b) {
         b->unsure_all = false;
 }
 
-/* Notes an adapter's object path (once); -ENOMEM leaves it out, and so does -E2BIG past
- * BLUEZ_ADAPTERS_MAX (each known headset not read is asked for on each adapter noted), and
- * -EINVAL for a path where bluetoothd puts no adapter: the fallback looks for a headset only
- * where bluetoothd would put it, and knows it by that path (busdef_bluez_device_is()). */
-static int bluez_add_adapter(struct bluez *b, const char *path) {
-        char **grown;
+/* Notes an adapter's object path, the first `len` bytes of `path`, once. Not one where
+ * bluetoothd puts no adapter (-EINVAL): the fallback looks for a headset only where bluetoothd
+ * would put it, and knows it by that path (busdef_bluez_device_is()). One that cannot be noted
+ * (-ENOMEM, or -E2BIG past BLUEZ_ADAPTERS_MAX: each known headset not read is asked for on each
+ * adapter noted) is an adapter the fallback cannot ask, and a headset may be there: then no
+ * headset is said gone (unsure_all). */
+static int bluez_add_adapter(struct bluez *b, const char *path, size_t len) {
+        char **grown, *copy;
+        int r;
 
-        if (!busdef_bluez_adapter_valid(path))
-                return -EINVAL;
         for (size_t i = 0; i < b->n_adapters; i++)
-                if (strcmp(b->adapters[i], path) == 0)
+                if (strncmp(b->adapters[i], path, len) == 0 && b->adapters[i][len] == '\0')
                         return 0;
-        if (b->n_adapters >= BLUEZ_ADAPTERS_MAX)
-                return -E2BIG;
-        grown = realloc(b->adapters, (b->n_adapters + 1) * sizeof(*grown));
-        if (!grown)
-                return -ENOMEM;
-        b->adapters = grown;
-        b->adapters[b->n_adapters] = strdup(path);
-        if (!b->adapters[b->n_adapters])
-                return -ENOMEM;
-        b->n_adapters++;
-        return 0;
+        copy = strndup(path, len);
+        if (!copy)
+                r = -ENOMEM;
+        else if (!busdef_bluez_adapter_valid(copy))
+                r = -EINVAL;
+        else if (b->n_adapters >= BLUEZ_ADAPTERS_MAX)
+                r = -E2BIG;
+        else if (!(grown = realloc(b->adapters, (b->n_adapters + 1) * sizeof(*grown))))
+                r = -ENOMEM;
+        else {
+                b->adapters = grown;
+                b->adapters[b->n_adapters++] = copy;
+                return 0;
+        }
+        free(copy);
+        if (r != -EINVAL)
+                b->unsure_all = true;
+        return r;
 }
 
 /* The current wall clock in ms, the time of what is reported now. */
@@ -405,7 +414,7 @@ static int bluez_read_interface_cb(sd_bus_message *m, const char *path, const ch
 
         b->reading = path;
         if (strcmp(interface, "org.bluez.Adapter1") == 0)
-                (void) bluez_add_adapter(b, path);
+                (void) bluez_add_adapter(b, path, strlen(path));
         if (!(dev || bat) || !(d = bluez_get(b, path)))
                 return sd_bus_message_skip(m, "a{sv}");
         r = bluez_apply_props(d, m, interface);
@@ -665,17 +674,13 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
  * and its probe, a few hundred bytes), and go out BLUEZ_CALLS_MAX calls at a time. */
 static void bluez_probe_known(struct bluez *b, const char *unread) {
         struct context *c = b->c;
-        char parent[BUSDEF_DEVICE_PATH_MAX], path[BUSDEF_DEVICE_PATH_MAX + 64], leaf[BUSDEF_LEAF_MAX];
-        char unread_address[ADDRESS_STRING_MAX];
+        char unread_address[ADDRESS_STRING_MAX], *path;
         size_t len;
         bool found;
 
-        if (unread && busdef_bluez_device_parse(unread, &len, unread_address) >= 0 && len < sizeof(parent)) {
-                /* the unreadable object's adapter, if the list had not reached it yet */
-                memcpy(parent, unread, len);
-                parent[len] = '\0';
-                (void) bluez_add_adapter(b, parent);
-        }
+        /* the unreadable object's adapter, if the list had not reached it yet */
+        if (unread && busdef_bluez_device_parse(unread, &len, unread_address) >= 0)
+                (void) bluez_add_adapter(b, unread, len);
         for (size_t i = 0; i < c->n_devices; i++) {
                 found = false;
                 for (size_t j = 0; j < b->n_devices && !found; j++)
@@ -683,11 +688,14 @@ static void bluez_probe_known(struct bluez *b, const char *unread) {
                                 strcmp(b->devices[j]->props.address, c->devices[i]->address) == 0;
                 if (found)
                         continue;
-                busdef_device_leaf(c->devices[i]->address, leaf);
                 for (size_t k = 0; k < b->n_adapters; k++) {
-                        if ((size_t) snprintf(path, sizeof(path), "%s%s", b->adapters[k], leaf) >= sizeof(path))
+                        /* allocated: an adapter's path is as long as bluetoothd makes it */
+                        if (busdef_bluez_device_path(b->adapters[k], c->devices[i]->address, &path) < 0) {
+                                bluez_probe_not_asked(b, b->adapters[k], c->devices[i]->address);
                                 continue;
+                        }
                         bluez_probe(b, path, c->devices[i]->address);
+                        free(path);
                 }
         }
 }
@@ -865,7 +873,7 @@ static void bluez_walk_introspected(struct bluez_walk *w, struct bluez_step *s, 
                 log_warning("BlueZ lists %u object(s) under %s with no valid path, ignored.", n_invalid, s->path);
         /* an object that answered, with devices under it: an adapter, for the fallback */
         if (r >= 0 && s->depth + 1 == BLUEZ_WALK_DEPTH)
-                (void) bluez_add_adapter(w->b, s->path);
+                (void) bluez_add_adapter(w->b, s->path, strlen(s->path));
 }
 
 /* GetAll(Device1)'s answer: whether the device is to be read on (its Battery1). A Device1

@@ -1,6 +1,7 @@
 /* hpmon — bus names, object paths and the errno ↔ D-Bus error table (see busdef.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "busdef.h"
@@ -88,6 +89,26 @@ int busdef_bluez_device_parse(const char *path, size_t *ret_adapter_len, char re
                 return r;
         *ret_adapter_len = len;
         memcpy(ret_address, address, ADDRESS_STRING_MAX);
+        return 0;
+}
+
+/* A device's object path on a BlueZ adapter, ADAPTER/dev_AA_BB_CC_DD_EE_FF, allocated: an
+ * adapter's path is as long as bluetoothd makes it. -EINVAL if ADAPTER is none
+ * (busdef_bluez_adapter_valid()), -ENOMEM. */
+int busdef_bluez_device_path(const char *adapter, const char address[static ADDRESS_STRING_MAX], char **ret) {
+        char leaf[BUSDEF_LEAF_MAX], *path;
+        size_t len;
+
+        if (!busdef_bluez_adapter_valid(adapter))
+                return -EINVAL;
+        busdef_device_leaf(address, leaf);
+        len = strlen(adapter);
+        path = malloc(len + sizeof(leaf));
+        if (!path)
+                return -ENOMEM;
+        memcpy(path, adapter, len);
+        memcpy(path + len, leaf, sizeof(leaf));
+        *ret = path;
         return 0;
 }
 

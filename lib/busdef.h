@@ -46,4 +46,5 @@ int busdef_device_address(const char *path, char ret[static ADDRESS_STRING_MAX])
 void busdef_device_leaf(const char address[static ADDRESS_STRING_MAX], char ret[static BUSDEF_LEAF_MAX]);
 bool busdef_bluez_adapter_valid(const char *path);
 int busdef_bluez_device_parse(const char *path, size_t *ret_adapter_len, char ret_address[static ADDRESS_STRING_MAX]);
+int busdef_bluez_device_path(const char *adapter, const char address[static ADDRESS_STRING_MAX], char **ret);
 bool busdef_bluez_device_is(const char *path, const char address[static ADDRESS_STRING_MAX]);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -122,6 +123,32 @@ static void test_leaf(void **state) {
         assert_int_equal(len, strlen("/org/bluez/hci0"));
 }
 
+/* A device's path on an adapter of any length parses back; no path is made on an adapter
+ * where bluetoothd puts none. */
+static void test_bluez_device_path(void **state) {
+        static const char *const adapters[] = { "/org/bluez/hci0", LONG_ADAPTER };
+        static const char *const bad[] = { "/org/bluez", "/org/bluez/hci0/", "/org/hci0", "" };
+        char back[ADDRESS_STRING_MAX], *path, *untouched = (char *) "untouched";
+        size_t len;
+
+        for (size_t i = 0; i < sizeof(adapters) / sizeof(adapters[0]); i++) {
+                path = NULL;
+                assert_int_equal(busdef_bluez_device_path(adapters[i], "AA:BB:CC:DD:EE:0F", &path), 0);
+                assert_int_equal(strlen(path), strlen(adapters[i]) + strlen("/dev_AA_BB_CC_DD_EE_0F"));
+                assert_int_equal(busdef_bluez_device_parse(path, &len, back), 0);
+                assert_int_equal(len, strlen(adapters[i]));
+                assert_memory_equal(path, adapters[i], len);
+                assert_string_equal(back, "AA:BB:CC:DD:EE:0F");
+                assert_string_equal(path + len, "/dev_AA_BB_CC_DD_EE_0F");
+                free(path);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                path = untouched;
+                assert_int_equal(busdef_bluez_device_path(bad[i], "AA:BB:CC:DD:EE:0F", &path), -EINVAL);
+                assert_ptr_equal(path, untouched);
+        }
+}
+
 /* hpmond's own device paths round-trip, and only they parse. */
 static void test_paths(void **state) {
         char path[BUSDEF_DEVICE_PATH_MAX], back[ADDRESS_STRING_MAX];
@@ -147,7 +174,7 @@ static void test_errors(void **state) {
 
 /* Runs the table and the other cases. */
 int main(void) {
-        struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 4];
+        struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 5];
         size_t n = 0;
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -157,6 +184,7 @@ int main(void) {
                         .initial_state = (void *) &cases[i],
                 };
         tests[n++] = (struct CMUnitTest) { .name = "/busdef/bluez/adapter", .test_func = test_bluez_adapter };
+        tests[n++] = (struct CMUnitTest) { .name = "/busdef/bluez/device-path", .test_func = test_bluez_device_path };
         tests[n++] = (struct CMUnitTest) { .name = "/busdef/leaf", .test_func = test_leaf };
         tests[n++] = (struct CMUnitTest) { .name = "/busdef/paths", .test_func = test_paths };
         tests[n++] = (struct CMUnitTest) { .name = "/busdef/errors", .test_func = test_errors };

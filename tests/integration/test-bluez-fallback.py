@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+# The fallback after a partial object list (daemon/bluez.c, bluez_probe_known()): when BlueZ's
+# list stops at a device whose name sd-bus cannot read and walking BlueZ's object tree fails
+# too (here /org/bluez answers Introspect with a document cut short), hpmond asks for each
+# headset it knows, one property at a time, on every adapter it has seen.
+#   1. an adapter whose path is longer than hpmond's own device paths is asked like any
+#      other: a known headset there is read, not marked disconnected because the only other
+#      adapter said it has no such device.
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hpmontest as t  # noqa: E402
+from hpmontest import case  # noqa: E402
+
+dbus = t.dbus
+BAD = 'AA:BB:CC:DD:F0:01'           # its alias holds U+FDD0: the object list stops there
+LONG = 'hci' + 'x' * 120 + '1'      # "/org/bluez/hcixx…x1": 135 bytes (dbusmock wants a last digit)
+FAR = 'AA:BB:CC:DD:F0:02'           # on LONG, listed after BAD, connected in its log
+
+
+def write_log(devdir, address, name):
+    with open(os.path.join(devdir, t.log_name(address)), 'w') as f:
+        f.write(f'# hpmon charge log v1\n# address={address}\n# name={name}\ntime,event,value\n'
+                '1700000000.000,connected,1\n1700000000.000,battery,40\n')
+
+
+def break_walk(env):
+    """/org/bluez answers Introspect with XML cut short: the walk fails at once."""
+    env.mock.call('/org/bluez', t.MOCK_IFACE, 'AddMethod', 'sssss',
+                  ('org.freedesktop.DBus.Introspectable', 'Introspect', '', 's',
+                   "ret = '<node><node name=\"hci0\"/>'"))
+
+
+def settled(env, path, level):
+    """Waits until the headset is read at `level` or marked disconnected; its properties."""
+    def done():
+        p = env.device_props(path)
+        return p if p.get('Connected') is False or p.get('Percentage') == level else None
+    return env.loop.until(done, f'{path} to be read at {level}% or marked disconnected')
+
+
+def test(env):
+    devdir = os.path.join(env.state_dir, 'devices')
+    os.makedirs(devdir)
+
+    # 1. hci0, then LONG, then BAD on hci0 (the list stops there), then FAR on LONG
+    write_log(devdir, FAR, 'Far')
+    env.mock.start()
+    env.mock.add_adapter(LONG)
+    env.mock.add_headset(BAD, 'Bad \ufdd0', connected=True, percentage=50)
+    env.mock.add_headset(FAR, 'Far', connected=True, percentage=46, adapter=LONG)
+    break_walk(env)
+    env.hpmond.start()
+    env.hpmond.wait_stderr(r'could not be walked to its end; asking for each headset',
+                           what='hpmond to fall back on asking for each headset it knows')
+    far = t.device_path(FAR)
+    props = settled(env, far, 46)
+    case(props.get('Connected') is True and props.get('Percentage') == 46,
+         f'a known headset on an adapter with a {len(LONG) + 11}-byte path is found there by the fallback', props)
+    case(env.read_log(FAR).values('connected') == [1], f'{FAR}: no connected,0 logged',
+         env.read_log(FAR).values('connected'))
+    env.hpmond.stop()
+    env.mock.stop()
+    t.check_no_bugs()
+
+
+t.run(test)
