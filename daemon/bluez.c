@@ -32,8 +32,8 @@
  *        and a headset BlueZ no longer has is disconnected, as after a full list.
  *        If the walk cannot finish (an answer that is no answer, more objects than it
  *        walks), every headset hpmond knows but did not read is probed on every adapter
- *        seen instead. Until the list is whole, a signal from an object not in the mirror
- *        probes it too.
+ *        seen instead (and is disconnected if there is none). Until the list is whole, a
+ *        signal from an object not in the mirror probes it too.
  *
  * The walk is bounded (BLUEZ_WALK_*: two levels, 4096 objects), and so are the calls in
  * flight: at most BLUEZ_CALLS_MAX (16), the walk's and every probe's together, the others
@@ -669,7 +669,9 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
 /* After an object list read only in part, when walking BlueZ's object tree could not
  * complete it: every headset hpmond knows that was not read is probed on every adapter
  * seen (BlueZ's paths are ADAPTER/dev_AA_BB_CC_DD_EE_FF). A headset on an adapter never
- * seen is not found, and is said disconnected until it next speaks up. The probes are
+ * seen is not found, and is said disconnected until it next speaks up — every one, when no
+ * adapter was seen at all: as a full list without adapters, or with none that has it, would
+ * have said (a headset "connected" in a log of last week is not left so). The probes are
  * queued, at most known headsets × BLUEZ_ADAPTERS_MAX of them (each a mirrored object
  * and its probe, a few hundred bytes), and go out BLUEZ_CALLS_MAX calls at a time. */
 static void bluez_probe_known(struct bluez *b, const char *unread) {
@@ -688,6 +690,8 @@ static void bluez_probe_known(struct bluez *b, const char *unread) {
                                 strcmp(b->devices[j]->props.address, c->devices[i]->address) == 0;
                 if (found)
                         continue;
+                if (b->n_adapters == 0)
+                        bluez_known_gone(b, c->devices[i]->address);    /* no adapter to ask */
                 for (size_t k = 0; k < b->n_adapters; k++) {
                         /* allocated: an adapter's path is as long as bluetoothd makes it */
                         if (busdef_bluez_device_path(b->adapters[k], c->devices[i]->address, &path) < 0) {

@@ -6,6 +6,10 @@
 #   1. an adapter whose path is longer than hpmond's own device paths is asked like any
 #      other: a known headset there is read, not marked disconnected because the only other
 #      adapter said it has no such device.
+#   2. when it has seen no adapter at all (the list stops at /org/bluez itself), every
+#      known headset not read is marked disconnected, as a full list would have said — one
+#      BlueZ no longer has, and one it has on an adapter hpmond never saw — and the one it
+#      has is found again when it next speaks up.
 import os
 import sys
 
@@ -18,6 +22,8 @@ dbus = t.dbus
 BAD = 'AA:BB:CC:DD:F0:01'           # its alias holds U+FDD0: the object list stops there
 LONG = 'hci' + 'x' * 120 + '1'      # "/org/bluez/hcixx…x1": 135 bytes (dbusmock wants a last digit)
 FAR = 'AA:BB:CC:DD:F0:02'           # on LONG, listed after BAD, connected in its log
+NEAR = 'AA:BB:CC:DD:F0:03'          # on hci0, never listed, connected in its log
+GHOST = 'AA:BB:CC:DD:F0:04'         # not in BlueZ, connected in its log
 
 
 def write_log(devdir, address, name):
@@ -61,6 +67,38 @@ def test(env):
          f'a known headset on an adapter with a {len(LONG) + 11}-byte path is found there by the fallback', props)
     case(env.read_log(FAR).values('connected') == [1], f'{FAR}: no connected,0 logged',
          env.read_log(FAR).values('connected'))
+    env.hpmond.stop()
+    env.mock.stop()
+
+    # 2. /org/bluez, listed first, has a property holding U+FDD0: the list stops before any
+    #    adapter, and the walk fails at once
+    write_log(devdir, NEAR, 'Near')
+    write_log(devdir, GHOST, 'Ghost')
+    env.mock.start()
+    env.mock.call('/org/bluez', t.MOCK_IFACE, 'AddProperty', 'ssv',
+                  ('org.bluez.AgentManager1', 'Evil', dbus.String('evil \ufdd0', variant_level=1)))
+    env.mock.add_headset(NEAR, 'Near', connected=True, percentage=44)
+    break_walk(env)
+    listed = list(env.mock.call('/', t.OM_IFACE, 'GetManagedObjects').keys())
+    case(listed[0] == '/org/bluez', 'the mock lists /org/bluez before any adapter', listed[:2])
+    env.hpmond.start()
+    env.hpmond.wait_stderr(r'could not be read past /org/bluez;', what='the object list to stop at /org/bluez')
+    env.hpmond.wait_stderr(r'could not be walked to its end; asking for each headset',
+                           what='hpmond to fall back on asking for each headset it knows')
+    env.barrier()
+    for a in (NEAR, GHOST):
+        props = env.device_props(t.device_path(a))
+        case(props.get('Connected') is False, f'{a}: with no adapter seen, a known headset not read is marked '
+             'disconnected', props)
+        case(env.read_log(a).values('connected') == [1, 0], f'{a}: the disconnect is logged once',
+             env.read_log(a).values('connected'))
+    mark = env.mark()
+    env.mock.set_percentage(NEAR, 47)
+    env.wait_props(t.device_path(NEAR), Connected=True, Percentage=47,
+                   what=f'{NEAR} to be read when it speaks up')
+    case(env.read_log(NEAR).values('connected') == [1, 0, 1], f'{NEAR}: found again when it speaks up',
+         env.read_log(NEAR).values('connected'))
+    case(env.device_props(t.device_path(GHOST)).get('Connected') is False, f'{GHOST} stays disconnected')
     env.hpmond.stop()
     env.mock.stop()
     t.check_no_bugs()
