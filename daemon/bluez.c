@@ -496,18 +496,20 @@ static void bluez_remove_gone(struct bluez *b, struct bluez_device *d) {
 }
 
 /* A probe's Properties.Get came back: one value into the mirror, then the device is
- * reported. An object that has no Address is no device hpmond can follow: dropped again;
- * one that did not answer for it (a timeout, a refusal) cannot be followed either, and is
- * dropped too, but says nothing of the known headset looked for there. No Percentage
- * means no Battery1 (any error: the battery is not there to read). */
+ * reported. An object that has no Address, or one that is not a Bluetooth address, is no
+ * device hpmond can follow: dropped again, and a known headset looked for there is not there
+ * (bluez_known_gone()) — as a full object list or a walk would have said, which drop such an
+ * object too. One that did not answer for its Address (a timeout, a refusal) cannot be
+ * followed either, and is dropped too, but says nothing of the known headset looked for
+ * there. No Percentage means no Battery1 (any error: the battery is not there to read). */
 static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
         struct bluez *b = p->b;
         struct bluez_device *d = p->d;
         sd_bus_slot *slot = sd_bus_get_current_slot(sd_bus_message_get_bus(m));
         struct bluez_props got;
         char known[ADDRESS_STRING_MAX];
+        bool no_address = false, done = true;
         size_t ask;
-        bool done = true;
         int r;
 
         for (ask = 0; ask < _BLUEZ_ASK_MAX && p->asks[ask] != slot; ask++)
@@ -540,23 +542,29 @@ static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
                 if (ask == BLUEZ_ASK_PERCENTAGE) {
                         d->has_battery = false;
                         d->props.present &= ~BLUEZ_PROP_PERCENTAGE;
-                } else if (ask == BLUEZ_ASK_ADDRESS && !(d->props.present & BLUEZ_PROP_ADDRESS)) {
-                        bluez_remove(b, d);
-                        if (*known)
-                                bluez_known_gone(b, known);
-                        return;
                 }
+                no_address = ask == BLUEZ_ASK_ADDRESS;
         } else {
                 bluez_decode_init(&got);
                 r = bluez_decode_value(m, bluez_asks[ask].interface, bluez_asks[ask].property, &got);
                 if (r < 0 || got.n_problems > 0) {
-                        log_warning("%s: BlueZ's %s is not usable, ignoring: %s", d->path, bluez_asks[ask].property,
+                        no_address = ask == BLUEZ_ASK_ADDRESS && !(d->props.present & BLUEZ_PROP_ADDRESS);
+                        log_warning("%s: BlueZ's %s is not usable, %s: %s", d->path, bluez_asks[ask].property,
+                                    no_address ? "no device to follow there" : "ignoring",
                                     got.n_problems > 0 ? got.problems[0] : "malformed reply");
-                        return;
+                        if (!no_address)
+                                return;
+                } else {
+                        (void) bluez_merge(&d->props, &got);
+                        if (ask == BLUEZ_ASK_PERCENTAGE)
+                                d->has_battery = true;
                 }
-                (void) bluez_merge(&d->props, &got);
-                if (ask == BLUEZ_ASK_PERCENTAGE)
-                        d->has_battery = true;
+        }
+        if (no_address && !(d->props.present & BLUEZ_PROP_ADDRESS)) {
+                bluez_remove(b, d);
+                if (*known)
+                        bluez_known_gone(b, known);
+                return;
         }
         bluez_report(b, d, bluez_now());
 }

@@ -10,6 +10,11 @@
 #      known headset not read is marked disconnected, as a full list would have said — one
 #      BlueZ no longer has, and one it has on an adapter hpmond never saw — and the one it
 #      has is found again when it next speaks up.
+#   3. a known headset whose object answers the probe's Properties.Get(Address) with
+#      something that is not an address — a string that is none, a bare string instead of
+#      a variant — is said so in the journal and marked disconnected, as a full list would
+#      have (it drops such an object too); it is not left "connected" for good, and hpmond
+#      does not crash.
 import os
 import sys
 
@@ -24,6 +29,8 @@ LONG = 'hci' + 'x' * 120 + '1'      # "/org/bluez/hcixx…x1": 135 bytes (dbusmo
 FAR = 'AA:BB:CC:DD:F0:02'           # on LONG, listed after BAD, connected in its log
 NEAR = 'AA:BB:CC:DD:F0:03'          # on hci0, never listed, connected in its log
 GHOST = 'AA:BB:CC:DD:F0:04'         # not in BlueZ, connected in its log
+NOADDR = 'AA:BB:CC:DD:F0:05'        # on hci0 after BAD, its Address "not an address"
+BARE = 'AA:BB:CC:DD:F0:06'          # on hci0 after BAD, Properties.Get answers a bare string
 
 
 def write_log(devdir, address, name):
@@ -99,6 +106,34 @@ def test(env):
     case(env.read_log(NEAR).values('connected') == [1, 0, 1], f'{NEAR}: found again when it speaks up',
          env.read_log(NEAR).values('connected'))
     case(env.device_props(t.device_path(GHOST)).get('Connected') is False, f'{GHOST} stays disconnected')
+    env.hpmond.stop()
+    env.mock.stop()
+
+    # 3. hci0 with BAD (the list stops there), then NOADDR and BARE
+    for a, name in ((NOADDR, 'No address'), (BARE, 'Bare')):
+        write_log(devdir, a, name)
+    env.mock.start()
+    env.mock.add_headset(BAD, 'Bad \ufdd0', connected=True, percentage=50)
+    env.mock.add_headset(NOADDR, 'No address', connected=True, percentage=45)
+    env.mock.set_device_prop(NOADDR, 'Address', dbus.String('not an address'))
+    bare = env.mock.add_headset(BARE, 'Bare', connected=True, percentage=45)
+    env.mock.call(bare, t.MOCK_IFACE, 'AddMethod', 'sssss',
+                  ('org.freedesktop.DBus.Properties', 'Get', 'ss', 's', f"ret = '{BARE}'"))
+    break_walk(env)
+    env.hpmond.start()
+    env.hpmond.wait_stderr(r'could not be walked to its end; asking for each headset',
+                           what='hpmond to fall back on asking for each headset it knows')
+    for a, why in ((NOADDR, 'not a Bluetooth address'), (BARE, 'malformed reply')):
+        leaf = t.log_name(a)[:-4]
+        env.hpmond.wait_stderr(rf"dev_{leaf}: BlueZ's Address is not usable.*{why}",
+                               what=f'hpmond to say {a}\'s Address is {why}')
+    env.barrier()
+    for a in (NOADDR, BARE):
+        props = env.device_props(t.device_path(a))
+        case(props.get('Connected') is False,
+             f'{a}: a known headset whose object answers with no usable Address is marked disconnected', props)
+        case(env.read_log(a).values('connected') == [1, 0], f'{a}: the disconnect is logged once',
+             env.read_log(a).values('connected'))
     env.hpmond.stop()
     env.mock.stop()
     t.check_no_bugs()
