@@ -153,8 +153,8 @@ struct bluez {
         const char *reading;            /* the object last read (into its message: only good within
                                          * bluez_managed_objects_cb(), which resets it) */
         char **adapters;                /* adapters seen since the last object list (its own,
-                                         * InterfacesAdded's, those the walk introspected), for
-                                         * bluez_probe_known() */
+                                         * InterfacesAdded's, those the walk introspected) and not
+                                         * removed since, for bluez_probe_known() */
         size_t n_adapters;
         char (*unsure)[ADDRESS_STRING_MAX]; /* known headsets a probe of bluez_probe_known() could
                                          * not settle (no answer to its Address): never said gone
@@ -329,6 +329,17 @@ static int bluez_add_adapter(struct bluez *b, const char *path, size_t len) {
         if (r != -EINVAL)
                 b->unsure_all = true;
         return r;
+}
+
+/* Forgets an adapter BlueZ removed: the fallback does not ask it for anything any more. */
+static void bluez_forget_adapter(struct bluez *b, const char *path) {
+        for (size_t i = 0; i < b->n_adapters; i++)
+                if (strcmp(b->adapters[i], path) == 0) {
+                        free(b->adapters[i]);
+                        b->n_adapters--;
+                        memmove(b->adapters + i, b->adapters + i + 1, (b->n_adapters - i) * sizeof(*b->adapters));
+                        return;
+                }
 }
 
 /* The current wall clock in ms, the time of what is reported now. */
@@ -1223,7 +1234,8 @@ static int match_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_erro
 }
 
 /* An adapter went away: its devices are gone with it, even if BlueZ did not say so for each
- * (it normally does; a bluetoothd that misses it must not leave a headset "connected"). */
+ * (it normally does; a bluetoothd that misses it must not leave a headset "connected"), and
+ * the fallback no longer asks it for the headsets hpmond knows. */
 static void bluez_adapter_removed(struct bluez *b, sd_bus_message *m, const char *path) {
         size_t len = strlen(path);
         const char *iface;
@@ -1237,6 +1249,7 @@ static void bluez_adapter_removed(struct bluez *b, sd_bus_message *m, const char
                         adapter = true;
         if (!adapter)
                 return;
+        bluez_forget_adapter(b, path);
         now = bluez_now();
         for (size_t i = b->n_devices; i > 0; i--) {
                 struct bluez_device *d = b->devices[i - 1];

@@ -15,6 +15,8 @@
 #      a variant — is said so in the journal and marked disconnected, as a full list would
 #      have (it drops such an object too); it is not left "connected" for good, and hpmond
 #      does not crash.
+#   4. an adapter BlueZ removes (InterfacesRemoved of Adapter1) before the walk fails is not
+#      asked for the headsets hpmond knows: the fallback asks only the adapters still there.
 import os
 import sys
 
@@ -31,6 +33,7 @@ NEAR = 'AA:BB:CC:DD:F0:03'          # on hci0, never listed, connected in its lo
 GHOST = 'AA:BB:CC:DD:F0:04'         # not in BlueZ, connected in its log
 NOADDR = 'AA:BB:CC:DD:F0:05'        # on hci0 after BAD, its Address "not an address"
 BARE = 'AA:BB:CC:DD:F0:06'          # on hci0 after BAD, Properties.Get answers a bare string
+LOST = 'AA:BB:CC:DD:F0:07'          # not in BlueZ, connected in its log
 
 
 def write_log(devdir, address, name):
@@ -134,6 +137,37 @@ def test(env):
              f'{a}: a known headset whose object answers with no usable Address is marked disconnected', props)
         case(env.read_log(a).values('connected') == [1, 0], f'{a}: the disconnect is logged once',
              env.read_log(a).values('connected'))
+    env.hpmond.stop()
+    env.mock.stop()
+
+    # 4. hci0, hci1, then BAD on hci0 (the list stops there, both adapters seen); the mock
+    #    removes hci1 (as RemoveAdapter does) just before it answers Introspect of /org/bluez
+    #    with XML cut short
+    write_log(devdir, LOST, 'Lost')
+    env.mock.start()
+    env.mock.add_adapter('hci1')
+    env.mock.add_headset(BAD, 'Bad \ufdd0', connected=True, percentage=50)
+    env.mock.call('/org/bluez', t.MOCK_IFACE, 'AddMethod', 'sssss',
+                  ('org.freedesktop.DBus.Introspectable', 'Introspect', '', 's',
+                   "objects['/'].RemoveObject('/org/bluez/hci1')\n"
+                   "objects['/'].EmitSignal('org.freedesktop.DBus.ObjectManager', 'InterfacesRemoved', 'oas',"
+                   " [dbus.ObjectPath('/org/bluez/hci1'), ['org.bluez.Adapter1']])\n"
+                   "ret = '<node><node name=\"hci0\"/>'"))
+    watch = t.MatchWatch(env, calls_to=env.name_owner(t.BLUEZ))     # hpmond calls bluetoothd's unique name
+    env.hpmond.start()
+    env.hpmond.wait_stderr(r'could not be walked to its end; asking for each headset',
+                           what='hpmond to fall back on asking for each headset it knows')
+    env.wait_props(t.device_path(LOST), Connected=False, what=f'{LOST}, not on hci0, to be marked disconnected')
+    pid, lost = env.hpmond.proc.pid, t.log_name(LOST)[:-4]
+
+    def gets():
+        return [str(r['path']) for r in watch.client_requests(pid) if r['member'] == t.PROPS_IFACE + '.Get']
+    # the monitor is a connection of its own: its copies of hpmond's calls come when they come
+    env.loop.until(lambda: f'/org/bluez/hci0/dev_{lost}' in gets() and watch.client_idle(pid),
+                   f'the bus monitor to see hpmond ask hci0 for {LOST}, and every answer')
+    case(not any(p.startswith('/org/bluez/hci1/') for p in gets()), 'the fallback asks nothing of hci1, removed before',
+         sorted(p for p in gets() if p.startswith('/org/bluez/hci1/'))[:4])
+    watch.close()
     env.hpmond.stop()
     env.mock.stop()
     t.check_no_bugs()
