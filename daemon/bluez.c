@@ -35,9 +35,11 @@
  *        seen instead (and is disconnected if there is none). Until the list is whole, a
  *        signal from an object not in the mirror probes it too.
  *
- * The walk is bounded (BLUEZ_WALK_*: two levels, 4096 objects), and so are the calls in
+ * The walk is bounded (BLUEZ_WALK_*: two levels, 4096 objects, and at most 4096 probes waited
+ * for, however many objects bluetoothd keeps announcing meanwhile), and so are the calls in
  * flight: at most BLUEZ_CALLS_MAX (16), the walk's and every probe's together, the others
- * queued. All of it is event-driven: no timer, each answer sends what is queued next. */
+ * queued, and the mirror (BLUEZ_DEVICES_MAX objects), which bounds the queue of probes.
+ * All of it is event-driven: no timer, each answer sends what is queued next. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +108,13 @@ struct bluez_probe {
 #define BLUEZ_WALK_NODES_MAX 4096U
 #define BLUEZ_CALLS_MAX 16U
 
+/* The mirror holds at most this many objects, as many as a walk takes. A bluetoothd that has
+ * more (or announces more: InterfacesAdded, or after a partial list signals from objects not
+ * in the mirror, each probed) is followed no further, said once; its object list then counts
+ * as partial, so that no headset is said gone for not being in the mirror. The queue of
+ * probes, one per mirrored object at most, is bounded with it (a few hundred bytes each). */
+#define BLUEZ_DEVICES_MAX 4096U
+
 enum bluez_step_kind {
         BLUEZ_STEP_INTROSPECT,          /* /org/bluez or an adapter: its children */
         BLUEZ_STEP_DEVICE,              /* a device not read: GetAll(Device1), then */
@@ -129,7 +138,10 @@ struct bluez_walk {
         struct bluez *b;
         struct bluez_step *queued, **queued_tail, *running;
         unsigned n_running, n_nodes, n_read;
+        unsigned n_probed;              /* probes queued while walking (any: a signal's too) */
         bool failed;                    /* something could not be asked or answered */
+        bool overrun;                   /* more than BLUEZ_WALK_NODES_MAX probed: it waits for
+                                         * none of them any more, and ends */
         char *unread;                   /* the object the list stopped at; NULL: at its start */
 };
 
@@ -149,7 +161,9 @@ struct bluez {
         sd_bus_slot *sync_call;         /* GetManagedObjects or GetNameOwner in flight */
         sd_bus_slot *matches[4];
         bool partial;                   /* the last object list could not be read to its end,
-                                         * and no walk has completed it yet */
+                                         * and no walk has completed it yet; or an object could
+                                         * not be mirrored (bluez_get()) */
+        bool full_said;                 /* the mirror was full once since it was last cleared */
         const char *reading;            /* the object last read (into its message: only good within
                                          * bluez_managed_objects_cb(), which resets it) */
         char **adapters;                /* adapters seen since the last object list (its own,
@@ -203,37 +217,56 @@ static struct bluez_device *bluez_find(struct bluez *b, const char *path) {
         return found ? b->devices[i] : NULL;
 }
 
-/* Finds or adds a mirrored device. */
-static struct bluez_device *bluez_get(struct bluez *b, const char *path) {
+/* Finds or adds a mirrored device. An object that cannot be added (-ENOMEM, or -E2BIG past
+ * BLUEZ_DEVICES_MAX, said once) leaves the mirror partial, and a walk unable to say it read
+ * everything. */
+static int bluez_get(struct bluez *b, const char *path, struct bluez_device **ret) {
         struct bluez_device *d, **grown;
         bool found;
         size_t i = bluez_position(b, path, &found);
+        int r = -ENOMEM;
 
-        if (found)
-                return b->devices[i];
+        if (found) {
+                *ret = b->devices[i];
+                return 0;
+        }
+        if (b->n_devices >= BLUEZ_DEVICES_MAX) {
+                if (!b->full_said)
+                        log_warning("BlueZ has more objects than the %u hpmond follows: the others are not followed, "
+                                    "nor taken for gone, until BlueZ is read again.", BLUEZ_DEVICES_MAX);
+                b->full_said = true;
+                r = -E2BIG;
+                goto fail;
+        }
         if (b->n_devices == b->devices_cap) {
                 /* doubling: one realloc per hundred devices at a sync is seven, not a hundred */
                 size_t cap = b->devices_cap ? b->devices_cap * 2 : 8;
 
                 grown = realloc(b->devices, cap * sizeof(*grown));
                 if (!grown)
-                        return NULL;
+                        goto fail;
                 b->devices = grown;
                 b->devices_cap = cap;
         }
         d = calloc(1, sizeof(*d));
         if (!d)
-                return NULL;
+                goto fail;
         d->path = strdup(path);
         if (!d->path) {
                 free(d);
-                return NULL;
+                goto fail;
         }
         d->props.percentage = -1;
         memmove(b->devices + i + 1, b->devices + i, (b->n_devices - i) * sizeof(*b->devices));
         b->devices[i] = d;
         b->n_devices++;
-        return d;
+        *ret = d;
+        return 0;
+fail:
+        b->partial = true;
+        if (b->walk)
+                b->walk->failed = true;
+        return r;
 }
 
 /* Cancels a probe's calls still in flight, or takes it off the queue; accepts NULL and
@@ -284,6 +317,7 @@ static void bluez_clear(struct bluez *b) {
         free(b->devices);
         b->devices = NULL;
         b->devices_cap = 0;
+        b->full_said = false;
 }
 
 /* Forgets what was noted while an object list was partial: its adapters, and the known
@@ -426,7 +460,7 @@ static int bluez_read_interface_cb(sd_bus_message *m, const char *path, const ch
         b->reading = path;
         if (strcmp(interface, "org.bluez.Adapter1") == 0)
                 (void) bluez_add_adapter(b, path, strlen(path));
-        if (!(dev || bat) || !(d = bluez_get(b, path)))
+        if (!(dev || bat) || bluez_get(b, path, &d) < 0)
                 return sd_bus_message_skip(m, "a{sv}");
         r = bluez_apply_props(d, m, interface);
         if (bat)
@@ -635,10 +669,12 @@ static void bluez_probe_send(struct bluez *b) {
         }
 }
 
-/* A probe that could not even be queued (-ENOMEM): a walk cannot say it read everything,
- * nor the fallback that a known headset looked for at `path` is gone. */
-static void bluez_probe_not_asked(struct bluez *b, const char *path, const char *known) {
-        log_warning_errno(-ENOMEM, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
+/* A probe that could not even be queued (-ENOMEM, or -E2BIG: the mirror is full, said once):
+ * a walk cannot say it read everything, nor the fallback that a known headset looked for at
+ * `path` is gone. */
+static void bluez_probe_not_asked(struct bluez *b, const char *path, const char *known, int r) {
+        if (r != -E2BIG)
+                log_warning_errno(r, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
         if (b->walk)
                 b->walk->failed = true;
         if (known)
@@ -653,23 +689,26 @@ static void bluez_probe_not_asked(struct bluez *b, const char *path, const char 
  * of a failed walk's fallback are many, and the few a signal asks for could be too, with
  * many unreadable devices in range. The queue holds at most one probe per mirrored object
  * (a probe queued or in flight is not asked again), so it is no longer than the mirror:
- * the objects BlueZ announced, and the fallback's known headsets × adapters noted. A
+ * the objects BlueZ announced, and the fallback's known headsets × adapters noted, at most
+ * BLUEZ_DEVICES_MAX. A probe queued while walking counts towards the walk's bound. A
  * probe waits behind those queued before it, which a signal's can afford: it reads the
  * values as they are when it is answered. */
 static void bluez_probe(struct bluez *b, const char *path, const char *known) {
         struct bluez_device *d;
         struct bluez_probe *p;
+        struct bluez_walk *w = b->walk;
+        int r;
 
-        d = bluez_get(b, path);
-        if (!d) {
-                bluez_probe_not_asked(b, path, known);
+        r = bluez_get(b, path, &d);
+        if (r < 0) {
+                bluez_probe_not_asked(b, path, known, r);
                 return;
         }
         if (d->probe)
                 return;         /* its answers are on their way, or it is queued */
         p = calloc(1, sizeof(*p));
         if (!p) {
-                bluez_probe_not_asked(b, path, known);  /* path may be d's: before it goes */
+                bluez_probe_not_asked(b, path, known, -ENOMEM);        /* path may be d's: before it goes */
                 if (!(d->props.present & BLUEZ_PROP_ADDRESS))
                         bluez_remove(b, d);
                 return;
@@ -682,6 +721,12 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
         p->prev = b->probes_last;
         *(b->probes_last ? &b->probes_last->next : &b->probes_first) = p;
         b->probes_last = p;
+        if (w && ++w->n_probed > BLUEZ_WALK_NODES_MAX && !w->overrun) {
+                /* a walk waits for every probe: one that BlueZ's signals keep asking for never ends */
+                log_warning("BlueZ had more than %u objects read one value at a time while its object tree was walked; "
+                            "not waiting for any more.", BLUEZ_WALK_NODES_MAX);
+                w->overrun = w->failed = true;
+        }
         bluez_probe_send(b);
 }
 
@@ -714,7 +759,7 @@ static void bluez_probe_known(struct bluez *b, const char *unread) {
                 for (size_t k = 0; k < b->n_adapters; k++) {
                         /* allocated: an adapter's path is as long as bluetoothd makes it */
                         if (busdef_bluez_device_path(b->adapters[k], c->devices[i]->address, &path) < 0) {
-                                bluez_probe_not_asked(b, b->adapters[k], c->devices[i]->address);
+                                bluez_probe_not_asked(b, b->adapters[k], c->devices[i]->address, -ENOMEM);
                                 continue;
                         }
                         bluez_probe(b, path, c->devices[i]->address);
@@ -857,9 +902,9 @@ static int bluez_walk_child_cb(const char *name, void *userdata) {
                 return bluez_walk_queue(w, BLUEZ_STEP_INTROSPECT, s->depth + 1, path);
         if (bluez_find(b, path))
                 return 0;               /* read from the list, or being probed */
-        d = bluez_get(b, path);
-        if (!d)
-                return -ENOMEM;
+        r = bluez_get(b, path, &d);
+        if (r < 0)
+                return r;       /* -E2BIG: the mirror is full, as if the walk were */
         r = bluez_walk_queue(w, BLUEZ_STEP_DEVICE, s->depth + 1, path);
         if (r < 0)
                 bluez_remove(b, d);
@@ -999,14 +1044,18 @@ static int bluez_walk_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *
  * the list stopped at, of a device the walk could not read). A walk that read everything
  * has made the object list whole: the sync ends as after a full list, so a headset BlueZ
  * no longer has is disconnected. One that could not falls back on looking for each
- * headset hpmond knows on every adapter seen. */
+ * headset hpmond knows on every adapter seen. An overrun walk queues nothing more (what
+ * its last answers queued is dropped) and waits for no probe, only for its own calls in
+ * flight: it ends, whatever BlueZ keeps announcing. */
 static void bluez_walk_continue(struct bluez *b) {
         struct bluez_walk *w = b->walk;
 
         if (!w)
                 return;
+        if (w->overrun)
+                bluez_walk_stop(w);
         bluez_walk_send(w);
-        if (w->queued || w->n_running > 0 || b->n_probes > 0 || b->probes_first)
+        if (w->queued || w->n_running > 0 || (!w->overrun && (b->n_probes > 0 || b->probes_first)))
                 return;
         b->walk = NULL;
         if (!w->failed) {
@@ -1080,13 +1129,14 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
         b->walk = bluez_walk_free(b->walk);    /* this list supersedes what it was completing */
         bluez_clear(b);
         bluez_clear_partial(b);
+        b->partial = false;                     /* unless an object cannot be mirrored */
         b->reading = NULL;
         registry_sync_begin(c);
         r = bus_dict_read_objects(m, bluez_read_interface_cb, b);
         for (size_t i = 0; i < b->n_devices; i++)
                 bluez_report(b, b->devices[i], now);
-        b->partial = r < 0;
         if (r < 0) {
+                b->partial = true;
                 /* sd-bus refuses some strings libdbus lets through (noncharacters): then the
                  * rest of the list cannot be read, and a device missing from it is not gone */
                 log_warning_errno(r, "BlueZ's object list could not be read past %s; asking for that object one "
@@ -1096,10 +1146,12 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
                 bluez_walk_start(b, b->reading);
                 if (b->reading)
                         bluez_probe(b, b->reading, NULL);
-        } else {
+        } else if (!b->partial) {
                 bluez_clear_partial(b);
                 registry_sync_end(c, now);
         }
+        /* else read whole, but not all of it mirrored (bluez_get() said so): a headset not
+         * in the mirror is not taken for gone, and speaks up to be probed */
         b->reading = NULL;
         log_info("BlueZ is running: %zu device(s) followed.", c->n_devices);
         context_trim_soon(c);   /* the reply, freed after this callback, was the biggest message */
