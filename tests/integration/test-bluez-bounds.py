@@ -67,11 +67,7 @@ def test(env):
 
     # 2. hci0 with BAD (the list stops there) and KNOWN; /org/bluez's Introspect announces
     #    4200 unreadable devices, answers, and goes on announcing more
-    devdir = os.path.join(env.state_dir, 'devices')
-    os.makedirs(devdir)
-    with open(os.path.join(devdir, t.log_name(KNOWN)), 'w') as f:
-        f.write(f'# hpmon charge log v1\n# address={KNOWN}\n# name=Known\ntime,event,value\n'
-                '1700000000.000,connected,1\n1700000000.000,battery,40\n')
+    env.write_known_log(KNOWN, 'Known')
     env.mock.start()
     env.mock.add_headset(BAD, 'Bad \ufdd0', connected=True, percentage=50)
     env.mock.add_headset(KNOWN, 'Known', connected=True, percentage=46)

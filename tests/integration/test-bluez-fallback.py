@@ -3,8 +3,8 @@
 # list stops at a device whose name sd-bus cannot read and walking BlueZ's object tree fails
 # too (here /org/bluez answers Introspect with a document cut short), hpmond asks for each
 # headset it knows, one property at a time, on every adapter it has seen.
-#   1. an adapter whose path is longer than hpmond's own device paths is asked like any
-#      other: a known headset there is read, not marked disconnected because the only other
+#   1. an adapter with a long path (135 bytes: D-Bus sets no limit) is asked like any other:
+#      a known headset there is read, not marked disconnected because the only other
 #      adapter said it has no such device.
 #   2. when it has seen no adapter at all (the list stops at /org/bluez itself), every
 #      known headset not read is marked disconnected, as a full list would have said — one
@@ -36,17 +36,27 @@ BARE = 'AA:BB:CC:DD:F0:06'          # on hci0 after BAD, Properties.Get answers 
 LOST = 'AA:BB:CC:DD:F0:07'          # not in BlueZ, connected in its log
 
 
-def write_log(devdir, address, name):
-    with open(os.path.join(devdir, t.log_name(address)), 'w') as f:
-        f.write(f'# hpmon charge log v1\n# address={address}\n# name={name}\ntime,event,value\n'
-                '1700000000.000,connected,1\n1700000000.000,battery,40\n')
-
-
-def break_walk(env):
-    """/org/bluez answers Introspect with XML cut short: the walk fails at once."""
+def break_walk(env, before=''):
+    """/org/bluez answers Introspect with XML cut short, after running the mock's code
+    `before`: the walk fails at once."""
     env.mock.call('/org/bluez', t.MOCK_IFACE, 'AddMethod', 'sssss',
                   ('org.freedesktop.DBus.Introspectable', 'Introspect', '', 's',
-                   "ret = '<node><node name=\"hci0\"/>'"))
+                   before + "ret = '<node><node name=\"hci0\"/>'"))
+
+
+def start_to_fallback(env):
+    """Starts hpmond and waits until it falls back on asking for each headset it knows."""
+    env.hpmond.start()
+    env.hpmond.wait_stderr(r'could not be walked to its end; asking for each headset',
+                           what='hpmond to fall back on asking for each headset it knows')
+
+
+def disconnected_once(env, address, what):
+    """The known headset is marked disconnected, and that is logged once."""
+    props = env.device_props(t.device_path(address))
+    case(props.get('Connected') is False, f'{address}: {what}', props)
+    case(env.read_log(address).values('connected') == [1, 0], f'{address}: the disconnect is logged once',
+         env.read_log(address).values('connected'))
 
 
 def settled(env, path, level):
@@ -58,19 +68,14 @@ def settled(env, path, level):
 
 
 def test(env):
-    devdir = os.path.join(env.state_dir, 'devices')
-    os.makedirs(devdir)
-
     # 1. hci0, then LONG, then BAD on hci0 (the list stops there), then FAR on LONG
-    write_log(devdir, FAR, 'Far')
+    env.write_known_log(FAR, 'Far')
     env.mock.start()
     env.mock.add_adapter(LONG)
     env.mock.add_headset(BAD, 'Bad \ufdd0', connected=True, percentage=50)
     env.mock.add_headset(FAR, 'Far', connected=True, percentage=46, adapter=LONG)
     break_walk(env)
-    env.hpmond.start()
-    env.hpmond.wait_stderr(r'could not be walked to its end; asking for each headset',
-                           what='hpmond to fall back on asking for each headset it knows')
+    start_to_fallback(env)
     far = t.device_path(FAR)
     props = settled(env, far, 46)
     case(props.get('Connected') is True and props.get('Percentage') == 46,
@@ -82,8 +87,8 @@ def test(env):
 
     # 2. /org/bluez, listed first, has a property holding U+FDD0: the list stops before any
     #    adapter, and the walk fails at once
-    write_log(devdir, NEAR, 'Near')
-    write_log(devdir, GHOST, 'Ghost')
+    env.write_known_log(NEAR, 'Near')
+    env.write_known_log(GHOST, 'Ghost')
     env.mock.start()
     env.mock.call('/org/bluez', t.MOCK_IFACE, 'AddProperty', 'ssv',
                   ('org.bluez.AgentManager1', 'Evil', dbus.String('evil \ufdd0', variant_level=1)))
@@ -91,18 +96,11 @@ def test(env):
     break_walk(env)
     listed = list(env.mock.call('/', t.OM_IFACE, 'GetManagedObjects').keys())
     case(listed[0] == '/org/bluez', 'the mock lists /org/bluez before any adapter', listed[:2])
-    env.hpmond.start()
+    start_to_fallback(env)
     env.hpmond.wait_stderr(r'could not be read past /org/bluez;', what='the object list to stop at /org/bluez')
-    env.hpmond.wait_stderr(r'could not be walked to its end; asking for each headset',
-                           what='hpmond to fall back on asking for each headset it knows')
     env.barrier()
     for a in (NEAR, GHOST):
-        props = env.device_props(t.device_path(a))
-        case(props.get('Connected') is False, f'{a}: with no adapter seen, a known headset not read is marked '
-             'disconnected', props)
-        case(env.read_log(a).values('connected') == [1, 0], f'{a}: the disconnect is logged once',
-             env.read_log(a).values('connected'))
-    mark = env.mark()
+        disconnected_once(env, a, 'with no adapter seen, a known headset not read is marked disconnected')
     env.mock.set_percentage(NEAR, 47)
     env.wait_props(t.device_path(NEAR), Connected=True, Percentage=47,
                    what=f'{NEAR} to be read when it speaks up')
@@ -114,7 +112,7 @@ def test(env):
 
     # 3. hci0 with BAD (the list stops there), then NOADDR and BARE
     for a, name in ((NOADDR, 'No address'), (BARE, 'Bare')):
-        write_log(devdir, a, name)
+        env.write_known_log(a, name)
     env.mock.start()
     env.mock.add_headset(BAD, 'Bad \ufdd0', connected=True, percentage=50)
     env.mock.add_headset(NOADDR, 'No address', connected=True, percentage=45)
@@ -123,40 +121,29 @@ def test(env):
     env.mock.call(bare, t.MOCK_IFACE, 'AddMethod', 'sssss',
                   ('org.freedesktop.DBus.Properties', 'Get', 'ss', 's', f"ret = '{BARE}'"))
     break_walk(env)
-    env.hpmond.start()
-    env.hpmond.wait_stderr(r'could not be walked to its end; asking for each headset',
-                           what='hpmond to fall back on asking for each headset it knows')
+    start_to_fallback(env)
     for a, why in ((NOADDR, 'not a Bluetooth address'), (BARE, 'malformed reply')):
         leaf = t.log_name(a)[:-4]
         env.hpmond.wait_stderr(rf"dev_{leaf}: BlueZ's Address is not usable.*{why}",
                                what=f'hpmond to say {a}\'s Address is {why}')
     env.barrier()
     for a in (NOADDR, BARE):
-        props = env.device_props(t.device_path(a))
-        case(props.get('Connected') is False,
-             f'{a}: a known headset whose object answers with no usable Address is marked disconnected', props)
-        case(env.read_log(a).values('connected') == [1, 0], f'{a}: the disconnect is logged once',
-             env.read_log(a).values('connected'))
+        disconnected_once(env, a, 'a known headset whose object answers with no usable Address is marked disconnected')
     env.hpmond.stop()
     env.mock.stop()
 
     # 4. hci0, hci1, then BAD on hci0 (the list stops there, both adapters seen); the mock
     #    removes hci1 (as RemoveAdapter does) just before it answers Introspect of /org/bluez
     #    with XML cut short
-    write_log(devdir, LOST, 'Lost')
+    env.write_known_log(LOST, 'Lost')
     env.mock.start()
     env.mock.add_adapter('hci1')
     env.mock.add_headset(BAD, 'Bad \ufdd0', connected=True, percentage=50)
-    env.mock.call('/org/bluez', t.MOCK_IFACE, 'AddMethod', 'sssss',
-                  ('org.freedesktop.DBus.Introspectable', 'Introspect', '', 's',
-                   "objects['/'].RemoveObject('/org/bluez/hci1')\n"
-                   "objects['/'].EmitSignal('org.freedesktop.DBus.ObjectManager', 'InterfacesRemoved', 'oas',"
-                   " [dbus.ObjectPath('/org/bluez/hci1'), ['org.bluez.Adapter1']])\n"
-                   "ret = '<node><node name=\"hci0\"/>'"))
+    break_walk(env, "objects['/'].RemoveObject('/org/bluez/hci1')\n"
+                    "objects['/'].EmitSignal('org.freedesktop.DBus.ObjectManager', 'InterfacesRemoved', 'oas',"
+                    " [dbus.ObjectPath('/org/bluez/hci1'), ['org.bluez.Adapter1']])\n")
     watch = t.MatchWatch(env, calls_to=env.name_owner(t.BLUEZ))     # hpmond calls bluetoothd's unique name
-    env.hpmond.start()
-    env.hpmond.wait_stderr(r'could not be walked to its end; asking for each headset',
-                           what='hpmond to fall back on asking for each headset it knows')
+    start_to_fallback(env)
     env.wait_props(t.device_path(LOST), Connected=False, what=f'{LOST}, not on hci0, to be marked disconnected')
     pid, lost = env.hpmond.proc.pid, t.log_name(LOST)[:-4]
 
