@@ -39,16 +39,21 @@ struct bluez_decode_walk {
 
 /* Decodes the variant at the read position as `interface`'s property `key` into *p (the
  * a{sv} walk below, and a Properties.Get reply), checking its type first; skips a
- * property hpmond does not use. A bad value is noted in p->problems, never an error. */
+ * property hpmond does not use. A bad value is noted in p->problems, never an error; a
+ * reply that holds no variant there (nothing, or a bare value: sd-bus does not check a
+ * reply's signature) is -EBADMSG. */
 int bluez_decode_value(sd_bus_message *m, const char *interface, const char *key, struct bluez_props *p) {
         bool is_device = strcmp(interface, BLUEZ_DEVICE_IFACE) == 0;
         bool is_battery = strcmp(interface, BLUEZ_BATTERY_IFACE) == 0;
         const char *sig;
+        char type;
         int r;
 
-        r = sd_bus_message_peek_type(m, NULL, &sig);
+        r = sd_bus_message_peek_type(m, &type, &sig);
         if (r < 0)
                 return r;
+        if (r == 0 || type != SD_BUS_TYPE_VARIANT || !sig)
+                return -EBADMSG;
         if (is_device && strcmp(key, "Connected") == 0) {
                 int b;
 

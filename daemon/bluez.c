@@ -32,12 +32,14 @@
  *        and a headset BlueZ no longer has is disconnected, as after a full list.
  *        If the walk cannot finish (an answer that is no answer, more objects than it
  *        walks), every headset hpmond knows but did not read is probed on every adapter
- *        seen instead. Until the list is whole, a signal from an object not in the mirror
- *        probes it too.
+ *        seen instead (and is disconnected if there is none). Until the list is whole, a
+ *        signal from an object not in the mirror probes it too.
  *
- * The walk is bounded (BLUEZ_WALK_*: two levels, 4096 objects), and so are the calls in
+ * The walk is bounded (BLUEZ_WALK_*: two levels, 4096 objects, and at most 4096 probes waited
+ * for, however many objects bluetoothd keeps announcing meanwhile), and so are the calls in
  * flight: at most BLUEZ_CALLS_MAX (16), the walk's and every probe's together, the others
- * queued. All of it is event-driven: no timer, each answer sends what is queued next. */
+ * queued, and the mirror (BLUEZ_DEVICES_MAX objects), which bounds the queue of probes.
+ * All of it is event-driven: no timer, each answer sends what is queued next. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,7 @@
 #include "bluez-decode.h"
 #include "bluez.h"
 #include "bus-dict.h"
+#include "busdef.h"
 #include "introspect.h"
 #include "log.h"
 #include "registry.h"
@@ -105,6 +108,13 @@ struct bluez_probe {
 #define BLUEZ_WALK_NODES_MAX 4096U
 #define BLUEZ_CALLS_MAX 16U
 
+/* The mirror holds at most this many objects, as many as a walk takes. A bluetoothd that has
+ * more (or announces more: InterfacesAdded, or after a partial list signals from objects not
+ * in the mirror, each probed) is followed no further, said once; its object list then counts
+ * as partial, so that no headset is said gone for not being in the mirror. The queue of
+ * probes, one per mirrored object at most, is bounded with it (a few hundred bytes each). */
+#define BLUEZ_DEVICES_MAX 4096U
+
 enum bluez_step_kind {
         BLUEZ_STEP_INTROSPECT,          /* /org/bluez or an adapter: its children */
         BLUEZ_STEP_DEVICE,              /* a device not read: GetAll(Device1), then */
@@ -128,7 +138,10 @@ struct bluez_walk {
         struct bluez *b;
         struct bluez_step *queued, **queued_tail, *running;
         unsigned n_running, n_nodes, n_read;
+        unsigned n_probed;              /* probes queued while walking (any: a signal's too) */
         bool failed;                    /* something could not be asked or answered */
+        bool overrun;                   /* more than BLUEZ_WALK_NODES_MAX probed: it waits for
+                                         * none of them any more, and ends */
         char *unread;                   /* the object the list stopped at; NULL: at its start */
 };
 
@@ -148,18 +161,21 @@ struct bluez {
         sd_bus_slot *sync_call;         /* GetManagedObjects or GetNameOwner in flight */
         sd_bus_slot *matches[4];
         bool partial;                   /* the last object list could not be read to its end,
-                                         * and no walk has completed it yet */
+                                         * and no walk has completed it yet; or an object could
+                                         * not be mirrored (bluez_get()) */
+        bool full_said;                 /* the mirror was full once since it was last cleared */
         const char *reading;            /* the object last read (into its message: only good within
                                          * bluez_managed_objects_cb(), which resets it) */
         char **adapters;                /* adapters seen since the last object list (its own,
-                                         * InterfacesAdded's, those the walk introspected), for
-                                         * bluez_probe_known() */
+                                         * InterfacesAdded's, those the walk introspected) and not
+                                         * removed since, for bluez_probe_known() */
         size_t n_adapters;
         char (*unsure)[ADDRESS_STRING_MAX]; /* known headsets a probe of bluez_probe_known() could
                                          * not settle (no answer to its Address): never said gone
                                          * until the next object list; one entry per headset */
         size_t n_unsure;
-        bool unsure_all;                /* one could not be noted: none is said gone */
+        bool unsure_all;                /* a headset or an adapter could not be noted: none is
+                                         * said gone */
         struct bluez_probe *probes_first, *probes_last; /* probes not sent yet, oldest first: at
                                          * most one per mirrored device (see bluez_probe()) */
         unsigned n_probes;              /* probes in flight: a walk ends only after them, and
@@ -201,37 +217,56 @@ static struct bluez_device *bluez_find(struct bluez *b, const char *path) {
         return found ? b->devices[i] : NULL;
 }
 
-/* Finds or adds a mirrored device. */
-static struct bluez_device *bluez_get(struct bluez *b, const char *path) {
+/* Finds or adds a mirrored device. An object that cannot be added (-ENOMEM, or -E2BIG past
+ * BLUEZ_DEVICES_MAX, said once) leaves the mirror partial, and a walk unable to say it read
+ * everything. */
+static int bluez_get(struct bluez *b, const char *path, struct bluez_device **ret) {
         struct bluez_device *d, **grown;
         bool found;
         size_t i = bluez_position(b, path, &found);
+        int r = -ENOMEM;
 
-        if (found)
-                return b->devices[i];
+        if (found) {
+                *ret = b->devices[i];
+                return 0;
+        }
+        if (b->n_devices >= BLUEZ_DEVICES_MAX) {
+                if (!b->full_said)
+                        log_warning("BlueZ has more objects than the %u hpmond follows: the others are not followed, "
+                                    "nor taken for gone, until BlueZ is read again.", BLUEZ_DEVICES_MAX);
+                b->full_said = true;
+                r = -E2BIG;
+                goto fail;
+        }
         if (b->n_devices == b->devices_cap) {
                 /* doubling: one realloc per hundred devices at a sync is seven, not a hundred */
                 size_t cap = b->devices_cap ? b->devices_cap * 2 : 8;
 
                 grown = realloc(b->devices, cap * sizeof(*grown));
                 if (!grown)
-                        return NULL;
+                        goto fail;
                 b->devices = grown;
                 b->devices_cap = cap;
         }
         d = calloc(1, sizeof(*d));
         if (!d)
-                return NULL;
+                goto fail;
         d->path = strdup(path);
         if (!d->path) {
                 free(d);
-                return NULL;
+                goto fail;
         }
         d->props.percentage = -1;
         memmove(b->devices + i + 1, b->devices + i, (b->n_devices - i) * sizeof(*b->devices));
         b->devices[i] = d;
         b->n_devices++;
-        return d;
+        *ret = d;
+        return 0;
+fail:
+        b->partial = true;
+        if (b->walk)
+                b->walk->failed = true;
+        return r;
 }
 
 /* Cancels a probe's calls still in flight, or takes it off the queue; accepts NULL and
@@ -282,6 +317,7 @@ static void bluez_clear(struct bluez *b) {
         free(b->devices);
         b->devices = NULL;
         b->devices_cap = 0;
+        b->full_said = false;
 }
 
 /* Forgets what was noted while an object list was partial: its adapters, and the known
@@ -296,25 +332,48 @@ static void bluez_clear_partial(struct bluez *b) {
         b->unsure_all = false;
 }
 
-/* Notes an adapter's object path (once); -ENOMEM leaves it out, and so does -E2BIG past
- * BLUEZ_ADAPTERS_MAX (each known headset not read is asked for on each adapter noted). */
-static int bluez_add_adapter(struct bluez *b, const char *path) {
-        char **grown;
+/* Notes an adapter's object path, the first `len` bytes of `path`, once. Not one where
+ * bluetoothd puts no adapter (-EINVAL): the fallback looks for a headset only where bluetoothd
+ * would put it, and knows it by that path (busdef_bluez_device_is()). One that cannot be noted
+ * (-ENOMEM, or -E2BIG past BLUEZ_ADAPTERS_MAX: each known headset not read is asked for on each
+ * adapter noted) is an adapter the fallback cannot ask, and a headset may be there: then no
+ * headset is said gone (unsure_all). */
+static int bluez_add_adapter(struct bluez *b, const char *path, size_t len) {
+        char **grown, *copy;
+        int r;
 
         for (size_t i = 0; i < b->n_adapters; i++)
-                if (strcmp(b->adapters[i], path) == 0)
+                if (strncmp(b->adapters[i], path, len) == 0 && b->adapters[i][len] == '\0')
                         return 0;
-        if (b->n_adapters >= BLUEZ_ADAPTERS_MAX)
-                return -E2BIG;
-        grown = realloc(b->adapters, (b->n_adapters + 1) * sizeof(*grown));
-        if (!grown)
-                return -ENOMEM;
-        b->adapters = grown;
-        b->adapters[b->n_adapters] = strdup(path);
-        if (!b->adapters[b->n_adapters])
-                return -ENOMEM;
-        b->n_adapters++;
-        return 0;
+        copy = strndup(path, len);
+        if (!copy)
+                r = -ENOMEM;
+        else if (!busdef_bluez_adapter_valid(copy))
+                r = -EINVAL;
+        else if (b->n_adapters >= BLUEZ_ADAPTERS_MAX)
+                r = -E2BIG;
+        else if (!(grown = realloc(b->adapters, (b->n_adapters + 1) * sizeof(*grown))))
+                r = -ENOMEM;
+        else {
+                b->adapters = grown;
+                b->adapters[b->n_adapters++] = copy;
+                return 0;
+        }
+        free(copy);
+        if (r != -EINVAL)
+                b->unsure_all = true;
+        return r;
+}
+
+/* Forgets an adapter BlueZ removed: the fallback does not ask it for anything any more. */
+static void bluez_forget_adapter(struct bluez *b, const char *path) {
+        for (size_t i = 0; i < b->n_adapters; i++)
+                if (strcmp(b->adapters[i], path) == 0) {
+                        free(b->adapters[i]);
+                        b->n_adapters--;
+                        memmove(b->adapters + i, b->adapters + i + 1, (b->n_adapters - i) * sizeof(*b->adapters));
+                        return;
+                }
 }
 
 /* The current wall clock in ms, the time of what is reported now. */
@@ -400,22 +459,13 @@ static int bluez_read_interface_cb(sd_bus_message *m, const char *path, const ch
 
         b->reading = path;
         if (strcmp(interface, "org.bluez.Adapter1") == 0)
-                (void) bluez_add_adapter(b, path);
-        if (!(dev || bat) || !(d = bluez_get(b, path)))
+                (void) bluez_add_adapter(b, path, strlen(path));
+        if (!(dev || bat) || bluez_get(b, path, &d) < 0)
                 return sd_bus_message_skip(m, "a{sv}");
         r = bluez_apply_props(d, m, interface);
         if (bat)
                 d->has_battery = true;
         return r;
-}
-
-/* The last component of a BlueZ device's object path, with its slash: "/dev_AA_BB_…"
- * (BlueZ's paths are ADAPTER/dev_AA_BB_CC_DD_EE_FF). Returns its length. */
-static size_t bluez_device_leaf(const char address[static ADDRESS_STRING_MAX], char ret[static ADDRESS_STRING_MAX + 8]) {
-        char u[ADDRESS_STRING_MAX];
-
-        address_to_underscores(address, u);
-        return (size_t) snprintf(ret, ADDRESS_STRING_MAX + 8, "/dev_%s", u);
 }
 
 /* Whether an error says there is no such object, interface or property: as D-Bus spells it,
@@ -463,20 +513,14 @@ static void bluez_known_unsure(struct bluez *b, const char address[static ADDRES
  * left it unsettled (bluez_known_unsure()), it is not in BlueZ, and is reported
  * disconnected as a full sync would have. */
 static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_STRING_MAX]) {
-        char tail[ADDRESS_STRING_MAX + 8];
-        size_t tl = bluez_device_leaf(address, tail);
-
         if (b->unsure_all)
                 return;
         for (size_t i = 0; i < b->n_unsure; i++)
                 if (strcmp(b->unsure[i], address) == 0)
                         return;         /* an adapter did not say whether it has it */
-        for (size_t i = 0; i < b->n_devices; i++) {
-                size_t pl = strlen(b->devices[i]->path);
-
-                if (pl >= tl && strcmp(b->devices[i]->path + pl - tl, tail) == 0)
+        for (size_t i = 0; i < b->n_devices; i++)
+                if (busdef_bluez_device_is(b->devices[i]->path, address))
                         return;         /* found, or still being asked for, on another adapter */
-        }
         registry_report_gone(b->c, address, bluez_now());
 }
 
@@ -497,18 +541,20 @@ static void bluez_remove_gone(struct bluez *b, struct bluez_device *d) {
 }
 
 /* A probe's Properties.Get came back: one value into the mirror, then the device is
- * reported. An object that has no Address is no device hpmond can follow: dropped again;
- * one that did not answer for it (a timeout, a refusal) cannot be followed either, and is
- * dropped too, but says nothing of the known headset looked for there. No Percentage
- * means no Battery1 (any error: the battery is not there to read). */
+ * reported. An object that has no Address, or one that is not a Bluetooth address, is no
+ * device hpmond can follow: dropped again, and a known headset looked for there is not there
+ * (bluez_known_gone()) — as a full object list or a walk would have said, which drop such an
+ * object too. One that did not answer for its Address (a timeout, a refusal) cannot be
+ * followed either, and is dropped too, but says nothing of the known headset looked for
+ * there. No Percentage means no Battery1 (any error: the battery is not there to read). */
 static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
         struct bluez *b = p->b;
         struct bluez_device *d = p->d;
         sd_bus_slot *slot = sd_bus_get_current_slot(sd_bus_message_get_bus(m));
         struct bluez_props got;
         char known[ADDRESS_STRING_MAX];
+        bool no_address = false, done = true;
         size_t ask;
-        bool done = true;
         int r;
 
         for (ask = 0; ask < _BLUEZ_ASK_MAX && p->asks[ask] != slot; ask++)
@@ -541,23 +587,29 @@ static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
                 if (ask == BLUEZ_ASK_PERCENTAGE) {
                         d->has_battery = false;
                         d->props.present &= ~BLUEZ_PROP_PERCENTAGE;
-                } else if (ask == BLUEZ_ASK_ADDRESS && !(d->props.present & BLUEZ_PROP_ADDRESS)) {
-                        bluez_remove(b, d);
-                        if (*known)
-                                bluez_known_gone(b, known);
-                        return;
                 }
+                no_address = ask == BLUEZ_ASK_ADDRESS;
         } else {
                 bluez_decode_init(&got);
                 r = bluez_decode_value(m, bluez_asks[ask].interface, bluez_asks[ask].property, &got);
                 if (r < 0 || got.n_problems > 0) {
-                        log_warning("%s: BlueZ's %s is not usable, ignoring: %s", d->path, bluez_asks[ask].property,
+                        no_address = ask == BLUEZ_ASK_ADDRESS && !(d->props.present & BLUEZ_PROP_ADDRESS);
+                        log_warning("%s: BlueZ's %s is not usable, %s: %s", d->path, bluez_asks[ask].property,
+                                    no_address ? "no device to follow there" : "ignoring",
                                     got.n_problems > 0 ? got.problems[0] : "malformed reply");
-                        return;
+                        if (!no_address)
+                                return;
+                } else {
+                        (void) bluez_merge(&d->props, &got);
+                        if (ask == BLUEZ_ASK_PERCENTAGE)
+                                d->has_battery = true;
                 }
-                (void) bluez_merge(&d->props, &got);
-                if (ask == BLUEZ_ASK_PERCENTAGE)
-                        d->has_battery = true;
+        }
+        if (no_address && !(d->props.present & BLUEZ_PROP_ADDRESS)) {
+                bluez_remove(b, d);
+                if (*known)
+                        bluez_known_gone(b, known);
+                return;
         }
         bluez_report(b, d, bluez_now());
 }
@@ -617,10 +669,12 @@ static void bluez_probe_send(struct bluez *b) {
         }
 }
 
-/* A probe that could not even be queued (-ENOMEM): a walk cannot say it read everything,
- * nor the fallback that a known headset looked for at `path` is gone. */
-static void bluez_probe_not_asked(struct bluez *b, const char *path, const char *known) {
-        log_warning_errno(-ENOMEM, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
+/* A probe that could not even be queued (-ENOMEM, or -E2BIG: the mirror is full, said once):
+ * a walk cannot say it read everything, nor the fallback that a known headset looked for at
+ * `path` is gone. */
+static void bluez_probe_not_asked(struct bluez *b, const char *path, const char *known, int r) {
+        if (r != -E2BIG)
+                log_warning_errno(r, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
         if (b->walk)
                 b->walk->failed = true;
         if (known)
@@ -635,23 +689,26 @@ static void bluez_probe_not_asked(struct bluez *b, const char *path, const char 
  * of a failed walk's fallback are many, and the few a signal asks for could be too, with
  * many unreadable devices in range. The queue holds at most one probe per mirrored object
  * (a probe queued or in flight is not asked again), so it is no longer than the mirror:
- * the objects BlueZ announced, and the fallback's known headsets × adapters noted. A
+ * the objects BlueZ announced, and the fallback's known headsets × adapters noted, at most
+ * BLUEZ_DEVICES_MAX. A probe queued while walking counts towards the walk's bound. A
  * probe waits behind those queued before it, which a signal's can afford: it reads the
  * values as they are when it is answered. */
 static void bluez_probe(struct bluez *b, const char *path, const char *known) {
         struct bluez_device *d;
         struct bluez_probe *p;
+        struct bluez_walk *w = b->walk;
+        int r;
 
-        d = bluez_get(b, path);
-        if (!d) {
-                bluez_probe_not_asked(b, path, known);
+        r = bluez_get(b, path, &d);
+        if (r < 0) {
+                bluez_probe_not_asked(b, path, known, r);
                 return;
         }
         if (d->probe)
                 return;         /* its answers are on their way, or it is queued */
         p = calloc(1, sizeof(*p));
         if (!p) {
-                bluez_probe_not_asked(b, path, known);  /* path may be d's: before it goes */
+                bluez_probe_not_asked(b, path, known, -ENOMEM);        /* path may be d's: before it goes */
                 if (!(d->props.present & BLUEZ_PROP_ADDRESS))
                         bluez_remove(b, d);
                 return;
@@ -664,28 +721,32 @@ static void bluez_probe(struct bluez *b, const char *path, const char *known) {
         p->prev = b->probes_last;
         *(b->probes_last ? &b->probes_last->next : &b->probes_first) = p;
         b->probes_last = p;
+        if (w && ++w->n_probed > BLUEZ_WALK_NODES_MAX && !w->overrun) {
+                /* a walk waits for every probe: one that BlueZ's signals keep asking for never ends */
+                log_warning("BlueZ had more than %u objects read one value at a time while its object tree was walked; "
+                            "not waiting for any more.", BLUEZ_WALK_NODES_MAX);
+                w->overrun = w->failed = true;
+        }
         bluez_probe_send(b);
 }
 
 /* After an object list read only in part, when walking BlueZ's object tree could not
  * complete it: every headset hpmond knows that was not read is probed on every adapter
  * seen (BlueZ's paths are ADAPTER/dev_AA_BB_CC_DD_EE_FF). A headset on an adapter never
- * seen is not found, and is said disconnected until it next speaks up. The probes are
+ * seen is not found, and is said disconnected until it next speaks up — every one, when no
+ * adapter was seen at all: as a full list without adapters, or with none that has it, would
+ * have said (a headset "connected" in a log of last week is not left so). The probes are
  * queued, at most known headsets × BLUEZ_ADAPTERS_MAX of them (each a mirrored object
  * and its probe, a few hundred bytes), and go out BLUEZ_CALLS_MAX calls at a time. */
 static void bluez_probe_known(struct bluez *b, const char *unread) {
         struct context *c = b->c;
-        char parent[BUSDEF_DEVICE_PATH_MAX], path[BUSDEF_DEVICE_PATH_MAX + 64], leaf[ADDRESS_STRING_MAX + 8];
-        const char *slash = unread ? strrchr(unread, '/') : NULL;
+        char unread_address[ADDRESS_STRING_MAX], *path;
+        size_t len;
         bool found;
 
-        if (slash && slash > unread && (size_t) (slash - unread) < sizeof(parent)) {
-                /* the unreadable object's adapter, if the list had not reached it yet */
-                memcpy(parent, unread, slash - unread);
-                parent[slash - unread] = '\0';
-                if (strncmp(slash, "/dev_", 5) == 0)
-                        (void) bluez_add_adapter(b, parent);
-        }
+        /* the unreadable object's adapter, if the list had not reached it yet */
+        if (unread && busdef_bluez_device_parse(unread, &len, unread_address) >= 0)
+                (void) bluez_add_adapter(b, unread, len);
         for (size_t i = 0; i < c->n_devices; i++) {
                 found = false;
                 for (size_t j = 0; j < b->n_devices && !found; j++)
@@ -693,11 +754,16 @@ static void bluez_probe_known(struct bluez *b, const char *unread) {
                                 strcmp(b->devices[j]->props.address, c->devices[i]->address) == 0;
                 if (found)
                         continue;
-                (void) bluez_device_leaf(c->devices[i]->address, leaf);
+                if (b->n_adapters == 0)
+                        bluez_known_gone(b, c->devices[i]->address);    /* no adapter to ask */
                 for (size_t k = 0; k < b->n_adapters; k++) {
-                        if ((size_t) snprintf(path, sizeof(path), "%s%s", b->adapters[k], leaf) >= sizeof(path))
+                        /* allocated: an adapter's path is as long as bluetoothd makes it */
+                        if (busdef_bluez_device_path(b->adapters[k], c->devices[i]->address, &path) < 0) {
+                                bluez_probe_not_asked(b, b->adapters[k], c->devices[i]->address, -ENOMEM);
                                 continue;
+                        }
                         bluez_probe(b, path, c->devices[i]->address);
+                        free(path);
                 }
         }
 }
@@ -836,9 +902,9 @@ static int bluez_walk_child_cb(const char *name, void *userdata) {
                 return bluez_walk_queue(w, BLUEZ_STEP_INTROSPECT, s->depth + 1, path);
         if (bluez_find(b, path))
                 return 0;               /* read from the list, or being probed */
-        d = bluez_get(b, path);
-        if (!d)
-                return -ENOMEM;
+        r = bluez_get(b, path, &d);
+        if (r < 0)
+                return r;       /* -E2BIG: the mirror is full, as if the walk were */
         r = bluez_walk_queue(w, BLUEZ_STEP_DEVICE, s->depth + 1, path);
         if (r < 0)
                 bluez_remove(b, d);
@@ -875,7 +941,7 @@ static void bluez_walk_introspected(struct bluez_walk *w, struct bluez_step *s, 
                 log_warning("BlueZ lists %u object(s) under %s with no valid path, ignored.", n_invalid, s->path);
         /* an object that answered, with devices under it: an adapter, for the fallback */
         if (r >= 0 && s->depth + 1 == BLUEZ_WALK_DEPTH)
-                (void) bluez_add_adapter(w->b, s->path);
+                (void) bluez_add_adapter(w->b, s->path, strlen(s->path));
 }
 
 /* GetAll(Device1)'s answer: whether the device is to be read on (its Battery1). A Device1
@@ -978,14 +1044,18 @@ static int bluez_walk_reply_cb(sd_bus_message *m, void *userdata, sd_bus_error *
  * the list stopped at, of a device the walk could not read). A walk that read everything
  * has made the object list whole: the sync ends as after a full list, so a headset BlueZ
  * no longer has is disconnected. One that could not falls back on looking for each
- * headset hpmond knows on every adapter seen. */
+ * headset hpmond knows on every adapter seen. An overrun walk queues nothing more (what
+ * its last answers queued is dropped) and waits for no probe, only for its own calls in
+ * flight: it ends, whatever BlueZ keeps announcing. */
 static void bluez_walk_continue(struct bluez *b) {
         struct bluez_walk *w = b->walk;
 
         if (!w)
                 return;
+        if (w->overrun)
+                bluez_walk_stop(w);
         bluez_walk_send(w);
-        if (w->queued || w->n_running > 0 || b->n_probes > 0 || b->probes_first)
+        if (w->queued || w->n_running > 0 || (!w->overrun && (b->n_probes > 0 || b->probes_first)))
                 return;
         b->walk = NULL;
         if (!w->failed) {
@@ -1059,13 +1129,14 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
         b->walk = bluez_walk_free(b->walk);    /* this list supersedes what it was completing */
         bluez_clear(b);
         bluez_clear_partial(b);
+        b->partial = false;                     /* unless an object cannot be mirrored */
         b->reading = NULL;
         registry_sync_begin(c);
         r = bus_dict_read_objects(m, bluez_read_interface_cb, b);
         for (size_t i = 0; i < b->n_devices; i++)
                 bluez_report(b, b->devices[i], now);
-        b->partial = r < 0;
         if (r < 0) {
+                b->partial = true;
                 /* sd-bus refuses some strings libdbus lets through (noncharacters): then the
                  * rest of the list cannot be read, and a device missing from it is not gone */
                 log_warning_errno(r, "BlueZ's object list could not be read past %s; asking for that object one "
@@ -1075,10 +1146,12 @@ static int bluez_managed_objects_cb(sd_bus_message *m, void *userdata, sd_bus_er
                 bluez_walk_start(b, b->reading);
                 if (b->reading)
                         bluez_probe(b, b->reading, NULL);
-        } else {
+        } else if (!b->partial) {
                 bluez_clear_partial(b);
                 registry_sync_end(c, now);
         }
+        /* else read whole, but not all of it mirrored (bluez_get() said so): a headset not
+         * in the mirror is not taken for gone, and speaks up to be probed */
         b->reading = NULL;
         log_info("BlueZ is running: %zu device(s) followed.", c->n_devices);
         context_trim_soon(c);   /* the reply, freed after this callback, was the biggest message */
@@ -1213,7 +1286,8 @@ static int match_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_erro
 }
 
 /* An adapter went away: its devices are gone with it, even if BlueZ did not say so for each
- * (it normally does; a bluetoothd that misses it must not leave a headset "connected"). */
+ * (it normally does; a bluetoothd that misses it must not leave a headset "connected"), and
+ * the fallback no longer asks it for the headsets hpmond knows. */
 static void bluez_adapter_removed(struct bluez *b, sd_bus_message *m, const char *path) {
         size_t len = strlen(path);
         const char *iface;
@@ -1227,6 +1301,7 @@ static void bluez_adapter_removed(struct bluez *b, sd_bus_message *m, const char
                         adapter = true;
         if (!adapter)
                 return;
+        bluez_forget_adapter(b, path);
         now = bluez_now();
         for (size_t i = b->n_devices; i > 0; i--) {
                 struct bluez_device *d = b->devices[i - 1];

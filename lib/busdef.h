@@ -2,6 +2,9 @@
  * Plain constants and one errno table, so daemon, client and tests spell them one way. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "address.h"
 
 #define HPMON_BUS_NAME          "org.hpmon.Monitor1"
@@ -21,6 +24,10 @@
 #define BLUEZ_DEVICE_IFACE      "org.bluez.Device1"
 #define BLUEZ_BATTERY_IFACE     "org.bluez.Battery1"
 
+/* "/dev_AA_BB_CC_DD_EE_FF" plus NUL: the last element of a device's path, hpmond's or
+ * BlueZ's, with its slash */
+#define BUSDEF_LEAF_MAX (5 + ADDRESS_STRING_MAX)
+
 /* "/org/hpmon/Monitor1/devices/dev_AA_BB_CC_DD_EE_FF" plus NUL */
 #define BUSDEF_DEVICE_PATH_MAX (sizeof(HPMON_DEVICES_PATH) + 5 + ADDRESS_STRING_MAX)
 
@@ -36,3 +43,8 @@ extern const struct busdef_error busdef_errors[];
 const char *busdef_error_name(int r);
 void busdef_device_path(const char address[static ADDRESS_STRING_MAX], char ret[static BUSDEF_DEVICE_PATH_MAX]);
 int busdef_device_address(const char *path, char ret[static ADDRESS_STRING_MAX]);
+void busdef_device_leaf(const char address[static ADDRESS_STRING_MAX], char ret[static BUSDEF_LEAF_MAX]);
+bool busdef_bluez_adapter_valid(const char *path);
+int busdef_bluez_device_parse(const char *path, size_t *ret_adapter_len, char ret_address[static ADDRESS_STRING_MAX]);
+int busdef_bluez_device_path(const char *adapter, const char address[static ADDRESS_STRING_MAX], char **ret);
+bool busdef_bluez_device_is(const char *path, const char address[static ADDRESS_STRING_MAX]);

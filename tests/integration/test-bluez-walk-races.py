@@ -21,16 +21,8 @@ FAR = 'AA:BB:CC:DD:EF:02'       # on hci1, listed after BAD, known from its log
 GONE = 'AA:BB:CC:DD:EF:03'      # known from its log, not in BlueZ
 
 
-def write_log(devdir, address, name):
-    with open(os.path.join(devdir, t.log_name(address)), 'w') as f:
-        f.write(f'# hpmon charge log v1\n# address={address}\n# name={name}\ntime,event,value\n'
-                '1700000000.000,connected,1\n1700000000.000,battery,40\n')
-
-
 def test(env):
-    devdir = os.path.join(env.state_dir, 'devices')
-    os.makedirs(devdir)
-    write_log(devdir, FAR, 'Far')
+    env.write_known_log(FAR, 'Far')
 
     # 1. hci1's Introspect announces FAR's Battery1 just before it answers, as a headset
     #    reporting its level a moment after the list would
@@ -62,7 +54,7 @@ def test(env):
     # 2. /org/bluez answers Introspect with a document that is not XML (the walk fails, and
     #    the fallback asks for GONE on hci0, the only adapter seen); a moment later the
     #    mock, busy before it reads those calls, says hci0 is removed
-    write_log(devdir, GONE, 'Gone')
+    env.write_known_log(GONE, 'Gone')
     env.mock.start()
     env.mock.add_headset(BAD, 'Bad \ufdd0', connected=True, percentage=50)
     env.mock.call('/org/bluez', t.MOCK_IFACE, 'AddMethod', 'sssss',

@@ -141,9 +141,7 @@ def test(env):
     # 5. a second adapter listed after the unreadable device (the mock lists objects in the
     #    order they were added), with a headset hpmond knows (connected in its log) and one
     #    it never saw: the object list stops before both
-    with open(os.path.join(devdir, t.log_name(FAR_KNOWN)), 'w') as f:
-        f.write(f'# hpmon charge log v1\n# address={FAR_KNOWN}\n# name=Far known\ntime,event,value\n'
-                '1700000000.000,connected,1\n1700000000.000,battery,40\n')
+    env.write_known_log(FAR_KNOWN, 'Far known')
     env.mock.add_adapter('hci1')
     env.mock.add_headset(FAR_KNOWN, 'Far known', connected=True, percentage=45, adapter='hci1')
     env.mock.add_headset(FAR_NEW, 'Far new', connected=True, percentage=71, adapter='hci1')
@@ -202,9 +200,7 @@ def test(env):
     env.mock.stop()
     env.mock.start()
     for a in MANY:
-        with open(os.path.join(devdir, t.log_name(a)), 'w') as f:
-            f.write(f'# hpmon charge log v1\n# address={a}\n# name=Many {a[-2:]}\ntime,event,value\n'
-                    '1700000000.000,connected,1\n1700000000.000,battery,40\n')
+        env.write_known_log(a, f'Many {a[-2:]}')
     env.mock.add_headset(HEADSETS[0], 'Buds \ufdd0 0', connected=True, percentage=50)
     env.mock.add_adapter('hci2')
     for i, a in enumerate(MANY):

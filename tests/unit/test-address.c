@@ -1,4 +1,5 @@
-/* Unit tests of lib/address.c and lib/busdef.c: addresses, file names, object paths, errors. */
+/* Unit tests of lib/address.c: addresses, and their spelling in file names (lib/busdef.c's
+ * object paths are tests/unit/test-busdef.c's). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "busdef.h"
+#include "address.h"
 #include "chargelog.h"
 
 /* Valid addresses come back in BlueZ's canonical upper case; anything else is refused. */
@@ -44,34 +45,10 @@ static void test_underscores(void **state) {
         assert_int_equal(chargelog_filename("AA:BB:CC:DD:EE:0F", fn, 8), -ENAMETOOLONG);
 }
 
-/* Device object paths round-trip, and only they parse. */
-static void test_paths(void **state) {
-        char path[BUSDEF_DEVICE_PATH_MAX], back[ADDRESS_STRING_MAX];
-
-        busdef_device_path("AA:BB:CC:DD:EE:0F", path);
-        assert_string_equal(path, "/org/hpmon/Monitor1/devices/dev_AA_BB_CC_DD_EE_0F");
-        assert_int_equal(busdef_device_address(path, back), 0);
-        assert_string_equal(back, "AA:BB:CC:DD:EE:0F");
-        assert_int_equal(busdef_device_address("/org/hpmon/Monitor1", back), -EINVAL);
-        assert_int_equal(busdef_device_address("/org/hpmon/Monitor1/devices/dev_AA_BB", back), -EINVAL);
-        assert_int_equal(busdef_device_address(NULL, back), -EINVAL);
-}
-
-/* Every errno has one error name; unnamed ones are .Failed. */
-static void test_errors(void **state) {
-        assert_string_equal(busdef_error_name(-ENODEV), HPMON_ERROR_NO_SUCH_DEVICE);
-        assert_string_equal(busdef_error_name(-EINVAL), HPMON_ERROR_INVALID_ARGS);
-        assert_string_equal(busdef_error_name(-ENOSPC), HPMON_ERROR_FAILED);
-        for (const struct busdef_error *e = busdef_errors; e->name; e++)
-                assert_string_equal(busdef_error_name(-e->errnum), e->name);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_normalize),
                 cmocka_unit_test(test_underscores),
-                cmocka_unit_test(test_paths),
-                cmocka_unit_test(test_errors),
         };
         return cmocka_run_group_tests_name("/address", tests, NULL, NULL);
 }

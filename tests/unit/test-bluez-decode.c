@@ -201,6 +201,29 @@ static void test_value(void **state) {
         }
 }
 
+/* A Properties.Get reply with no variant where the value should be (an empty body, a bare
+ * string) is refused as a whole, whatever the property. */
+static void test_value_not_a_variant(void **state) {
+        static const char *const keys[][2] = {
+                { "org.bluez.Device1", "Address" }, { "org.bluez.Device1", "Connected" },
+                { "org.bluez.Battery1", "Percentage" }, { "org.bluez.Device1", "Icon" },
+        };
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                for (int bare = 0; bare <= 1; bare++) {
+                        sd_bus_message *m = new_message(state);
+                        struct bluez_props p;
+
+                        if (bare)
+                                assert_true(sd_bus_message_append(m, "s", "AA:BB:CC:DD:EE:01") >= 0);
+                        seal_message(m);
+                        bluez_decode_init(&p);
+                        assert_int_equal(bluez_decode_value(m, keys[i][0], keys[i][1], &p), -EBADMSG);
+                        assert_int_equal(p.present, 0);
+                        sd_bus_message_unref(m);
+                }
+}
+
 /* Merging keeps old values for what the newer report lacks. */
 static void test_merge(void **state) {
         struct bluez_props a = { .present = BLUEZ_PROP_CONNECTED | BLUEZ_PROP_PERCENTAGE, .connected = true, .percentage = 80 };
@@ -220,6 +243,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_names, setup_bus, teardown_bus),
                 cmocka_unit_test_setup_teardown(test_not_a_dict, setup_bus, teardown_bus),
                 cmocka_unit_test_setup_teardown(test_value, setup_bus, teardown_bus),
+                cmocka_unit_test_setup_teardown(test_value_not_a_variant, setup_bus, teardown_bus),
                 cmocka_unit_test(test_merge),
         };
         return cmocka_run_group_tests_name("/bluez-decode", tests, NULL, NULL);
