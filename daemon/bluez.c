@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "bluez-decode.h"
 #include "bluez.h"
 #include "bus-dict.h"
@@ -238,16 +239,10 @@ static int bluez_get(struct bluez *b, const char *path, struct bluez_device **re
                 r = -E2BIG;
                 goto fail;
         }
-        if (b->n_devices == b->devices_cap) {
-                /* doubling: one realloc per hundred devices at a sync is seven, not a hundred */
-                size_t cap = b->devices_cap ? b->devices_cap * 2 : 8;
-
-                grown = realloc(b->devices, cap * sizeof(*grown));
-                if (!grown)
-                        goto fail;
-                b->devices = grown;
-                b->devices_cap = cap;
-        }
+        grown = array_grow(b->devices, sizeof(*grown), b->n_devices + 1, 8, &b->devices_cap);
+        if (!grown)
+                goto fail;
+        b->devices = grown;
         d = calloc(1, sizeof(*d));
         if (!d)
                 goto fail;
