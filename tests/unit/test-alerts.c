@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "test-table.h"
 #include <math.h>
 
 #include "advice.h"
@@ -139,18 +141,13 @@ static void test_past(void **state) {
 }
 
 int main(void) {
-        struct CMUnitTest tests[3 + sizeof(past_cases) / sizeof(past_cases[0])] = {
+        struct CMUnitTest tests[3 + TEST_TABLE_ROWS(past_cases)] = {
                 cmocka_unit_test(test_history_empty),
                 cmocka_unit_test(test_history_ring),
                 cmocka_unit_test(test_history_degraded),
         };
         size_t n = 3;
 
-        for (size_t i = 0; i < sizeof(past_cases) / sizeof(past_cases[0]); i++)
-                tests[n++] = (struct CMUnitTest) {
-                        .name = past_cases[i].name,
-                        .test_func = test_past,
-                        .initial_state = (void *) &past_cases[i],
-                };
+        TEST_TABLE_ADD(tests, n, past_cases, test_past);
         return _cmocka_run_group_tests("/alerts/history", tests, n, NULL, NULL);
 }

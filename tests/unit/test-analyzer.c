@@ -25,6 +25,8 @@
 
 #include <cmocka.h>
 
+#include "test-table.h"
+
 #include "advice.h"
 #include "analyzer.h"
 #include "analyzer-internal.h"
@@ -801,25 +803,15 @@ static void test_evidence_index(void **state) {
 
 /* Runs the table and the API tests. */
 int main(void) {
-        struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + sizeof(open_cases) / sizeof(open_cases[0]) + 5];
+        struct CMUnitTest tests[TEST_TABLE_ROWS(cases) + TEST_TABLE_ROWS(open_cases) + 5];
         size_t n = 0;
 
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-                tests[n++] = (struct CMUnitTest) {
-                        .name = cases[i].name,
-                        .test_func = test_case,
-                        .initial_state = (void *) &cases[i],
-                };
+        TEST_TABLE_ADD(tests, n, cases, test_case);
         tests[n++] = (struct CMUnitTest) { .name = "/analyzer/api/figures", .test_func = test_figures };
         tests[n++] = (struct CMUnitTest) { .name = "/analyzer/api/deadline", .test_func = test_deadline };
         tests[n++] = (struct CMUnitTest) { .name = "/analyzer/api/invalid", .test_func = test_invalid };
         tests[n++] = (struct CMUnitTest) { .name = "/analyzer/api/evidence", .test_func = test_evidence };
-        for (size_t i = 0; i < sizeof(open_cases) / sizeof(open_cases[0]); i++)
-                tests[n++] = (struct CMUnitTest) {
-                        .name = open_cases[i].name,
-                        .test_func = test_open_pack,
-                        .initial_state = (void *) &open_cases[i],
-                };
+        TEST_TABLE_ADD(tests, n, open_cases, test_open_pack);
         tests[n++] = (struct CMUnitTest) { .name = "/analyzer/open/evidence-index", .test_func = test_evidence_index };
         return _cmocka_run_group_tests("analyzer", tests, n, NULL, NULL);
 }

@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "test-table.h"
+
 #include "busdef.h"
 
 /* An adapter element longer than any BlueZ writes: D-Bus sets no limit on one. */
@@ -99,10 +101,10 @@ static void test_bluez_adapter(void **state) {
                 "/org/hpmon/Monitor1",
         };
 
-        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        for (size_t i = 0; i < TEST_TABLE_ROWS(good); i++)
                 if (!busdef_bluez_adapter_valid(good[i]))
                         fail_msg("'%s' refused", good[i]);
-        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        for (size_t i = 0; i < TEST_TABLE_ROWS(bad); i++)
                 if (busdef_bluez_adapter_valid(bad[i]))
                         fail_msg("'%s' accepted", bad[i]);
         assert_false(busdef_bluez_adapter_valid(NULL));
@@ -131,7 +133,7 @@ static void test_bluez_device_path(void **state) {
         char back[ADDRESS_STRING_MAX], *path, *untouched = (char *) "untouched";
         size_t len;
 
-        for (size_t i = 0; i < sizeof(adapters) / sizeof(adapters[0]); i++) {
+        for (size_t i = 0; i < TEST_TABLE_ROWS(adapters); i++) {
                 path = NULL;
                 assert_int_equal(busdef_bluez_device_path(adapters[i], "AA:BB:CC:DD:EE:0F", &path), 0);
                 assert_int_equal(strlen(path), strlen(adapters[i]) + strlen("/dev_AA_BB_CC_DD_EE_0F"));
@@ -142,7 +144,7 @@ static void test_bluez_device_path(void **state) {
                 assert_string_equal(path + len, "/dev_AA_BB_CC_DD_EE_0F");
                 free(path);
         }
-        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        for (size_t i = 0; i < TEST_TABLE_ROWS(bad); i++) {
                 path = untouched;
                 assert_int_equal(busdef_bluez_device_path(bad[i], "AA:BB:CC:DD:EE:0F", &path), -EINVAL);
                 assert_ptr_equal(path, untouched);
@@ -174,15 +176,10 @@ static void test_errors(void **state) {
 
 /* Runs the table and the other cases. */
 int main(void) {
-        struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 5];
+        struct CMUnitTest tests[TEST_TABLE_ROWS(cases) + 5];
         size_t n = 0;
 
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-                tests[n++] = (struct CMUnitTest) {
-                        .name = cases[i].name,
-                        .test_func = test_bluez_case,
-                        .initial_state = (void *) &cases[i],
-                };
+        TEST_TABLE_ADD(tests, n, cases, test_bluez_case);
         tests[n++] = (struct CMUnitTest) { .name = "/busdef/bluez/adapter", .test_func = test_bluez_adapter };
         tests[n++] = (struct CMUnitTest) { .name = "/busdef/bluez/device-path", .test_func = test_bluez_device_path };
         tests[n++] = (struct CMUnitTest) { .name = "/busdef/leaf", .test_func = test_leaf };

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "test-table.h"
+
 #include "config.h"
 
 /* A good file or string, and the one thing it sets. */
@@ -235,15 +237,11 @@ static void test_device_sections(void **state) {
 }
 
 int main(void) {
-        struct CMUnitTest tests[sizeof(goods) / sizeof(goods[0]) + sizeof(bads) / sizeof(bads[0]) + 4];
+        struct CMUnitTest tests[TEST_TABLE_ROWS(goods) + TEST_TABLE_ROWS(bads) + 4];
         size_t n = 0;
 
-        for (size_t i = 0; i < sizeof(goods) / sizeof(goods[0]); i++)
-                tests[n++] = (struct CMUnitTest) { .name = goods[i].name, .test_func = test_good,
-                                                   .initial_state = (void *) &goods[i] };
-        for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++)
-                tests[n++] = (struct CMUnitTest) { .name = bads[i].name, .test_func = test_bad,
-                                                   .initial_state = (void *) &bads[i] };
+        TEST_TABLE_ADD(tests, n, goods, test_good);
+        TEST_TABLE_ADD(tests, n, bads, test_bad);
         tests[n++] = (struct CMUnitTest) { .name = "/config/file/missing-and-unreadable", .test_func = test_files };
         tests[n++] = (struct CMUnitTest) { .name = "/config/file/shipped", .test_func = test_shipped };
         tests[n++] = (struct CMUnitTest) { .name = "/config/file/manual", .test_func = test_manual };

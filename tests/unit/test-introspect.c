@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "test-table.h"
+
 #include "introspect.h"
 
 struct introspect_case {
@@ -190,15 +192,10 @@ static void test_stop(void **state) {
 
 /* Runs the table and the other cases. */
 int main(void) {
-        struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 3];
+        struct CMUnitTest tests[TEST_TABLE_ROWS(cases) + 3];
         size_t n = 0;
 
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-                tests[n++] = (struct CMUnitTest) {
-                        .name = cases[i].name,
-                        .test_func = test_case,
-                        .initial_state = (void *) &cases[i],
-                };
+        TEST_TABLE_ADD(tests, n, cases, test_case);
         tests[n++] = (struct CMUnitTest) { .name = "/introspect/depth", .test_func = test_depth };
         tests[n++] = (struct CMUnitTest) { .name = "/introspect/name-max", .test_func = test_name_max };
         tests[n++] = (struct CMUnitTest) { .name = "/introspect/stop", .test_func = test_stop };

@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "test-table.h"
+
 #include "numeric.h"
 
 /* The same double, bit for bit (NaN == NaN, -0.0 != 0.0). */
@@ -78,15 +80,10 @@ static void test_sweep(void **state) {
 
 /* Runs the table and the sweep. */
 int main(void) {
-        struct CMUnitTest tests[sizeof(numeric_cases) / sizeof(numeric_cases[0]) + 1];
+        struct CMUnitTest tests[TEST_TABLE_ROWS(numeric_cases) + 1];
         size_t n = 0;
 
-        for (size_t i = 0; i < sizeof(numeric_cases) / sizeof(numeric_cases[0]); i++)
-                tests[n++] = (struct CMUnitTest) {
-                        .name = numeric_cases[i].name,
-                        .test_func = test_case,
-                        .initial_state = (void *) &numeric_cases[i],
-                };
+        TEST_TABLE_ADD(tests, n, numeric_cases, test_case);
         tests[n++] = (struct CMUnitTest) { .name = "/numeric/sweep", .test_func = test_sweep };
         return _cmocka_run_group_tests("numeric", tests, n, NULL, NULL);
 }
