@@ -453,7 +453,7 @@ static int bluez_read_interface_cb(sd_bus_message *m, const char *path, const ch
         int r;
 
         b->reading = path;
-        if (strcmp(interface, "org.bluez.Adapter1") == 0)
+        if (strcmp(interface, BLUEZ_ADAPTER_IFACE) == 0)
                 (void) bluez_add_adapter(b, path, strlen(path));
         if (!(dev || bat) || bluez_get(b, path, &d) < 0)
                 return sd_bus_message_skip(m, "a{sv}");
@@ -463,26 +463,10 @@ static int bluez_read_interface_cb(sd_bus_message *m, const char *path, const ch
         return r;
 }
 
-/* Whether an error says there is no such object, interface or property: as D-Bus spells it,
- * or under the service's own prefix as some do ("org.bluez.Device1.UnknownInterface").
- * A timeout or a refusal says nothing about what is there. */
+/* Whether an error says there is no such object, interface or property
+ * (busdef_error_says_absent()); a timeout or a refusal says nothing about what is there. */
 static bool bluez_error_absent(const sd_bus_error *e) {
-        static const char *const suffixes[] = {
-                ".UnknownObject", ".UnknownInterface", ".UnknownProperty", ".UnknownMethod",
-        };
-        size_t len = e && e->name ? strlen(e->name) : 0;
-
-        if (sd_bus_error_has_names(e, SD_BUS_ERROR_INVALID_ARGS, SD_BUS_ERROR_UNKNOWN_INTERFACE,
-                                   SD_BUS_ERROR_UNKNOWN_PROPERTY, SD_BUS_ERROR_UNKNOWN_OBJECT,
-                                   SD_BUS_ERROR_UNKNOWN_METHOD))
-                return true;
-        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-                size_t sl = strlen(suffixes[i]);
-
-                if (len > sl && strcmp(e->name + len - sl, suffixes[i]) == 0)
-                        return true;
-        }
-        return false;
+        return e && busdef_error_says_absent(e->name);
 }
 
 /* Notes a known headset that a probe could not settle (the adapter did not answer for
@@ -1292,7 +1276,7 @@ static void bluez_adapter_removed(struct bluez *b, sd_bus_message *m, const char
 
         r = sd_bus_message_enter_container(m, 'a', "s");
         while (r > 0 && (r = sd_bus_message_read(m, "s", &iface)) > 0)
-                if (strcmp(iface, "org.bluez.Adapter1") == 0)
+                if (strcmp(iface, BLUEZ_ADAPTER_IFACE) == 0)
                         adapter = true;
         if (!adapter)
                 return;
@@ -1301,7 +1285,7 @@ static void bluez_adapter_removed(struct bluez *b, sd_bus_message *m, const char
         for (size_t i = b->n_devices; i > 0; i--) {
                 struct bluez_device *d = b->devices[i - 1];
 
-                if (strncmp(d->path, path, len) != 0 || d->path[len] != '/')
+                if (!busdef_path_is_below(d->path, path, len))
                         continue;
                 d->props.connected = false;
                 d->props.present |= BLUEZ_PROP_CONNECTED;

@@ -119,3 +119,33 @@ bool busdef_bluez_device_is(const char *path, const char address[static ADDRESS_
 
         return busdef_bluez_device_parse(path, &len, found) >= 0 && strcmp(found, address) == 0;
 }
+
+/* Whether `path` is an object below the one whose path is the first `parent_len` bytes of
+ * `parent` (a child or deeper; not the object itself): the objects that go with an adapter
+ * BlueZ removes, whatever their names. */
+bool busdef_path_is_below(const char *path, const char *parent, size_t parent_len) {
+        return parent_len > 0 && strncmp(path, parent, parent_len) == 0 && path[parent_len] == '/';
+}
+
+/* Whether a D-Bus error name says there is no such object, interface, property or method: as
+ * D-Bus spells it, or under the service's own prefix as some do
+ * ("org.bluez.Device1.UnknownInterface"), or InvalidArgs, BlueZ's answer for a property it
+ * does not have. A timeout or a refusal says nothing about what is there (false). */
+bool busdef_error_says_absent(const char *name) {
+        static const char *const suffixes[] = {
+                ".UnknownObject", ".UnknownInterface", ".UnknownProperty", ".UnknownMethod",
+        };
+        size_t len = name ? strlen(name) : 0;
+
+        if (len == 0)
+                return false;
+        if (strcmp(name, HPMON_ERROR_INVALID_ARGS) == 0)
+                return true;
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+                size_t sl = strlen(suffixes[i]);
+
+                if (len > sl && strcmp(name + len - sl, suffixes[i]) == 0)
+                        return true;
+        }
+        return false;
+}

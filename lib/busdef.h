@@ -23,6 +23,7 @@
 #define BLUEZ_PATH_NAMESPACE    "/org/bluez"
 #define BLUEZ_DEVICE_IFACE      "org.bluez.Device1"
 #define BLUEZ_BATTERY_IFACE     "org.bluez.Battery1"
+#define BLUEZ_ADAPTER_IFACE     "org.bluez.Adapter1"
 
 /* "/dev_AA_BB_CC_DD_EE_FF" plus NUL: the last element of a device's path, hpmond's or
  * BlueZ's, with its slash */
@@ -48,3 +49,5 @@ bool busdef_bluez_adapter_valid(const char *path);
 int busdef_bluez_device_parse(const char *path, size_t *ret_adapter_len, char ret_address[static ADDRESS_STRING_MAX]);
 int busdef_bluez_device_path(const char *adapter, const char address[static ADDRESS_STRING_MAX], char **ret);
 bool busdef_bluez_device_is(const char *path, const char address[static ADDRESS_STRING_MAX]);
+bool busdef_path_is_below(const char *path, const char *parent, size_t parent_len);
+bool busdef_error_says_absent(const char *name);

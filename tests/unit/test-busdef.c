@@ -174,9 +174,62 @@ static void test_errors(void **state) {
                 assert_string_equal(busdef_error_name(-e->errnum), e->name);
 }
 
+/* Objects below an adapter are its children and deeper, never itself nor a sibling whose
+ * name merely begins the same. */
+static void test_below(void **state) {
+        static const char adapter[] = "/org/bluez/hci1";
+        static const struct {
+                const char *path;
+                bool below;
+        } rows[] = {
+                { "/org/bluez/hci1/dev_AA_BB_CC_DD_EE_0F", true },
+                { "/org/bluez/hci1/dev_AA_BB_CC_DD_EE_0F/sep1", true },
+                { "/org/bluez/hci1/anything", true },
+                { "/org/bluez/hci1", false },
+                { "/org/bluez/hci10/dev_AA_BB_CC_DD_EE_0F", false },
+                { "/org/bluez/hci0/dev_AA_BB_CC_DD_EE_0F", false },
+                { "/org/bluez", false },
+                { "", false },
+        };
+
+        for (size_t i = 0; i < TEST_TABLE_ROWS(rows); i++)
+                assert_int_equal(busdef_path_is_below(rows[i].path, adapter, strlen(adapter)), rows[i].below);
+        /* the parent is the first parent_len bytes of its string */
+        assert_true(busdef_path_is_below("/org/bluez/hci1/dev_X", "/org/bluez/hci1/dev_X", strlen(adapter)));
+        assert_false(busdef_path_is_below("/org/bluez/hci1", "", 0));
+}
+
+/* Only names that say "no such thing" say something is absent; a timeout, a refusal or a
+ * name that merely contains the words does not. */
+static void test_error_absent(void **state) {
+        static const struct {
+                const char *name;
+                bool absent;
+        } rows[] = {
+                { "org.freedesktop.DBus.Error.UnknownObject", true },
+                { "org.freedesktop.DBus.Error.UnknownInterface", true },
+                { "org.freedesktop.DBus.Error.UnknownProperty", true },
+                { "org.freedesktop.DBus.Error.UnknownMethod", true },
+                { "org.freedesktop.DBus.Error.InvalidArgs", true },
+                { "org.bluez.Device1.UnknownInterface", true },
+                { "org.bluez.Error.DoesNotExist", false },
+                { "org.freedesktop.DBus.Error.NoReply", false },
+                { "org.freedesktop.DBus.Error.Timeout", false },
+                { "org.freedesktop.DBus.Error.AccessDenied", false },
+                { "org.freedesktop.DBus.Error.LimitsExceeded", false },
+                { "org.example.UnknownObjectX", false },
+                { ".UnknownObject", false },
+                { "", false },
+        };
+
+        for (size_t i = 0; i < TEST_TABLE_ROWS(rows); i++)
+                assert_int_equal(busdef_error_says_absent(rows[i].name), rows[i].absent);
+        assert_false(busdef_error_says_absent(NULL));
+}
+
 /* Runs the table and the other cases. */
 int main(void) {
-        struct CMUnitTest tests[TEST_TABLE_ROWS(cases) + 5];
+        struct CMUnitTest tests[TEST_TABLE_ROWS(cases) + 7];
         size_t n = 0;
 
         TEST_TABLE_ADD(tests, n, cases, test_bluez_case);
@@ -185,5 +238,7 @@ int main(void) {
         tests[n++] = (struct CMUnitTest) { .name = "/busdef/leaf", .test_func = test_leaf };
         tests[n++] = (struct CMUnitTest) { .name = "/busdef/paths", .test_func = test_paths };
         tests[n++] = (struct CMUnitTest) { .name = "/busdef/errors", .test_func = test_errors };
+        tests[n++] = (struct CMUnitTest) { .name = "/busdef/bluez/below", .test_func = test_below };
+        tests[n++] = (struct CMUnitTest) { .name = "/busdef/bluez/error-absent", .test_func = test_error_absent };
         return _cmocka_run_group_tests("busdef", tests, n, NULL, NULL);
 }
