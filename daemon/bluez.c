@@ -41,8 +41,10 @@
  * queued, and the mirror (BLUEZ_DEVICES_MAX objects), which bounds the queue of probes.
  * All of it is event-driven: no timer, each answer sends what is queued next. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "array.h"
 #include "bluez-decode.h"
@@ -114,7 +116,7 @@ struct bluez_probe {
  * in the mirror, each probed) is followed no further, said once; its object list then counts
  * as partial, so that no headset is said gone for not being in the mirror. The queue of
  * probes, one per mirrored object at most, is bounded with it (a few hundred bytes each). */
-#define BLUEZ_DEVICES_MAX 4096U
+#define BLUEZ_DEVICES_MAX BLUEZ_WALK_NODES_MAX
 
 enum bluez_step_kind {
         BLUEZ_STEP_INTROSPECT,          /* /org/bluez or an adapter: its children */
@@ -218,6 +220,12 @@ static struct bluez_device *bluez_find(struct bluez *b, const char *path) {
         return found ? b->devices[i] : NULL;
 }
 
+/* A walk under way cannot say it read everything: it ends in the fallback (if there is one). */
+static void bluez_walk_fail(struct bluez *b) {
+        if (b->walk)
+                b->walk->failed = true;
+}
+
 /* Finds or adds a mirrored device. An object that cannot be added (-ENOMEM, or -E2BIG past
  * BLUEZ_DEVICES_MAX, said once) leaves the mirror partial, and a walk unable to say it read
  * everything. */
@@ -259,8 +267,7 @@ static int bluez_get(struct bluez *b, const char *path, struct bluez_device **re
         return 0;
 fail:
         b->partial = true;
-        if (b->walk)
-                b->walk->failed = true;
+        bluez_walk_fail(b);
         return r;
 }
 
@@ -327,6 +334,14 @@ static void bluez_clear_partial(struct bluez *b) {
         b->unsure_all = false;
 }
 
+/* The index of the adapter noted as the first `len` bytes of `path`, or -1. */
+static ssize_t bluez_adapter_find(const struct bluez *b, const char *path, size_t len) {
+        for (size_t i = 0; i < b->n_adapters; i++)
+                if (strncmp(b->adapters[i], path, len) == 0 && b->adapters[i][len] == '\0')
+                        return (ssize_t) i;
+        return -1;
+}
+
 /* Notes an adapter's object path, the first `len` bytes of `path`, once. Not one where
  * bluetoothd puts no adapter (-EINVAL): the fallback looks for a headset only where bluetoothd
  * would put it, and knows it by that path (busdef_bluez_device_is()). One that cannot be noted
@@ -337,9 +352,8 @@ static int bluez_add_adapter(struct bluez *b, const char *path, size_t len) {
         char **grown, *copy;
         int r;
 
-        for (size_t i = 0; i < b->n_adapters; i++)
-                if (strncmp(b->adapters[i], path, len) == 0 && b->adapters[i][len] == '\0')
-                        return 0;
+        if (bluez_adapter_find(b, path, len) >= 0)
+                return 0;
         copy = strndup(path, len);
         if (!copy)
                 r = -ENOMEM;
@@ -362,13 +376,13 @@ static int bluez_add_adapter(struct bluez *b, const char *path, size_t len) {
 
 /* Forgets an adapter BlueZ removed: the fallback does not ask it for anything any more. */
 static void bluez_forget_adapter(struct bluez *b, const char *path) {
-        for (size_t i = 0; i < b->n_adapters; i++)
-                if (strcmp(b->adapters[i], path) == 0) {
-                        free(b->adapters[i]);
-                        b->n_adapters--;
-                        memmove(b->adapters + i, b->adapters + i + 1, (b->n_adapters - i) * sizeof(*b->adapters));
-                        return;
-                }
+        ssize_t i = bluez_adapter_find(b, path, strlen(path));
+
+        if (i < 0)
+                return;
+        free(b->adapters[i]);
+        b->n_adapters--;
+        memmove(b->adapters + i, b->adapters + i + 1, (b->n_adapters - (size_t) i) * sizeof(*b->adapters));
 }
 
 /* The current wall clock in ms, the time of what is reported now. */
@@ -505,18 +519,30 @@ static void bluez_known_gone(struct bluez *b, const char address[static ADDRESS_
 
 static void bluez_continue(struct bluez *b);
 
+/* Drops a mirrored object, then settles a known headset a probe was looking for there and
+ * had not read the address of (`known`, NULL or "" for none; it may live in the object's
+ * probe, so it is copied first): not on that adapter when BlueZ answered for it
+ * (bluez_known_gone()), unsure when it did not (bluez_known_unsure()). */
+static void bluez_drop(struct bluez *b, struct bluez_device *d, const char *known, bool answered) {
+        char copy[ADDRESS_STRING_MAX] = "";
+
+        if (known)
+                snprintf(copy, sizeof(copy), "%s", known);
+        bluez_remove(b, d);
+        if (!*copy)
+                return;
+        if (answered)
+                bluez_known_gone(b, copy);
+        else
+                bluez_known_unsure(b, copy);
+}
+
 /* Drops a mirrored device that BlueZ said is gone (InterfacesRemoved of its Device1 or of
  * its adapter). If a probe was looking there for a headset hpmond knows and had not read
  * its address yet, BlueZ has answered for it: it is not on that adapter (bluez_known_gone()),
  * as a "no such object" would have said. */
 static void bluez_remove_gone(struct bluez *b, struct bluez_device *d) {
-        char known[ADDRESS_STRING_MAX] = "";
-
-        if (d->probe && !(d->props.present & BLUEZ_PROP_ADDRESS))
-                memcpy(known, d->probe->known, sizeof(known));
-        bluez_remove(b, d);
-        if (*known)
-                bluez_known_gone(b, known);
+        bluez_drop(b, d, d->probe && !(d->props.present & BLUEZ_PROP_ADDRESS) ? d->probe->known : NULL, true);
 }
 
 /* A probe's Properties.Get came back: one value into the mirror, then the device is
@@ -554,13 +580,9 @@ static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
                 if (!bluez_error_absent(sd_bus_message_get_error(m))) {
                         log_warning("%s: BlueZ did not answer for its %s: %s", d->path, bluez_asks[ask].property,
                                     sd_bus_message_get_error(m)->name);
-                        if (b->walk)
-                                b->walk->failed = true;
-                        if (ask != BLUEZ_ASK_ADDRESS || (d->props.present & BLUEZ_PROP_ADDRESS))
-                                return;
-                        bluez_remove(b, d);
-                        if (*known)
-                                bluez_known_unsure(b, known);
+                        bluez_walk_fail(b);
+                        if (ask == BLUEZ_ASK_ADDRESS && !(d->props.present & BLUEZ_PROP_ADDRESS))
+                                bluez_drop(b, d, known, false);
                         return;
                 }
                 if (ask == BLUEZ_ASK_PERCENTAGE) {
@@ -585,9 +607,7 @@ static void bluez_probe_reply(sd_bus_message *m, struct bluez_probe *p) {
                 }
         }
         if (no_address && !(d->props.present & BLUEZ_PROP_ADDRESS)) {
-                bluez_remove(b, d);
-                if (*known)
-                        bluez_known_gone(b, known);
+                bluez_drop(b, d, known, true);
                 return;
         }
         bluez_report(b, d, bluez_now());
@@ -637,13 +657,9 @@ static void bluez_probe_send(struct bluez *b) {
 
                         memcpy(known, p->known, sizeof(known));
                         d->probe = bluez_probe_free(p);
-                        if (b->walk)
-                                b->walk->failed = true;
-                        if (!(d->props.present & BLUEZ_PROP_ADDRESS)) {
-                                bluez_remove(b, d);
-                                if (*known)
-                                        bluez_known_unsure(b, known);
-                        }
+                        bluez_walk_fail(b);
+                        if (!(d->props.present & BLUEZ_PROP_ADDRESS))
+                                bluez_drop(b, d, known, false);
                 }
         }
 }
@@ -654,8 +670,7 @@ static void bluez_probe_send(struct bluez *b) {
 static void bluez_probe_not_asked(struct bluez *b, const char *path, const char *known, int r) {
         if (r != -E2BIG)
                 log_warning_errno(r, "%s: cannot ask BlueZ for its values, ignoring: %m", path);
-        if (b->walk)
-                b->walk->failed = true;
+        bluez_walk_fail(b);
         if (known)
                 bluez_known_unsure(b, known);
 }
