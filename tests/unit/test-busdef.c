@@ -94,7 +94,8 @@ static void test_bluez_case(void **state) {
 
 /* Adapters are one element below /org/bluez, of any length; nothing else is one. */
 static void test_bluez_adapter(void **state) {
-        static const char *const good[] = { "/org/bluez/hci0", "/org/bluez/hci12", "/org/bluez/x", LONG_ADAPTER };
+        static const char *const good[] = { "/org/bluez/hci0", "/org/bluez/hci12", "/org/bluez/x", "/org/bluez/HCI0_b",
+                                            LONG_ADAPTER };
         static const char *const bad[] = {
                 "", "/", "/org/bluez", "/org/bluez/", "/org/bluez/hci0/", "/org/bluez/hci0/dev_AA_BB_CC_DD_EE_0F",
                 "/org/bluezhci0", "/org/hci0", "org/bluez/hci0", "/org/bluez//hci0", "/org/bluez/hci-0",

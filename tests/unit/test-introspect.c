@@ -26,6 +26,9 @@ struct introspect_case {
 #define DOCTYPE "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n" \
                 "\"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd\">\n"
 
+/* A document with a NUL inside and its whole size, counted by the compiler, not by hand. */
+#define WITH_NUL(doc) doc, sizeof(doc) - 1
+
 static const struct introspect_case cases[] = {
         /* what bluetoothd (BlueZ's gdbus) writes for /org/bluez */
         { "/introspect/ok/bluez", DOCTYPE
@@ -102,8 +105,8 @@ static const struct introspect_case cases[] = {
         { "/introspect/bad/unterminated-pi", "<?xml version='1.0'<node/>", 0, -EBADMSG, "", 0 },
         { "/introspect/bad/declaration", "<!ELEMENT node ANY><node/>", 0, -EBADMSG, "", 0 },
         { "/introspect/bad/empty-tag", "<node><></node>", 0, -EBADMSG, "", 0 },
-        { "/introspect/bad/nul", "<node>\0</node>", 14, -EBADMSG, "", 0 },
-        { "/introspect/bad/nul-in-value", "<node><node name=\"a\0\"/></node>", 28, -EBADMSG, "", 0 },
+        { "/introspect/bad/nul", WITH_NUL("<node>\0</node>"), -EBADMSG, "", 0 },
+        { "/introspect/bad/nul-in-value", WITH_NUL("<node><node name=\"a\0\"/></node>"), -EBADMSG, "", 0 },
         /* the size bounds the read: a document cut short is unclosed */
         { "/introspect/bad/cut", "<node><node name=\"a\"/></node>", 20, -EBADMSG, "", 0 },
 };
