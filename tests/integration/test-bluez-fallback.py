@@ -18,6 +18,7 @@
 #   4. an adapter BlueZ removes (InterfacesRemoved of Adapter1) before the walk fails is not
 #      asked for the headsets hpmond knows: the fallback asks only the adapters still there.
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True
@@ -123,8 +124,7 @@ def test(env):
     break_walk(env)
     start_to_fallback(env)
     for a, why in ((NOADDR, 'not a Bluetooth address'), (BARE, 'malformed reply')):
-        leaf = t.log_name(a)[:-4]
-        env.hpmond.wait_stderr(rf"dev_{leaf}: BlueZ's Address is not usable.*{why}",
+        env.hpmond.wait_stderr(re.escape(env.mock.bluez_path(a)) + rf": BlueZ's Address is not usable.*{why}",
                                what=f'hpmond to say {a}\'s Address is {why}')
     env.barrier()
     for a in (NOADDR, BARE):
@@ -145,12 +145,12 @@ def test(env):
     watch = t.MatchWatch(env, calls_to=env.name_owner(t.BLUEZ))     # hpmond calls bluetoothd's unique name
     start_to_fallback(env)
     env.wait_props(t.device_path(LOST), Connected=False, what=f'{LOST}, not on hci0, to be marked disconnected')
-    pid, lost = env.hpmond.proc.pid, t.log_name(LOST)[:-4]
+    pid, lost = env.hpmond.proc.pid, env.mock.bluez_path(LOST)
 
     def gets():
         return [str(r['path']) for r in watch.client_requests(pid) if r['member'] == t.PROPS_IFACE + '.Get']
     # the monitor is a connection of its own: its copies of hpmond's calls come when they come
-    env.loop.until(lambda: f'/org/bluez/hci0/dev_{lost}' in gets() and watch.client_idle(pid),
+    env.loop.until(lambda: lost in gets() and watch.client_idle(pid),
                    f'the bus monitor to see hpmond ask hci0 for {LOST}, and every answer')
     case(not any(p.startswith('/org/bluez/hci1/') for p in gets()), 'the fallback asks nothing of hci1, removed before',
          sorted(p for p in gets() if p.startswith('/org/bluez/hci1/'))[:4])

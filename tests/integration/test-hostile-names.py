@@ -150,8 +150,9 @@ def test(env):
          'the mock lists hci1 after the device whose alias holds U+FDD0')
     env.hpmond.start()
     far_known = t.device_path(FAR_KNOWN)
-    env.wait_props(far_known, Connected=True, Percentage=45)
-    case(True, 'a known headset on an adapter listed after the unreadable device is read at start')
+    env.wait_props(far_known, what='a known headset on an adapter listed after the unreadable device to be read at start',
+                   Connected=True, Percentage=45)
+    t.ok('a known headset on an adapter listed after the unreadable device is read at start')
     far_new = env.wait_device(FAR_NEW)
     props = env.wait_props(far_new, Connected=True, Percentage=71)
     case(props.get('Name') == 'Far new', 'a headset never seen, on that adapter, is found with its name and level',
