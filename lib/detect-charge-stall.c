@@ -30,12 +30,12 @@
  * Why both paces: a charger pulled a moment u after the step up leaves the level flat until
  * it has drained back through that step's edge, u × (1 + falling/rising step time) later:
  * at most one rising plus one falling step. So the wait is the longest of
- * charge-stall.factor rising steps, charge-stall.fall-factor falling steps and
- * charge-stall.min-wait; and a level a step below the peak when the wait runs out has
+ * charge-stall.factor rising steps, charge-stall.fall-factor falling steps (or the dwell
+ * floor below) and charge-stall.min-wait; and a level a step below the peak when the wait runs out has
  * drained back through that edge, so it is not raised then (a stalled gauge that flickered
  * down is raised when it comes back).
  *
- * Two more floors on the falling side, for a headset unplugged after a step up and left on,
+ * What the falling side's floors are for, a headset unplugged after a step up and left on,
  * idle (it drains at about 0.6 of its in-use pace): charge-stall.dwell-factor times the second
  * longest of the device's latest connected dwells below charge-stall.below that ended in a step
  * down (detect_charge_stall_dwell_ms(): the device's own idle and light-use time per step,
@@ -50,8 +50,9 @@
  * three steps below, it was a real fall and the rise is forgotten. One step below the peak
  * is flicker and does not suspend (nor does it resume a suspended count, unless the level
  * has wandered between one and two steps below for charge-stall.factor falling steps' time
- * without going further: then the peak was a flicker above a plateau, which becomes the peak); "below 90 %" is judged on that lower level (a 10 % gauge stalled at 85
- * reads 80 and 90 in turn). A flap (history.flap) keeps all this: the headset did not leave
+ * without going further: then the peak was a flicker above a plateau, which becomes the
+ * peak); "below 90 %" is judged on that lower level (a 10 % gauge stalled at 85 reads 80 and
+ * 90 in turn). A flap (history.flap) keeps all this: the headset did not leave
  * the charger for a link that dropped for seconds.
  *
  * Silence is not a stall: only a rise seen while connected starts the count, so a headset
@@ -75,9 +76,9 @@ struct detect_charge_stall_plateau {
         bool single;            /* the rise is one step up from `start`, and nothing more yet */
 };
 
-/* Widest first: 144 bytes, padding zero (the analyzer's allocation is calloc'd and fields are
- * assigned one by one, or whole plateaus copied). A field more or less: bump
- * CHECKPOINT_VERSION. */
+/* Widest first, padding zero (the analyzer's allocation is calloc'd and fields are assigned
+ * one by one, or whole plateaus copied). A field more or less: bump CHECKPOINT_VERSION (the
+ * assertions below the struct fail first). */
 struct detect_charge_stall_state {
         struct detect_charge_stall_plateau cur, prev;
         double fall_pace_ms;
@@ -92,12 +93,15 @@ struct detect_charge_stall_state {
         bool carried;           /* the peak was seen in an earlier connection than this one */
         bool dwelling;          /* dwell_level and dwell_since hold this connection's level */
 };
+_Static_assert(sizeof(struct detect_charge_stall_plateau) == 32, "checkpoint layout: bump CHECKPOINT_VERSION");
+_Static_assert(sizeof(struct detect_charge_stall_state) == 144, "checkpoint layout: bump CHECKPOINT_VERSION");
 
-/* The longest time the level has recently held while connected, below charge-stall.below,
- * before falling a step (ms; 0 with none): how long this device has shown a level can sit
- * still off the charger, idle or in light use, which the learned falling pace (in use, and
- * often the default on coarse gauges that rarely show two falling boundaries in a connection)
- * does not say. The second longest, so that one odd dwell does not set it. */
+/* The second longest of the times the level has recently held while connected, below
+ * charge-stall.below, before falling a step (ms; 0 with fewer than two): how long this device
+ * has shown a level can sit still off the charger, idle or in light use, which the learned
+ * falling pace (in use, and often the default on coarse gauges that rarely show two falling
+ * boundaries in a connection) does not say. Not the longest, so that one odd dwell does not
+ * set it. */
 static double detect_charge_stall_dwell_ms(const struct detect_charge_stall_state *st) {
         uint32_t first = 0, second = 0;     /* the longest, the second longest */
 
