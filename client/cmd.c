@@ -13,7 +13,6 @@ extern const struct cmd_entry cmd_history_entry;
 extern const struct cmd_entry cmd_monitor_entry;
 extern const struct cmd_entry cmd_analyze_entry;
 extern const struct cmd_entry cmd_notify_entry;
-extern const struct cmd_entry cmd_help_entry;
 
 /* Every command hpctl has, in the order help lists them. */
 const struct cmd_entry *const cmd_table[] = {

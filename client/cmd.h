@@ -24,6 +24,7 @@ struct cmd_entry {
 };
 
 extern const struct cmd_entry *const cmd_table[];
+extern const struct cmd_entry cmd_help_entry;     /* also what "hpctl COMMAND --help" runs */
 
 const struct cmd_entry *cmd_find(const char *name, const char **ret_error);
 int cmd_parse(const struct cmd_entry *entry, int argc, char **argv, struct cmd_args *ret);

@@ -4,8 +4,6 @@
 
 #include "cmd.h"
 
-extern const struct cmd_entry cmd_help_entry;
-
 /* Parses the command line, finds the command (or status by default) and runs it. */
 int main(int argc, char *argv[]) {
         static char *default_argv[3] = { NULL, (char *) "status", NULL };

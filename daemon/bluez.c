@@ -737,6 +737,7 @@ static void bluez_probe_known(struct bluez *b, const char *unread) {
         char unread_address[ADDRESS_STRING_MAX], *path;
         size_t len;
         bool found;
+        int r;
 
         /* the unreadable object's adapter, if the list had not reached it yet */
         if (unread && busdef_bluez_device_parse(unread, &len, unread_address) >= 0)
@@ -752,8 +753,9 @@ static void bluez_probe_known(struct bluez *b, const char *unread) {
                         bluez_known_gone(b, c->devices[i]->address);    /* no adapter to ask */
                 for (size_t k = 0; k < b->n_adapters; k++) {
                         /* allocated: an adapter's path is as long as bluetoothd makes it */
-                        if (busdef_bluez_device_path(b->adapters[k], c->devices[i]->address, &path) < 0) {
-                                bluez_probe_not_asked(b, b->adapters[k], c->devices[i]->address, -ENOMEM);
+                        r = busdef_bluez_device_path(b->adapters[k], c->devices[i]->address, &path);
+                        if (r < 0) {
+                                bluez_probe_not_asked(b, b->adapters[k], c->devices[i]->address, r);
                                 continue;
                         }
                         bluez_probe(b, path, c->devices[i]->address);
