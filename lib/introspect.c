@@ -137,6 +137,17 @@ static int introspect_reference(struct introspect_scan *s, uint32_t *ret) {
         return 0;
 }
 
+/* Reads one character of a value or of text at s->p (not at its end): a reference ('&'
+ * starts one, and only there is it allowed), or a byte as it stands. */
+static int introspect_char(struct introspect_scan *s, uint32_t *ret) {
+        if (*s->p != '&') {
+                *ret = (unsigned char) *s->p++;
+                return 0;
+        }
+        s->p++;
+        return introspect_reference(s, ret);
+}
+
 /* Reads a quoted attribute value. With `ret_name`, the value decoded is put there if it is
  * a path element, and *ret_valid says whether it was (both set only on success). */
 static int introspect_value(struct introspect_scan *s, char *ret_name, bool *ret_valid) {
@@ -158,13 +169,9 @@ static int introspect_value(struct introspect_scan *s, char *ret_name, bool *ret
                         s->p++;
                         break;
                 }
-                if (*s->p == '&') {
-                        s->p++;
-                        r = introspect_reference(s, &c);
-                        if (r < 0)
-                                return r;
-                } else
-                        c = (unsigned char) *s->p++;
+                r = introspect_char(s, &c);
+                if (r < 0)
+                        return r;
                 if (!introspect_is_element_char(c) || n >= INTROSPECT_NAME_MAX)
                         valid = false;
                 else
@@ -187,13 +194,9 @@ static int introspect_text(struct introspect_scan *s, bool outside) {
         while (s->p < s->end && *s->p != '<') {
                 if (*s->p == '\0' || (outside && !introspect_is_space(*s->p)) || introspect_at(s, "]]>"))
                         return -EBADMSG;
-                if (*s->p == '&') {
-                        s->p++;
-                        r = introspect_reference(s, &c);
-                        if (r < 0)
-                                return r;
-                } else
-                        s->p++;
+                r = introspect_char(s, &c);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
