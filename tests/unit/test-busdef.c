@@ -175,14 +175,17 @@ static void test_errors(void **state) {
                 assert_string_equal(busdef_error_name(-e->errnum), e->name);
 }
 
+/* A string and whether a yes-or-no question of busdef.c says yes to it. */
+struct busdef_yes_no {
+        const char *text;
+        bool yes;
+};
+
 /* Objects below an adapter are its children and deeper, never itself nor a sibling whose
  * name merely begins the same. */
 static void test_below(void **state) {
         static const char adapter[] = "/org/bluez/hci1";
-        static const struct {
-                const char *path;
-                bool below;
-        } rows[] = {
+        static const struct busdef_yes_no rows[] = {
                 { "/org/bluez/hci1/dev_AA_BB_CC_DD_EE_0F", true },
                 { "/org/bluez/hci1/dev_AA_BB_CC_DD_EE_0F/sep1", true },
                 { "/org/bluez/hci1/anything", true },
@@ -194,7 +197,7 @@ static void test_below(void **state) {
         };
 
         for (size_t i = 0; i < TEST_TABLE_ROWS(rows); i++)
-                assert_int_equal(busdef_path_is_below(rows[i].path, adapter, strlen(adapter)), rows[i].below);
+                assert_int_equal(busdef_path_is_below(rows[i].text, adapter, strlen(adapter)), rows[i].yes);
         /* the parent is the first parent_len bytes of its string */
         assert_true(busdef_path_is_below("/org/bluez/hci1/dev_X", "/org/bluez/hci1/dev_X", strlen(adapter)));
         assert_false(busdef_path_is_below("/org/bluez/hci1", "", 0));
@@ -203,10 +206,7 @@ static void test_below(void **state) {
 /* Only names that say "no such thing" say something is absent; a timeout, a refusal or a
  * name that merely contains the words does not. */
 static void test_error_absent(void **state) {
-        static const struct {
-                const char *name;
-                bool absent;
-        } rows[] = {
+        static const struct busdef_yes_no rows[] = {
                 { "org.freedesktop.DBus.Error.UnknownObject", true },
                 { "org.freedesktop.DBus.Error.UnknownInterface", true },
                 { "org.freedesktop.DBus.Error.UnknownProperty", true },
@@ -224,7 +224,7 @@ static void test_error_absent(void **state) {
         };
 
         for (size_t i = 0; i < TEST_TABLE_ROWS(rows); i++)
-                assert_int_equal(busdef_error_says_absent(rows[i].name), rows[i].absent);
+                assert_int_equal(busdef_error_says_absent(rows[i].text), rows[i].yes);
         assert_false(busdef_error_says_absent(NULL));
 }
 
